@@ -1,0 +1,20 @@
+# The two commands of the README. Both install everything they need into .venv first.
+.PHONY: demo test setup lint bench
+
+setup:
+	@scripts/setup.sh
+
+demo: setup
+	.venv/bin/cfwb demo
+
+test: setup
+	@scripts/start-services.sh
+	.venv/bin/ruff check .
+	.venv/bin/python -m pytest
+
+lint: setup
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+bench: setup
+	@scripts/start-services.sh
+	.venv/bin/python bench/load_postgres.py

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs everything the project needs into .venv (Python) and node_modules (Azurite), idempotently.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+if [ ! -x .venv/bin/uv ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv>=0.5,<1"
+fi
+# Install exactly what uv.lock pins (all extras, dev group) into .venv.
+.venv/bin/uv sync --quiet --frozen --all-extras --python .venv/bin/python
+if [ "${CFWB_SKIP_NPM:-0}" != "1" ] && [ ! -x node_modules/.bin/azurite-blob ]; then
+  if command -v npm >/dev/null 2>&1; then
+    npm ci --silent --no-audit --no-fund
+  else
+    echo "npm not found: the Azurite tests will be skipped" >&2
+  fi
+fi

@@ -1,0 +1,207 @@
+"""The verbs every SQL database resource offers, written once.
+
+An engine module (``postgresql_resource.py``, ``mysql_resource.py``…) subclasses
+:class:`SQLDatabaseResource` and provides only what differs: how to connect, how to stream a query
+as Arrow batches, how to bulk-load, and how to describe a table.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import dagster as dg
+import pyarrow as pa
+from pydantic import Field
+
+from dagster_cfwb.resources.secrets import RedactedReprMixin, redact
+from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS, to_arrow_stream, to_output
+from dagster_cfwb.transfer.identifiers import QualifiedName, split_table_name
+from dagster_cfwb.transfer.load_result import LoadResult
+from dagster_cfwb.transfer.parquet_files import ParquetWriteResult
+
+__all__ = ["DatabaseConnectionError", "SQLDatabaseResource"]
+
+
+class DatabaseConnectionError(ConnectionError):
+    """Could not connect or sign in to a database (the message never contains the password)."""
+
+
+class SQLDatabaseResource(RedactedReprMixin, dg.ConfigurableResource):
+    """Shared fields and verbs of the SQL database resources (not used directly)."""
+
+    host: str = Field(default="localhost", description="Server host name or IP address, e.g. `db.intranet.example`.")
+    port: int = Field(default=0, description="Server TCP port (each engine has its usual default).")
+    user: str = Field(default="", description="User name to sign in with.")
+    password: str | None = Field(
+        default=None,
+        description="Password; always pass it as `EnvVar('…')` so it never sits in code or YAML.",
+    )
+    database: str = Field(default="", description="Database (catalog) to connect to.")
+    connect_timeout_seconds: int = Field(
+        default=15, description="Seconds to wait for the server to accept a connection before failing."
+    )
+    connect_retries: int = Field(
+        default=3,
+        description="How many times a failed connection is retried (1 s, 2 s, 4 s… apart) before the step fails.",
+    )
+    batch_rows: int = Field(
+        default=DEFAULT_BATCH_ROWS,
+        description="Rows per Arrow batch when streaming a query or a load; memory use grows with it.",
+    )
+
+    dialect: ClassVar[str] = "postgres"  # overridden by each engine; not a config field
+    default_schema: ClassVar[str | None] = None
+
+    # -- what an engine provides --------------------------------------------------------------
+    def _open_connection(self):
+        raise NotImplementedError
+
+    def _iter_batches_on(self, conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        raise NotImplementedError
+
+    def _load(self, conn, stream, table: QualifiedName, mode: str, keys) -> LoadResult:
+        raise NotImplementedError
+
+    def _table_schema(self, conn, table: QualifiedName) -> dict[str, str]:
+        raise NotImplementedError
+
+    def _is_transient(self, error: Exception) -> bool:
+        """True when a connection error is worth retrying (refused, reset, timed out)."""
+        return False
+
+    # -- shared behaviour ---------------------------------------------------------------------
+    def _describe(self) -> str:
+        return f"{type(self).__name__} {self.user}@{self.host}:{self.port}/{self.database}"
+
+    def _safe_message(self, error: BaseException) -> str:
+        return redact(str(error).strip(), [self.password])
+
+    @contextmanager
+    def get_connection(self) -> Iterator[Any]:
+        """Open a DB-API connection (retried on transient failures); always closed on exit.
+
+        Raises:
+            DatabaseConnectionError: the server refused or could not be reached; the message names
+                host, port, user and database — never the password.
+        """
+        log = dg.get_dagster_logger()
+        attempts = max(self.connect_retries, 0) + 1
+        conn = None
+        for attempt in range(1, attempts + 1):
+            try:
+                conn = self._open_connection()
+                break
+            except Exception as e:  # driver-specific error types
+                message = self._safe_message(e)
+                if attempt < attempts and self._is_transient(e):
+                    delay = 2 ** (attempt - 1)
+                    log.warning(f"Connection to {self._describe()} failed ({message}); retry {attempt} in {delay}s")
+                    time.sleep(delay)
+                    continue
+                raise DatabaseConnectionError(
+                    f"Could not connect to {self._describe()} (host `{self.host}`, port {self.port}, "
+                    f"user `{self.user}`, database `{self.database}`): {message}"
+                ) from None
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def table_name(self, table: str, schema: str | None = None) -> QualifiedName:
+        """Validate ``table`` (or ``schema.table``) and return it as a QualifiedName."""
+        return split_table_name(table, schema if schema is not None else None)
+
+    def query(self, sql: str, params: Any = None, output: str = "polars"):
+        """Run a SELECT and return all rows as a DataFrame (``polars`` default, ``arrow`` or ``pandas``).
+
+        Values go in ``params`` (bound by the driver with the engine's placeholders, e.g. ``%s``),
+        never into the SQL text.
+        """
+        batches = list(self.iter_batches(sql, params))
+        return to_output(pa.Table.from_batches(batches), output)
+
+    def iter_batches(self, sql: str, params: Any = None, batch_rows: int | None = None) -> Iterator[pa.RecordBatch]:
+        """Stream a query's rows as Arrow record batches of at most ``batch_rows`` rows.
+
+        Memory stays flat however large the result: rows are fetched from a server-side cursor.
+        At least one (possibly empty) batch is yielded so the schema is always known.
+        """
+        with self.get_connection() as conn:
+            yield from self._iter_batches_on(conn, sql, params, batch_rows or self.batch_rows)
+
+    def execute(self, sql: str, params: Any = None) -> int:
+        """Run one statement (DDL, INSERT, UPDATE…) in its own transaction; returns the affected row count."""
+        with self.get_connection() as conn:
+            cur = conn.cursor()
+            try:
+                cur.execute(sql, params) if params is not None else cur.execute(sql)
+                count = cur.rowcount
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                cur.close()
+        return count
+
+    def copy_from_df(
+        self,
+        data: Any,
+        table: str,
+        *,
+        schema: str | None = None,
+        mode: str = "replace",
+        keys: list[str] | str | None = None,
+    ) -> LoadResult:
+        """Bulk-load a DataFrame, an Arrow table or a stream of Arrow batches into ``table``.
+
+        Args:
+            data: polars or pandas DataFrame, Arrow table/reader, or an iterator of record batches.
+            table: target table name, optionally ``schema.table``.
+            schema: target schema (default: the engine's default schema).
+            mode: ``replace`` (the table becomes exactly the data, swapped in atomically),
+                ``append`` (add rows) or ``upsert`` (update rows whose ``keys`` exist, insert others).
+            keys: key column(s), required for ``upsert``.
+
+        Returns:
+            LoadResult with the row count and duration.
+
+        Raises:
+            IdentifierError / ValueError: bad table, column or key names, before anything is written.
+            LoadError: the server refused the data; the table was left as it was.
+        """
+        target = self.table_name(table, schema if schema is not None else self.default_schema)
+        stream = to_arrow_stream(data, batch_rows=self.batch_rows)
+        log = dg.get_dagster_logger()
+        with self.get_connection() as conn:
+            result = self._load(conn, stream, target, mode, keys)
+        log.info(
+            f"Loaded {result.rows:,} rows into `{result.table}` ({mode}) in {result.seconds:.1f}s "
+            f"({result.rows_per_second:,.0f} rows/s)"
+        )
+        return result
+
+    def table_schema(self, table: str, schema: str | None = None) -> dict[str, str]:
+        """Column name → database type of an existing table (raises LookupError if it does not exist)."""
+        target = self.table_name(table, schema if schema is not None else self.default_schema)
+        with self.get_connection() as conn:
+            return self._table_schema(conn, target)
+
+    def extract_to_lakehouse(
+        self, sql: str, lakehouse, path: str, *, params: Any = None, batch_rows: int | None = None
+    ) -> ParquetWriteResult:
+        """Stream a query's result into one Parquet file of the lakehouse, written atomically.
+
+        Args:
+            sql: the SELECT to run.
+            lakehouse: an ``AzureAdlsResource`` or ``LocalLakehouseResource``.
+            path: lakehouse path, e.g. ``"enseignement/stg/eleves.parquet"``.
+
+        Returns:
+            ParquetWriteResult (path, rows, bytes, schema) for the asset's metadata.
+        """
+        batches = self.iter_batches(sql, params, batch_rows)
+        return lakehouse.write_table(batches, path)

@@ -1,0 +1,55 @@
+"""What a bulk load reports back, and the error it raises when it fails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["LOAD_MODES", "LoadError", "LoadMode", "LoadResult", "check_load_request"]
+
+LoadMode = Literal["replace", "append", "upsert"]
+LOAD_MODES = ("replace", "append", "upsert")
+
+
+class LoadError(RuntimeError):
+    """A bulk load failed; the target table was left exactly as it was before the load."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Outcome of ``copy_from_df``: the table written, how, and how many rows were sent."""
+
+    table: str
+    mode: str
+    rows: int
+    seconds: float
+    created: bool = False
+    columns: list[str] = field(default_factory=list)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else float("inf")
+
+
+def check_load_request(table: str, mode: str, keys, columns: list[str]) -> list[str]:
+    """Validate mode and keys against the data's columns before any SQL runs; return the keys.
+
+    Raises:
+        ValueError: unknown mode, ``upsert`` without ``keys``, or a key the data does not have.
+    """
+    if mode not in LOAD_MODES:
+        raise ValueError(f"Unknown load mode `{mode}` for table `{table}`; expected one of {', '.join(LOAD_MODES)}.")
+    key_list = [keys] if isinstance(keys, str) else list(keys or [])
+    if mode == "upsert" and not key_list:
+        raise ValueError(
+            f"mode='upsert' into `{table}` needs `keys`: the column(s) that identify a row, e.g. keys=['id']."
+        )
+    missing = [k for k in key_list if k not in columns]
+    if missing:
+        raise ValueError(
+            f"Key column(s) {missing} for table `{table}` are not in the data; the data has columns {columns}."
+        )
+    duplicates = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicates:
+        raise ValueError(f"The data for table `{table}` has duplicate column names {duplicates}.")
+    return key_list

@@ -1,0 +1,72 @@
+"""Write Arrow streams to Parquet files atomically, with bounded memory."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dagster_cfwb.transfer.arrow_stream import ArrowStream
+
+__all__ = ["ParquetWriteResult", "file_sha256", "write_parquet_atomic", "write_parquet_stream"]
+
+
+@dataclass(frozen=True)
+class ParquetWriteResult:
+    """Where a table was written and what it holds."""
+
+    path: str
+    rows: int
+    bytes: int
+    schema: pa.Schema = field(repr=False)
+
+    @property
+    def columns(self) -> list[str]:
+        return self.schema.names
+
+
+def write_parquet_stream(stream: ArrowStream, sink, *, compression: str = "zstd") -> int:
+    """Write every batch of ``stream`` to ``sink`` (a path or binary file); return the row count.
+
+    Batches are written one by one as row groups: memory holds one batch at a time.
+    """
+    rows = 0
+    with pq.ParquetWriter(sink, stream.schema, compression=compression) as writer:
+        for batch in stream:
+            writer.write_batch(batch, row_group_size=max(batch.num_rows, 1))
+            rows += batch.num_rows
+    return rows
+
+
+def write_parquet_atomic(stream: ArrowStream, path: str | os.PathLike, *, compression: str = "zstd") -> ParquetWriteResult:
+    """Write ``stream`` to a temporary file beside ``path``, then rename it into place.
+
+    A reader sees either the old file or the complete new one, never a half-written file; if
+    writing fails, the old file is untouched and the temporary file removed.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        rows = write_parquet_stream(stream, tmp, compression=compression)
+        size = os.path.getsize(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return ParquetWriteResult(path=str(target), rows=rows, bytes=size, schema=stream.schema)
+
+
+def file_sha256(path: str | os.PathLike, *, chunk_bytes: int = 1 << 20) -> str:
+    """SHA-256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,204 @@
+"""Open a local CSV, Excel, JSON/NDJSON or Parquet file as a schema plus a lazy stream of Arrow batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dagster_cfwb.transfer.csv_files import CsvOptions, arrow_type, read_csv_batches
+from dagster_cfwb.transfer.file_errors import FileParseError
+
+__all__ = ["FILE_FORMATS", "ReadOptions", "detect_format", "open_file_batches"]
+
+FILE_FORMATS = ("csv", "excel", "json", "ndjson", "parquet")
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+    ".xlsb": "excel",
+    ".xls": "excel",
+    ".json": "json",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """Everything needed to read one source file (CSV options plus Excel sheet and batch size)."""
+
+    csv: CsvOptions = field(default_factory=CsvOptions)
+    sheet: int | str = 0
+    header_row: int = 0
+    batch_rows: int = 65_536
+
+
+def detect_format(path: str, format: str | None = None) -> str:
+    """The reader to use for ``path``: ``format`` if given, else from the extension (``.csv.gz`` is csv).
+
+    Raises:
+        ValueError: unknown format or extension.
+    """
+    if format:
+        fmt = format.lower().replace("xlsx", "excel").replace("jsonl", "ndjson")
+        if fmt not in FILE_FORMATS:
+            raise ValueError(f"Unknown file format `{format}`; expected one of {', '.join(FILE_FORMATS)}.")
+        return fmt
+    suffixes = [s.lower() for s in PurePosixPath(path).suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    if suffixes and suffixes[-1] in _EXTENSIONS:
+        return _EXTENSIONS[suffixes[-1]]
+    raise ValueError(
+        f"Cannot tell the format of `{path}` from its extension; pass format= one of {', '.join(FILE_FORMATS)}."
+    )
+
+
+def _apply_schema(table_or_batch, schema_spec: Any, label: str):
+    """Cast the columns named in ``schema_spec`` (Excel/JSON, where the reader infers types)."""
+    if not schema_spec:
+        return table_or_batch
+    wanted = (
+        {f.name: f.type for f in schema_spec}
+        if isinstance(schema_spec, pa.Schema)
+        else {name: arrow_type(t, name) for name, t in schema_spec.items()}
+    )
+    missing = [name for name in wanted if name not in table_or_batch.schema.names]
+    if missing:
+        raise FileParseError(
+            label,
+            f"column(s) {missing} given in `schema` are not in the file; it has "
+            f"{table_or_batch.schema.names}.",
+        )
+    columns = []
+    for name, column in zip(table_or_batch.schema.names, table_or_batch.columns, strict=True):
+        if name in wanted and not column.type.equals(wanted[name]):
+            try:
+                column = pc.cast(column, wanted[name])
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+                raise FileParseError(
+                    label, f"column `{name}` cannot be read as {wanted[name]}: {e}"
+                ) from None
+        columns.append(column)
+    return type(table_or_batch).from_arrays(columns, names=table_or_batch.schema.names)
+
+
+def _excel(path: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    try:
+        import fastexcel
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("Reading Excel files needs fastexcel: pip install 'dagster-cfwb[files]'") from e
+    try:
+        reader = fastexcel.read_excel(path)
+    except Exception as e:  # fastexcel raises its own error types
+        raise FileParseError(label, f"not a readable Excel workbook ({e}).") from None
+    names = reader.sheet_names
+    if (isinstance(opts.sheet, str) and opts.sheet not in names) or (
+        isinstance(opts.sheet, int) and not 0 <= opts.sheet < len(names)
+    ):
+        raise FileParseError(label, f"no sheet {opts.sheet!r}; the workbook has sheets {names}.")
+    try:
+        sheet = reader.load_sheet(opts.sheet, header_row=opts.header_row)
+        table = pa.table(sheet.to_arrow())
+    except Exception as e:
+        raise FileParseError(label, f"sheet {opts.sheet!r} cannot be read: {e}") from None
+    table = _apply_schema(table, opts.csv.schema, label)
+    return table.schema, iter(table.to_batches(max_chunksize=opts.batch_rows))
+
+
+def _json(path: str, fmt: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    import duckdb
+
+    con = duckdb.connect()
+    json_format = "newline_delimited" if fmt == "ndjson" else "auto"
+    try:
+        reader = con.execute(
+            "SELECT * FROM read_json(?, format = ?, records = 'true')", [path, json_format]
+        ).to_arrow_reader(opts.batch_rows)
+    except duckdb.Error as e:
+        con.close()
+        raise FileParseError(label, _duckdb_message(e, path)) from None
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                except (duckdb.Error, pa.ArrowInvalid) as e:
+                    raise FileParseError(label, _duckdb_message(e, path)) from None
+                yield _apply_schema(batch, opts.csv.schema, label)
+        finally:
+            con.close()
+
+    schema = reader.schema
+    if opts.csv.schema:
+        schema = _apply_schema(schema.empty_table(), opts.csv.schema, label).schema
+    return schema, batches()
+
+
+def _duckdb_message(error: Exception, path: str) -> str:
+    text = str(error).split("\n\nLINE 1:")[0].strip()
+    return text.replace(f'"{path}"', "the file").replace(path, "the file")
+
+
+def _parquet(path: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise FileParseError(label, f"not a readable Parquet file ({e}).") from None
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in parquet.iter_batches(batch_size=opts.batch_rows):
+                yield _apply_schema(batch, opts.csv.schema, label)
+        finally:
+            parquet.close()
+
+    schema = parquet.schema_arrow
+    if opts.csv.schema:
+        schema = _apply_schema(schema.empty_table(), opts.csv.schema, label).schema
+    return schema, batches()
+
+
+def _renamed_csv(path: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    schema, batches = read_csv_batches(path, opts.csv, label)
+    if opts.csv.header or isinstance(opts.csv.schema, pa.Schema):
+        return schema, batches
+    names = [f"column_{i}" for i in range(1, len(schema) + 1)]  # Arrow would say f0, f1…
+    renamed = pa.schema([pa.field(n, f.type) for n, f in zip(names, schema, strict=True)])
+    return renamed, (pa.RecordBatch.from_arrays(b.columns, schema=renamed) for b in batches)
+
+
+def open_file_batches(
+    path: str, fmt: str, opts: ReadOptions, label: str
+) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    """Open the local file ``path`` in format ``fmt``; return its schema and a lazy batch iterator.
+
+    Memory stays bounded for CSV, NDJSON/JSON and Parquet; an Excel sheet is read whole (Excel caps a
+    sheet at 1,048,576 rows).
+
+    Raises:
+        FileParseError: the file cannot be parsed; the message names ``label`` (and the line if known).
+    """
+    if fmt == "csv":
+        return _renamed_csv(path, opts, label)
+    if fmt == "excel":
+        return _excel(path, opts, label)
+    if fmt in ("json", "ndjson"):
+        return _json(path, fmt, opts, label)
+    if fmt == "parquet":
+        return _parquet(path, opts, label)
+    raise ValueError(f"Unknown file format `{fmt}`; expected one of {', '.join(FILE_FORMATS)}.")

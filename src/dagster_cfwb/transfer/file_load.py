@@ -1,0 +1,295 @@
+"""Load files (CSV, Excel, JSON/NDJSON, Parquet) from a server or folder into one lakehouse Parquet file.
+
+Plain Python, no Dagster: a *source* is anything with ``list``/``download``/``describe`` (the FTP,
+SFTP and NFS resources are), or None for the local filesystem. Each remote file is downloaded to a
+temporary file (atomically), parsed as a stream of Arrow batches and appended to ONE Parquet file,
+which the lakehouse publishes atomically: if any file fails, nothing is written.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS, ArrowStream
+from dagster_cfwb.transfer.csv_files import CsvOptions, arrow_type
+from dagster_cfwb.transfer.file_errors import FileParseError
+from dagster_cfwb.transfer.file_formats import ReadOptions, detect_format, open_file_batches
+from dagster_cfwb.transfer.file_listing import RemoteFile, has_glob, utc_from_timestamp
+from dagster_cfwb.transfer.parquet_files import file_sha256
+
+__all__ = ["FileLoadResult", "FileSource", "SourceFile", "load_file_to_lakehouse"]
+
+
+class FileSource(Protocol):
+    """What ``load_file_to_lakehouse`` needs from a server: the FTP/SFTP/NFS resources provide it."""
+
+    def list(self, pattern: str = "*", recursive: bool = False) -> list[RemoteFile]: ...
+
+    def download(self, path: str, local_path: str | os.PathLike) -> Any: ...
+
+    def describe(self, path: str = "") -> str: ...
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file that went into the table: where it came from, its size, rows and SHA-256 checksum."""
+
+    path: str
+    size: int
+    sha256: str
+    rows: int
+    modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FileLoadResult:
+    """What ``load_file_to_lakehouse`` wrote: the lakehouse file, its rows and columns, the source files."""
+
+    path: str
+    rows: int
+    columns: list[str]
+    bytes: int
+    files: list[SourceFile] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """Ready for ``MaterializeResult(metadata=...)``: row count, columns, source files and checksums."""
+        return {
+            "dagster/row_count": self.rows,
+            "num_columns": len(self.columns),
+            "columns": ", ".join(self.columns),
+            "lakehouse_path": self.path,
+            "source_files": [f.path for f in self.files],
+            "source_sha256": {f.path: f.sha256 for f in self.files},
+            "source_bytes": sum(f.size for f in self.files),
+        }
+
+
+class _LocalFiles:
+    """The machine's own filesystem, used when no source is given."""
+
+    def list(self, pattern: str = "*", recursive: bool = False) -> list[RemoteFile]:
+        paths = globlib.glob(pattern, recursive=recursive)
+        files = []
+        for p in sorted(paths):
+            if os.path.isfile(p):
+                stat = os.stat(p)
+                files.append(RemoteFile(p, stat.st_size, utc_from_timestamp(stat.st_mtime)))
+        return files
+
+    def local_path(self, path: str) -> str:
+        return path
+
+    def describe(self, path: str = "") -> str:
+        return f"file://{os.path.abspath(path)}" if path else "the local filesystem"
+
+    def download(self, path: str, local_path) -> None:  # pragma: no cover - local files are read in place
+        raise NotImplementedError
+
+
+def _resolve(source: Any, path_or_glob: str, recursive: bool) -> list[RemoteFile]:
+    files = source.list(path_or_glob, recursive=recursive)
+    if not files:
+        what = "No file matches" if has_glob(path_or_glob) else "No such file"
+        raise FileNotFoundError(f"{what} `{path_or_glob}` on {source.describe()}.")
+    return files
+
+
+def _schema_from_spec(spec: Any) -> pa.Schema | None:
+    if isinstance(spec, pa.Schema):
+        return spec
+    if spec:
+        return pa.schema([pa.field(name, arrow_type(t, name)) for name, t in spec.items()])
+    return None
+
+
+def _conform(batch: pa.RecordBatch, schema: pa.Schema, label: str) -> pa.RecordBatch:
+    if batch.schema.names != schema.names:
+        raise FileParseError(
+            label,
+            f"its columns {batch.schema.names} differ from the first file's columns {schema.names}; "
+            "all files of one load must have the same columns.",
+        )
+    if batch.schema.equals(schema, check_metadata=False):
+        return batch
+    columns = []
+    for f, column in zip(schema, batch.columns, strict=True):
+        if not column.type.equals(f.type):
+            try:
+                column = pc.cast(column, f.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raise FileParseError(
+                    label,
+                    f"column `{f.name}` holds {column.type} here but {f.type} in the first file; "
+                    "give its type in `schema`.",
+                ) from None
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _with_source(batch: pa.RecordBatch, column: str | None, path: str) -> pa.RecordBatch:
+    if not column:
+        return batch
+    return batch.append_column(pa.field(column, pa.string()), pa.array([path] * batch.num_rows, pa.string()))
+
+
+def load_file_to_lakehouse(
+    path_or_glob: str,
+    lakehouse: Any,
+    lakehouse_path: str,
+    *,
+    source: FileSource | None = None,
+    format: str | None = None,
+    recursive: bool = False,
+    delimiter: str = ",",
+    quote_char: str | None = '"',
+    encoding: str = "utf-8",
+    header: bool = True,
+    skip_rows: int = 0,
+    decimal_comma: bool = False,
+    null_values: list[str] | None = None,
+    timestamp_formats: list[str] | None = None,
+    schema: dict[str, Any] | pa.Schema | None = None,
+    sample_bytes: int = 4 << 20,
+    sheet: int | str = 0,
+    header_row: int = 0,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    source_file_column: str | None = None,
+    temp_dir: str | None = None,
+) -> FileLoadResult:
+    """Load one file, or every file matching a glob, into ONE Parquet file of the lakehouse.
+
+    Files are read as streams of Arrow batches (memory stays flat for CSV, JSON and Parquet however
+    big the file); remote files are first downloaded to a temporary file, one at a time. The
+    lakehouse file is published atomically at the end: if any file fails, nothing is written.
+
+    Args:
+        path_or_glob: a file (``"inbox/eleves.csv"``) or a glob (``"inbox/eleves_*.csv"``) on ``source``.
+        lakehouse: a lakehouse resource (anything with ``write_table(batches, path)``).
+        lakehouse_path: target, e.g. ``"enseignement/stg/eleves.parquet"``.
+        source: an FTP/SFTP/NFS resource; None reads the local filesystem.
+        format: ``csv``, ``excel``, ``json``, ``ndjson`` or ``parquet``; default: from the extension.
+        recursive: with a glob, also search sub-folders.
+        delimiter, quote_char, encoding, header, skip_rows, decimal_comma, null_values,
+            timestamp_formats, sample_bytes: CSV reading (see :class:`CsvOptions`).
+        schema: column types, e.g. ``{"code": "string", "montant": "decimal(12,2)"}`` (any format).
+        sheet, header_row: Excel sheet (name or 0-based index) and 0-based row of the column names.
+        batch_rows: rows per Arrow batch for Excel, JSON and Parquet.
+        source_file_column: if set, a column of that name holds each row's source file path.
+        temp_dir: folder for downloads (default: the system's temporary folder).
+
+    Returns:
+        FileLoadResult: lakehouse path, rows, columns, bytes and each source file's size and SHA-256
+        (``result.metadata`` is ready for ``MaterializeResult``).
+
+    Raises:
+        FileNotFoundError: nothing matches ``path_or_glob`` (the message names the server).
+        FileParseError: a file cannot be parsed (the message names server, path and line).
+
+    Example:
+        >>> result = load_file_to_lakehouse("data/eleves_*.csv", lakehouse, "ens/stg/eleves.parquet",
+        ...                                 delimiter=";", encoding="windows-1252", decimal_comma=True)
+        >>> result.rows, result.columns
+    """
+    started = time.monotonic()
+    src: Any = source if source is not None else _LocalFiles()
+    csv_opts = CsvOptions(
+        delimiter=delimiter,
+        quote_char=quote_char,
+        encoding=encoding,
+        header=header,
+        skip_rows=skip_rows,
+        decimal_comma=decimal_comma,
+        null_values=[""] if null_values is None else list(null_values),
+        timestamp_formats=timestamp_formats,
+        schema=schema,
+        sample_bytes=sample_bytes,
+    )
+    opts = ReadOptions(csv=csv_opts, sheet=sheet, header_row=header_row, batch_rows=batch_rows)
+    files = _resolve(src, path_or_glob, recursive)
+    fmts = [detect_format(f.path, format) for f in files]
+    done: list[SourceFile] = []
+
+    with tempfile.TemporaryDirectory(prefix="cfwb-files-", dir=temp_dir) as workdir:
+
+        def fetch(index: int) -> str:
+            remote = files[index]
+            local = getattr(src, "local_path", lambda _p: None)(remote.path)
+            if local is None:
+                local = str(Path(workdir) / f"{index}-{remote.name}")
+                src.download(remote.path, local)
+            return local
+
+        def record(index: int, local: str, rows: int) -> None:
+            remote = files[index]
+            modified = remote.modified.isoformat() if remote.modified else None
+            done.append(SourceFile(remote.path, os.path.getsize(local), file_sha256(local), rows, modified))
+
+        def drop(index: int, local: str) -> None:
+            if str(local).startswith(workdir):
+                Path(local).unlink(missing_ok=True)
+
+        # Open the first non-empty file to learn the schema (unless given in full).
+        first_index, first_batches, target = None, None, None
+        for i in range(len(files)):
+            local = fetch(i)
+            if os.path.getsize(local) == 0 and fmts[i] != "excel":
+                record(i, local, 0)
+                drop(i, local)
+                continue
+            target, first_batches = open_file_batches(local, fmts[i], opts, src.describe(files[i].path))
+            first_index, first_local = i, local
+            break
+        if target is None:
+            target = _schema_from_spec(schema)
+            if target is None or (isinstance(schema, dict) and not header and fmts[0] == "csv"):
+                raise FileParseError(
+                    src.describe(files[0].path),
+                    "the file is empty: there are no columns to load.",
+                    hint="Give every column's type in `schema` to write an empty table.",
+                )
+        if source_file_column:
+            target = target.append(pa.field(source_file_column, pa.string()))
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            if first_index is None:
+                return
+            rows = 0
+            for batch in first_batches:
+                rows += batch.num_rows
+                yield _with_source(batch, source_file_column, files[first_index].path)
+            record(first_index, first_local, rows)
+            drop(first_index, first_local)
+            for i in range(first_index + 1, len(files)):
+                local = fetch(i)
+                rows = 0
+                if os.path.getsize(local) > 0 or fmts[i] == "excel":
+                    label = src.describe(files[i].path)
+                    _, file_batches = open_file_batches(local, fmts[i], opts, label)
+                    for batch in file_batches:
+                        batch = _with_source(batch, source_file_column, files[i].path)
+                        rows += batch.num_rows
+                        yield _conform(batch, target, label)
+                record(i, local, rows)
+                drop(i, local)
+
+        written = lakehouse.write_table(ArrowStream(target, batches()), lakehouse_path)
+    return FileLoadResult(
+        path=written.path,
+        rows=written.rows,
+        columns=list(written.schema.names),
+        bytes=written.bytes,
+        files=done,
+        seconds=time.monotonic() - started,
+    )

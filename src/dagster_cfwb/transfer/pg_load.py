@@ -6,6 +6,7 @@ an interrupted process — rolls it back, so the target table keeps its previous
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from dagster_cfwb.transfer.arrow_stream import ArrowStream
 from dagster_cfwb.transfer.identifiers import QualifiedName, quote_identifier, validate_identifier
 from dagster_cfwb.transfer.load_result import LoadError, LoadResult, check_load_request
 from dagster_cfwb.transfer.pg_copy import copy_batches_binary
+from dagster_cfwb.transfer.pg_parallel_copy import parallel_copy_binary
 from dagster_cfwb.transfer.pg_types import arrow_to_pg_type, pg_column_definitions
 
 __all__ = ["load_postgres", "pg_table_columns"]
@@ -73,6 +75,72 @@ def _staging_name(table: QualifiedName) -> QualifiedName:
     return table.with_table(f"_cfwb_{table.table[:40]}_{secrets.token_hex(4)}")
 
 
+def _swap_in(cur, staging: QualifiedName, table: QualifiedName, exists: bool, keys: list[str]) -> None:
+    """Replace ``table`` by ``staging`` inside the caller's transaction (the primary key is built last)."""
+    if keys:
+        cur.execute(f"ALTER TABLE {staging.quoted()} ADD PRIMARY KEY ({', '.join(_q(k) for k in keys)})")
+    if exists:
+        cur.execute(f"DROP TABLE {table.quoted()}")
+    cur.execute(f"ALTER TABLE {staging.quoted()} RENAME TO {_q(table.table)}")
+
+
+def _drop_orphan_staging(cur, table: QualifiedName) -> None:
+    """Drop staging tables of ``table`` left by a load whose session no longer exists."""
+    cur.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = coalesce(%s, current_schema()) AND c.relkind = 'r' AND c.relname LIKE %s "
+        "AND obj_description(c.oid, 'pg_class') LIKE 'dagster-cfwb staging, backend %%' "
+        "AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE obj_description(c.oid, 'pg_class') "
+        "  = 'dagster-cfwb staging, backend ' || a.pid)",
+        (table.schema, f"\\_cfwb\\_{table.table[:40]}\\_%"),
+    )
+    for (name,) in cur.fetchall():
+        cur.execute(f"DROP TABLE IF EXISTS {table.with_table(name).quoted()}")
+
+
+def _replace_parallel(conn, stream, table, keys, names, connect, streams, on_progress, started) -> LoadResult:
+    """``replace`` over several COPY streams: committed staging table, parallel COPY, swap in one transaction."""
+    staging = _staging_name(table)
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            _drop_orphan_staging(cur, table)
+            _create_table(cur, staging, stream, [])
+            cur.execute("SELECT pg_backend_pid()")
+            pid = int(cur.fetchone()[0])
+            cur.execute(f"COMMENT ON TABLE {staging.quoted()} IS 'dagster-cfwb staging, backend {pid}'")
+        rows = parallel_copy_binary(
+            connect, staging, stream.schema, stream, streams=streams, on_batch=on_progress
+        )
+        with conn.transaction(), conn.cursor() as cur:
+            existing = pg_table_columns(cur, table)
+            _swap_in(cur, staging, table, existing is not None, keys)
+    except Exception as e:
+        _drop_quietly(conn, staging)
+        if isinstance(e, ValueError | TypeError):
+            raise
+        raise LoadError(
+            f"Loading into PostgreSQL table `{table}` (mode=replace) failed and was rolled back; "
+            f"the table is unchanged. Cause: {type(e).__name__}: {str(e).strip()}"
+        ) from e
+    return LoadResult(
+        table=str(table),
+        mode="replace",
+        rows=rows,
+        seconds=time.perf_counter() - started,
+        created=existing is None,
+        columns=names,
+    )
+
+
+def _drop_quietly(conn, table: QualifiedName) -> None:
+    try:
+        conn.rollback()
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {table.quoted()}")
+    except Exception:  # the connection may be gone; the orphan is dropped by the next load
+        pass
+
+
 def load_postgres(
     conn,
     stream: ArrowStream,
@@ -81,6 +149,8 @@ def load_postgres(
     mode: str = "replace",
     keys=None,
     on_progress: Callable[[int], None] | None = None,
+    connect: Callable[[], object] | None = None,
+    streams: int = 1,
 ) -> LoadResult:
     """Load an Arrow stream into ``table`` by binary COPY, atomically.
 
@@ -93,6 +163,10 @@ def load_postgres(
             ``upsert`` — rows whose ``keys`` exist are updated, others inserted.
         keys: key column(s) for ``upsert`` (also made the primary key of a table we create).
         on_progress: called with the cumulative row count after each batch.
+        connect: opens another connection like ``conn``; with ``streams`` > 1 a ``replace`` of more
+            than one batch is copied over that many connections in parallel (see
+            :mod:`dagster_cfwb.transfer.pg_parallel_copy`), then swapped in by ``conn``.
+        streams: number of parallel COPY streams for ``replace``.
 
     Raises:
         ValueError / IdentifierError / UnsupportedTypeError: bad input, before any SQL runs.
@@ -103,17 +177,24 @@ def load_postgres(
     for field in stream.schema:  # refuse unsupported types before any SQL runs
         arrow_to_pg_type(field.type, column=field.name)
     started = time.perf_counter()
+    if mode == "replace" and streams > 1 and connect is not None:
+        first = next(stream.batches, None)
+        second = next(stream.batches, None) if first is not None else None
+        head = [b for b in (first, second) if b is not None]
+        stream = ArrowStream(stream.schema, itertools.chain(head, stream.batches))
+        if second is not None:
+            return _replace_parallel(
+                conn, stream, table, key_list, names, connect, streams, on_progress, started
+            )
     created = False
     try:
         with conn.transaction(), conn.cursor() as cur:
             existing = pg_table_columns(cur, table)
             if mode == "replace":
                 staging = _staging_name(table)
-                _create_table(cur, staging, stream, key_list)
+                _create_table(cur, staging, stream, [])
                 rows = copy_batches_binary(cur, staging, stream.schema, stream, on_batch=on_progress)
-                if existing is not None:
-                    cur.execute(f"DROP TABLE {table.quoted()}")
-                cur.execute(f"ALTER TABLE {staging.quoted()} RENAME TO {_q(table.table)}")
+                _swap_in(cur, staging, table, existing is not None, key_list)
                 created = existing is None
             elif existing is None:
                 _create_table(cur, table, stream, key_list)
@@ -155,5 +236,10 @@ def load_postgres(
             f"the table is unchanged. Cause: {type(e).__name__}: {str(e).strip()}"
         ) from e
     return LoadResult(
-        table=str(table), mode=mode, rows=rows, seconds=time.perf_counter() - started, created=created, columns=names
+        table=str(table),
+        mode=mode,
+        rows=rows,
+        seconds=time.perf_counter() - started,
+        created=created,
+        columns=names,
     )

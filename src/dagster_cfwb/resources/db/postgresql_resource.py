@@ -21,9 +21,10 @@ class PostgreSQLResource(SQLDatabaseResource):
     """A PostgreSQL database: run SQL, stream results as Arrow, and bulk-load tables fast.
 
     ``copy_from_df(df, "table")`` loads a polars/pandas DataFrame, an Arrow table or a stream of
-    Arrow batches with PostgreSQL's **binary COPY** (encoded by pgpq on a second thread). With
-    ``mode="replace"`` (the default) the rows go to a staging table that replaces the old table in
-    the same transaction: if anything fails, the old table and its rows are untouched. A missing
+    Arrow batches with PostgreSQL's **binary COPY** (encoded by pgpq). With ``mode="replace"`` (the
+    default) the rows go to a staging table — over ``copy_streams`` parallel connections for large
+    loads — that replaces the old table in one short transaction: if anything fails, the old table
+    and its rows are untouched and the staging table is dropped. A missing
     table is created from the data's columns (type table in :mod:`dagster_cfwb.transfer.pg_types`).
 
     Example:
@@ -54,6 +55,13 @@ class PostgreSQLResource(SQLDatabaseResource):
     )
     statement_timeout_seconds: int | None = Field(
         default=None, description="Cancel any single statement running longer than this many seconds (empty: no limit)."
+    )
+    copy_streams: int = Field(
+        default=2,
+        description=(
+            "Parallel COPY connections for a `replace` load of more than one batch (each keeps one "
+            "server core busy). 1 loads over a single connection."
+        ),
     )
     application_name: str = Field(
         default="dagster-cfwb", description="Name shown for our sessions in `pg_stat_activity`."
@@ -91,7 +99,9 @@ class PostgreSQLResource(SQLDatabaseResource):
         yield from iter_postgres_batches(conn, sql, params, batch_rows=batch_rows)
 
     def _load(self, conn, stream, table: QualifiedName, mode: str, keys) -> LoadResult:
-        return load_postgres(conn, stream, table, mode=mode, keys=keys)
+        return load_postgres(
+            conn, stream, table, mode=mode, keys=keys, connect=self._open_connection, streams=self.copy_streams
+        )
 
     def _table_schema(self, conn, table: QualifiedName) -> dict[str, str]:
         with conn.cursor() as cur:

@@ -1,0 +1,139 @@
+"""PostgreSQLResource.copy_from_df against the machine's PostgreSQL: modes, atomicity, bad input."""
+
+import datetime as dt
+import decimal
+
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
+from dagster_cfwb.resources.db.sql_resource import DatabaseConnectionError
+from dagster_cfwb.transfer.identifiers import IdentifierError
+from dagster_cfwb.transfer.load_result import LoadError
+
+pytestmark = pytest.mark.postgres
+
+
+def _batches(n_batches: int, rows: int, *, poison_batch: int | None = None):
+    for b in range(n_batches):
+        start = b * rows
+        names = [f"row {i}" for i in range(start, start + rows)]
+        if b == poison_batch:
+            names[rows // 2] = "bad \x00 byte"
+        yield pa.record_batch({"id": pa.array(range(start, start + rows), pa.int64()), "name": names})
+
+
+def _count(pg, table) -> int:
+    return pg.query(f"SELECT count(*) AS n FROM {table}")["n"][0]
+
+
+def test_parallel_replace_loads_every_row_once(pg_config, pg_schema):
+    pg = PostgreSQLResource(**pg_config, copy_streams=3, batch_rows=1000)
+    result = pg.copy_from_df(_batches(10, 1000), f"{pg_schema}.big")
+    assert result.rows == 10_000
+    ids = pg.query(f'SELECT id FROM "{pg_schema}".big ORDER BY id')["id"].to_list()
+    assert ids == list(range(10_000))
+
+
+@pytest.mark.parametrize("streams", [1, 3])
+def test_failed_replace_keeps_old_table_and_drops_staging(pg_config, pg_schema, streams):
+    pg = PostgreSQLResource(**pg_config, copy_streams=streams, batch_rows=1000)
+    pg.copy_from_df(pl.DataFrame({"id": [1, 2, 3], "name": ["a", "b", "c"]}), "t", schema=pg_schema)
+    with pytest.raises(LoadError, match="unchanged") as err:
+        pg.copy_from_df(_batches(6, 1000, poison_batch=4), "t", schema=pg_schema)
+    assert "0x00" in str(err.value)
+    assert _count(pg, f'"{pg_schema}".t') == 3
+    leftovers = pg.query(
+        "SELECT count(*) AS n FROM pg_tables WHERE schemaname = %s AND tablename LIKE '\\_cfwb%%'",
+        params=[pg_schema],
+    )["n"][0]
+    assert leftovers == 0
+
+
+def test_orphan_staging_table_from_a_dead_session_is_cleaned(pg_config, pg_schema):
+    pg = PostgreSQLResource(**pg_config, copy_streams=2, batch_rows=100)
+    pg.execute(f'CREATE TABLE "{pg_schema}"."_cfwb_t_deadbeef" (id bigint)')
+    pg.execute(f"""COMMENT ON TABLE "{pg_schema}"."_cfwb_t_deadbeef" IS 'dagster-cfwb staging, backend 1'""")
+    pg.copy_from_df(_batches(3, 100), "t", schema=pg_schema)
+    tables = pg.query("SELECT tablename FROM pg_tables WHERE schemaname = %s", params=[pg_schema])
+    assert tables["tablename"].to_list() == ["t"]
+
+
+def test_append_upsert_and_retry_neither_drop_nor_duplicate(postgresql, pg_schema):
+    table = f"{pg_schema}.facts"
+    postgresql.copy_from_df(pl.DataFrame({"id": [1, 2], "v": ["a", "b"]}), table, mode="upsert", keys=["id"])
+    postgresql.copy_from_df(pl.DataFrame({"id": [2, 3], "v": ["B", "c"]}), table, mode="upsert", keys="id")
+    postgresql.copy_from_df(pl.DataFrame({"id": [2, 3], "v": ["B", "c"]}), table, mode="upsert", keys="id")
+    rows = postgresql.query(f'SELECT id, v FROM "{pg_schema}".facts ORDER BY id').rows()
+    assert rows == [(1, "a"), (2, "B"), (3, "c")]
+    postgresql.copy_from_df(pl.DataFrame({"id": [4], "v": ["d"]}), table, mode="append")
+    assert _count(postgresql, f'"{pg_schema}".facts') == 4
+
+
+def test_append_casts_into_existing_column_types(postgresql, pg_schema):
+    postgresql.execute(
+        f'CREATE TABLE "{pg_schema}".narrow (id integer, amount numeric(8,2), label varchar(10))'
+    )
+    data = pa.table({"id": pa.array([1], pa.int64()), "amount": [1.25], "label": ["x"]})
+    postgresql.copy_from_df(data, f"{pg_schema}.narrow", mode="append")
+    assert postgresql.query(f'SELECT amount FROM "{pg_schema}".narrow', output="arrow")[0][0].as_py() == (
+        decimal.Decimal("1.25")
+    )
+
+
+def test_edge_values_round_trip(postgresql, pg_schema):
+    data = pa.table(
+        {
+            "d": pa.array([dt.date(1, 1, 1), dt.date(9999, 12, 31), None]),
+            "ts": pa.array([dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31, 23, 59, 59, 999999), None]),
+            "tz": pa.array(
+                [
+                    dt.datetime(2024, 3, 31, 1, 30, tzinfo=dt.UTC),
+                    None,
+                    dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
+                ],
+                pa.timestamp("us", "UTC"),
+            ),
+            "n": pa.array(
+                [decimal.Decimal("12345678901234567890.123456"), None, decimal.Decimal("-0.000001")],
+                pa.decimal128(38, 6),
+            ),
+            "s": ["", None, "😀 àéîõü " + "x" * 100_000],
+            "b": pa.array([b"\x00\xff", None, b""]),
+            "flag": [True, False, None],
+            "f": [float("inf"), -0.0, None],
+        }
+    )
+    postgresql.copy_from_df(data, "edge", schema=pg_schema)
+    back = postgresql.query(f'SELECT * FROM "{pg_schema}".edge', output="arrow")
+    for name in data.column_names:
+        assert back.column(name).to_pylist() == data.column(name).to_pylist(), name
+
+
+def test_bad_table_name_is_refused_before_any_sql(postgresql):
+    with pytest.raises(IdentifierError, match="not allowed"):
+        postgresql.copy_from_df(pl.DataFrame({"a": [1]}), 'x"; DROP TABLE t; --')
+
+
+def test_upsert_without_keys_or_with_unknown_key_is_refused(postgresql, pg_schema):
+    with pytest.raises(ValueError, match="needs `keys`"):
+        postgresql.copy_from_df(pl.DataFrame({"a": [1]}), "u", schema=pg_schema, mode="upsert")
+    with pytest.raises(ValueError, match=r"Key column\(s\) \['b'\]"):
+        postgresql.copy_from_df(pl.DataFrame({"a": [1]}), "u", schema=pg_schema, mode="upsert", keys=["b"])
+
+
+def test_failed_login_names_server_but_never_the_password(pg_config, caplog):
+    secret = "s3cr3t-Pa55word"
+    pg = PostgreSQLResource(**{**pg_config, "user": "no_such_user", "password": secret}, connect_retries=0)
+    with pytest.raises(DatabaseConnectionError) as err:
+        pg.query("SELECT 1")
+    message = str(err.value)
+    assert "no_such_user" in message and pg_config["host"] in message and pg_config["database"] in message
+    assert secret not in message and secret not in repr(pg) and secret not in caplog.text
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+def test_iter_batches_streams_bounded_batches(postgresql):
+    batches = list(postgresql.iter_batches("SELECT g AS n FROM generate_series(1, 2500) g", batch_rows=1000))
+    assert [b.num_rows for b in batches] == [1000, 1000, 500]

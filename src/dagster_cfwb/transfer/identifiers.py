@@ -17,7 +17,7 @@ __all__ = [
     "validate_identifier",
 ]
 
-# Letters (any alphabet, so French accents are fine), digits, `_` and `$`; must not start with a
+# Letters (any alphabet, so French accents are fine), digits and `_`; must not start with a
 # digit; at most 63 characters (PostgreSQL's limit, the strictest of the engines we serve).
 _IDENTIFIER = re.compile(r"^[^\W\d]\w*$|^_\w*$", re.UNICODE)
 _MAX_LENGTH = 63

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from functools import cached_property
 from typing import Literal
 
@@ -35,7 +36,9 @@ def native_azure_extension_path() -> str | None:
     except ImportError:
         return None
     folder = os.path.dirname(duckdb_extension_azure.__file__)
-    matches = glob.glob(os.path.join(folder, "extensions", f"v{duckdb.__version__}", "azure.duckdb_extension"))
+    matches = glob.glob(
+        os.path.join(folder, "extensions", f"v{duckdb.__version__}", "azure.duckdb_extension")
+    )
     return matches[0] if matches else None
 
 
@@ -123,8 +126,10 @@ class AzureAdlsResource(LakehouseResource):
 
     @model_validator(mode="after")
     def _check_credentials(self):
-        if self.connection_string is None and self.account_name is None and not isinstance(
-            self.credential, ConnectionStringCredential
+        if (
+            self.connection_string is None
+            and self.account_name is None
+            and not isinstance(self.credential, ConnectionStringCredential)
         ):
             raise ValueError(
                 "AzureAdlsResource needs either `connection_string`, or `account_name` with a `credential` "
@@ -179,7 +184,9 @@ class AzureAdlsResource(LakehouseResource):
         try:
             from azure.storage.blob import BlobServiceClient
         except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError("AzureAdlsResource needs the azure extra: pip install 'dagster-cfwb[azure]'") from e
+            raise ImportError(
+                "AzureAdlsResource needs the azure extra: pip install 'dagster-cfwb[azure]'"
+            ) from e
         cs = self._connection_string()
         if cs:
             service = BlobServiceClient.from_connection_string(cs)
@@ -219,7 +226,9 @@ class AzureAdlsResource(LakehouseResource):
             if cs:
                 fs = adlfs.AzureBlobFileSystem(connection_string=cs)
             else:
-                fs = adlfs.AzureBlobFileSystem(account_name=self.account_name, credential=self._azure_identity())
+                fs = adlfs.AzureBlobFileSystem(
+                    account_name=self.account_name, credential=self._azure_identity()
+                )
             con.register_filesystem(fs)
             return
         con.execute(f"LOAD {_sql_string(native_azure_extension_path())}")
@@ -243,6 +252,15 @@ class AzureAdlsResource(LakehouseResource):
             ) from None
 
     def _translate_error(self, error: Exception) -> Exception:
+        message = str(error)
+        if "ContainerNotFound" in message or "BlobNotFound" in message:
+            match = re.search(r"(?:Read to|to) (\S+?)(?:/\*\*/\*\.parquet)? failed", message)
+            path = match.group(1) if match else "?"
+            missing = "the container does not exist" if "ContainerNotFound" in message else "no such blob"
+            return FileNotFoundError(
+                f"No lakehouse file matches `{path}` ({self._describe_root()}: {missing}). "
+                "Check the code location, layer and table name, or list the files with `.list()`."
+            )
         translated = super()._translate_error(error)
         message = redact(str(translated), self._secrets())
         return translated if message == str(translated) else type(translated)(message)

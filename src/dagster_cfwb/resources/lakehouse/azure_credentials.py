@@ -63,4 +63,10 @@ AzureCredential = (
     | ServicePrincipalCredential
     | DefaultAzureCredentialConfig
 )
-AZURE_CREDENTIAL_KINDS = ("connection_string", "account_key", "sas_token", "service_principal", "default_credential")
+AZURE_CREDENTIAL_KINDS = (
+    "connection_string",
+    "account_key",
+    "sas_token",
+    "service_principal",
+    "default_credential",
+)

@@ -22,7 +22,11 @@ from pydantic import Field
 
 from dagster_cfwb.resources.secrets import RedactedReprMixin
 from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS, to_arrow_stream, to_output
-from dagster_cfwb.transfer.lakehouse_paths import lakehouse_path, normalize_lakehouse_path, rewrite_lakehouse_urls
+from dagster_cfwb.transfer.lakehouse_paths import (
+    lakehouse_path,
+    normalize_lakehouse_path,
+    rewrite_lakehouse_urls,
+)
 from dagster_cfwb.transfer.parquet_files import ParquetWriteResult, write_parquet_stream
 
 __all__ = ["LakehouseFile", "LakehouseResource"]

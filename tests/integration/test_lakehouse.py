@@ -1,0 +1,118 @@
+"""Both lakehouse backends, same behaviour: Azurite-backed AzureAdlsResource and a local folder."""
+
+import datetime as dt
+import decimal
+
+import dagster as dg
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from dagster_cfwb.resources.lakehouse.azure_adls_resource import AzureAdlsResource
+from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
+
+
+@pytest.fixture(params=["azure-native", "azure-fsspec", "local"])
+def lakehouse(request, tmp_path):
+    if request.param == "local":
+        return LocalLakehouseResource(root=str(tmp_path / "lake"))
+    connection_string = request.getfixturevalue("azurite")
+    engine = request.param.split("-")[1]
+    return AzureAdlsResource(
+        connection_string=connection_string,
+        container=f"lake-{engine}-{tmp_path.name[-8:].lower().replace('_', '-')}",
+        engine=engine,
+    )
+
+
+def _table() -> pa.Table:
+    return pa.table(
+        {
+            "id": pa.array([1, 2, 3], pa.int64()),
+            "name": ["élève 🎓", None, ""],
+            "amount": pa.array(
+                [decimal.Decimal("1.10"), None, decimal.Decimal("-3.00")], pa.decimal128(9, 2)
+            ),
+            "day": [dt.date(1, 1, 1), dt.date(9999, 12, 31), None],
+            "at": pa.array([dt.datetime(2024, 1, 1, tzinfo=dt.UTC), None, None], pa.timestamp("us", "UTC")),
+        }
+    )
+
+
+def test_write_query_list_exists_delete(lakehouse):
+    result = lakehouse.write_table(_table(), "enseignement/stg/eleves.parquet")
+    assert result.rows == 3 and result.path == "azure://enseignement/stg/eleves.parquet" and result.bytes > 0
+    lakehouse.write_table(pl.DataFrame({"id": [4]}), "azure://enseignement/stg/other.parquet")
+
+    back = lakehouse.query_blob_storage(
+        "FROM 'azure://enseignement/stg/eleves.parquet' ORDER BY id", output="arrow"
+    )
+    assert back.to_pylist() == _table().to_pylist()
+    df = lakehouse.query_blob_storage(
+        "SELECT id FROM 'azure://enseignement/stg/*.parquet' WHERE id > ? ORDER BY id", params=[1]
+    )
+    assert df["id"].to_list() == [2, 3, 4]
+    assert [f.path for f in lakehouse.list("enseignement/stg/")] == [
+        "enseignement/stg/eleves.parquet",
+        "enseignement/stg/other.parquet",
+    ]
+    assert lakehouse.exists("enseignement/stg/eleves.parquet")
+    assert not lakehouse.exists("enseignement/stg/eleve.parquet")
+    assert lakehouse.delete("enseignement/stg/other.parquet") is True
+    assert lakehouse.delete("enseignement/stg/other.parquet") is False
+    assert lakehouse.read_table("enseignement/stg/eleves.parquet").shape == (3, 5)
+
+
+def test_missing_file_is_file_not_found_naming_root_and_path(lakehouse):
+    with pytest.raises(FileNotFoundError, match=r"enseignement/stg/absent\.parquet") as err:
+        lakehouse.query_blob_storage("FROM 'azure://enseignement/stg/absent.parquet'")
+    root = "container" if isinstance(lakehouse, AzureAdlsResource) else "folder"
+    assert root in str(err.value)
+
+
+def test_failed_write_leaves_previous_file_intact(lakehouse):
+    lakehouse.write_table(_table(), "x/stg/t.parquet")
+
+    def broken():
+        yield pa.record_batch({"id": pa.array([9], pa.int64())})
+        raise RuntimeError("source went away")
+
+    with pytest.raises(RuntimeError, match="source went away"):
+        lakehouse.write_table(broken(), "x/stg/t.parquet")
+    assert lakehouse.read_table("x/stg/t.parquet")["id"].to_list() == [1, 2, 3]
+    assert [f.path for f in lakehouse.list("x/")] == ["x/stg/t.parquet"]
+
+
+def test_iter_batches_streams(lakehouse):
+    lakehouse.write_table(pa.table({"n": pa.array(range(10_000), pa.int64())}), "x/stg/n.parquet")
+    batches = list(lakehouse.iter_batches("FROM 'azure://x/stg/n.parquet'", batch_rows=4096))
+    assert sum(b.num_rows for b in batches) == 10_000 and max(b.num_rows for b in batches) <= 4096
+
+
+def test_secrets_stay_out_of_repr(azurite):
+    resource = AzureAdlsResource(connection_string=azurite)
+    assert "AccountKey" not in repr(resource) and "**********" in repr(resource)
+
+
+def test_unknown_credential_kind_lists_valid_ones():
+    @dg.asset
+    def a(azure_adls: AzureAdlsResource):
+        return None
+
+    with pytest.raises(Exception, match="account_key") as err:
+        dg.materialize(
+            [a],
+            resources={"azure_adls": AzureAdlsResource.configure_at_launch()},
+            run_config={
+                "resources": {
+                    "azure_adls": {"config": {"account_name": "acct", "credential": {"kind": "password"}}}
+                }
+            },
+        )
+    for kind in ("connection_string", "sas_token", "service_principal", "default_credential"):
+        assert kind in str(err.value)
+
+
+def test_no_credentials_at_all_is_explained():
+    with pytest.raises(Exception, match="needs either `connection_string`"):
+        AzureAdlsResource()

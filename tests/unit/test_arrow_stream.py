@@ -1,0 +1,67 @@
+import datetime as dt
+
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from dagster_cfwb.transfer.arrow_stream import normalize_schema, to_arrow_stream, to_output
+
+
+def _rows(stream):
+    return sum(b.num_rows for b in stream)
+
+
+def test_polars_string_view_becomes_large_string_and_is_sliced():
+    df = pl.DataFrame({"s": ["a", None, "c"] * 10, "i": list(range(30))})
+    stream = to_arrow_stream(df, batch_rows=7)
+    assert stream.schema.field("s").type == pa.large_string()
+    batches = list(stream)
+    assert [b.num_rows for b in batches] == [7, 7, 7, 7, 2]
+    assert all(b.schema.equals(stream.schema) for b in batches)
+
+
+def test_pandas_nanoseconds_truncate_to_microseconds():
+    frame = pd.DataFrame({"t": pd.to_datetime(["2024-01-01 00:00:00.123456789"])})
+    stream = to_arrow_stream(frame)
+    assert stream.schema.field("t").type == pa.timestamp("us")
+    assert next(iter(stream)).column(0)[0].as_py() == dt.datetime(2024, 1, 1, 0, 0, 0, 123456)
+
+
+def test_iterator_of_batches_is_consumed_lazily():
+    consumed = []
+
+    def gen():
+        for i in range(3):
+            consumed.append(i)
+            yield pa.record_batch({"x": [i]})
+
+    stream = to_arrow_stream(gen())
+    assert consumed == [0]  # only the first batch, for the schema
+    assert _rows(stream) == 3 and consumed == [0, 1, 2]
+
+
+def test_null_typed_columns_and_dictionaries_are_normalised():
+    schema = pa.schema([("n", pa.null()), ("d", pa.dictionary(pa.int8(), pa.string()))])
+    assert normalize_schema(schema).types == [pa.large_string(), pa.string()]
+    table = pa.table({"n": pa.nulls(2), "d": pa.array(["a", "b"]).dictionary_encode()})
+    batch = next(iter(to_arrow_stream(table)))
+    assert batch.column(0).to_pylist() == [None, None] and batch.column(1).to_pylist() == ["a", "b"]
+
+
+def test_rejects_unknown_input_and_empty_iterators():
+    with pytest.raises(TypeError, match="polars or pandas DataFrame"):
+        to_arrow_stream(42)
+    with pytest.raises(ValueError, match="empty iterator"):
+        to_arrow_stream(iter([]))
+    with pytest.raises(TypeError, match="record batches"):
+        to_arrow_stream([1, 2])
+
+
+def test_to_output():
+    table = pa.table({"a": [1, 2]})
+    assert to_output(table, "polars").shape == (2, 1)
+    assert list(to_output(table, "pandas")["a"]) == [1, 2]
+    assert to_output(table, "arrow") is table
+    with pytest.raises(ValueError, match="polars, arrow, pandas"):
+        to_output(table, "excel")

@@ -133,3 +133,21 @@ def local_lakehouse(tmp_path):
     from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
 
     return LocalLakehouseResource(root=str(tmp_path / "lakehouse"))
+
+
+# File servers (FTP, FTPS, SFTP) for the file-source tests: see tests/file_servers.py.
+from file_servers import ftp_server, ftps_server, sftp_server  # noqa: E402, F401
+
+
+@pytest.fixture
+def api_server():
+    """A local HTTP API (tests/http_api_server.py) on 127.0.0.1 and a free port; stopped afterwards."""
+    from http_api_server import ApiServer
+
+    server = ApiServer().start()
+    try:
+        if not wait_for_port("127.0.0.1", server.server_address[1], timeout=10):
+            pytest.fail("The test HTTP API did not start within 10 s")
+        yield server
+    finally:
+        server.stop()

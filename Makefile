@@ -18,3 +18,4 @@ lint: setup
 bench: setup
 	@scripts/start-services.sh
 	.venv/bin/python bench/load_postgres.py
+	.venv/bin/python bench/lakehouse_read.py

@@ -1,16 +1,28 @@
 """Stream a PostgreSQL query result as Arrow record batches with bounded memory.
 
-A server-side (named) cursor fetches ``batch_rows`` rows at a time; each chunk becomes one Arrow
-record batch typed from the column type OIDs, so an all-NULL chunk keeps its column types.
+The fast path is the ADBC PostgreSQL driver (``adbc-driver-postgresql``): the server sends the rows
+with ``COPY … TO STDOUT (FORMAT binary)`` and the driver decodes them in C++ straight into Arrow
+batches, which we re-slice to ``batch_rows`` and make exact:
+
+* ``numeric(p, s)`` arrives as text and is cast to ``decimal128(p, s)`` (``decimal256`` above 38
+  digits) using the column's type modifier — no float rounding; a ``numeric`` without precision
+  stays text (any number of digits, exact): cast it in SQL (``amount::numeric(18,2)``) for a decimal.
+* ``json``/``jsonb`` arrive as text, ``uuid`` as its canonical text form.
+* ``interval`` becomes a ``duration[us]`` (a month counts 30 days, as psycopg does).
+
+Without ADBC installed, a server-side (named) psycopg cursor is used instead (slower, same types).
+Query parameters are bound by psycopg (``%s`` placeholders) in both paths.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import uuid
 from collections.abc import Iterator
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = ["iter_postgres_batches", "pg_oid_to_arrow"]
 
@@ -36,31 +48,112 @@ _OID_TYPES: dict[int, pa.DataType] = {
     1184: pa.timestamp("us", tz="UTC"),
     1186: pa.duration("us"),
 }
+_DAY_US = 86_400_000_000
 
 
-def pg_oid_to_arrow(type_code: int, precision: int | None = None, scale: int | None = None) -> pa.DataType | None:
+def _numeric_type(precision: int | None, scale: int | None) -> pa.DataType:
+    if precision is None or precision <= 0:
+        return pa.large_string()
+    if precision <= 38:
+        return pa.decimal128(precision, scale or 0)
+    return pa.decimal256(min(precision, 76), scale or 0)
+
+
+def pg_oid_to_arrow(
+    type_code: int, precision: int | None = None, scale: int | None = None
+) -> pa.DataType | None:
     """Arrow type for a PostgreSQL type OID (None: let Arrow infer from the values)."""
     if type_code == 1700:  # numeric
-        if precision is not None and precision <= 38:
-            return pa.decimal128(precision, scale or 0)
-        return None
+        return _numeric_type(precision, scale)
     return _OID_TYPES.get(type_code)
 
 
+# -- ADBC path ---------------------------------------------------------------------------------
+def _numeric_from_typmod(field: pa.Field) -> pa.DataType:
+    typmod = int((field.metadata or {}).get(b"POSTGRESQL:typmod", b"-1"))
+    if typmod < 4:
+        return pa.large_string()
+    typmod -= 4
+    return _numeric_type((typmod >> 16) & 0xFFFF, typmod & 0xFFFF)
+
+
+def _interval_to_duration(column: pa.Array) -> pa.Array:
+    values = [
+        None if v is None else (v.months * 30 + v.days) * _DAY_US + v.nanoseconds // 1000
+        for v in column.to_pylist()
+    ]
+    return pa.array(values, pa.int64()).cast(pa.duration("us"))
+
+
+def _plan(schema: pa.Schema) -> list:
+    """One converter per column: (target type, function(array) -> array)."""
+    plan = []
+    for field in schema:
+        t = field.type
+        typname = (field.metadata or {}).get(b"POSTGRESQL:type", b"").decode()
+        if isinstance(t, pa.BaseExtensionType) and typname == "numeric":
+            target = _numeric_from_typmod(field)
+            plan.append((target, lambda a, target=target: pc.cast(a.storage, target)))
+        elif typname == "uuid":
+            plan.append(
+                (
+                    pa.large_string(),
+                    lambda a: pa.array(
+                        [None if v is None else str(uuid.UUID(bytes=v)) for v in a.storage.to_pylist()],
+                        pa.large_string(),
+                    ),
+                )
+            )
+        elif isinstance(t, pa.BaseExtensionType):  # json, jsonb and other text-like extension types
+            target = t.storage_type
+            plan.append((target, lambda a: a.storage))
+        elif pa.types.is_interval(t):
+            plan.append((pa.duration("us"), _interval_to_duration))
+        else:
+            plan.append((t, None))
+    return plan
+
+
+def _iter_adbc(conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    import adbc_driver_postgresql.dbapi as adbc
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    if params is not None:  # bound by psycopg's own escaping, never by string formatting here
+        sql = psycopg.ClientCursor(conn).mogrify(sql, params)
+    settings = conn.info.get_parameters()
+    if conn.info.password:
+        settings["password"] = conn.info.password
+    with adbc.connect(make_conninfo(**settings)) as aconn, aconn.cursor() as cur:
+        cur.execute(sql)
+        reader = cur.fetch_record_batch()
+        plan = _plan(reader.schema)
+        names = reader.schema.names
+        schema = pa.schema([pa.field(n, t) for n, (t, _) in zip(names, plan, strict=True)])
+
+        def convert(batch: pa.RecordBatch) -> pa.RecordBatch:
+            arrays = [fn(col) if fn else col for col, (_, fn) in zip(batch.columns, plan, strict=True)]
+            return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+        yielded = False
+        for batch in reader:  # the driver's batches (~16 MB); sliced zero-copy to batch_rows
+            for offset in range(0, batch.num_rows, batch_rows):
+                yield convert(batch.slice(offset, batch_rows))
+                yielded = True
+        if not yielded:
+            yield pa.RecordBatch.from_arrays([pa.array([], t) for t, _ in plan], schema=schema)
+
+
+# -- psycopg fallback --------------------------------------------------------------------------
 def _column(values: list, data_type: pa.DataType | None) -> pa.Array:
     if data_type is not None and pa.types.is_large_string(data_type):
-        values = [str(v) if isinstance(v, uuid.UUID | dict | list) else v for v in values]
+        values = [v if v is None or isinstance(v, str) else str(v) for v in values]
     if data_type is not None and pa.types.is_duration(data_type):
-        return pa.array(values, type=data_type)
+        values = [v if v is None or isinstance(v, dt.timedelta) else dt.timedelta(v) for v in values]
     return pa.array(values, type=data_type)
 
 
-def iter_postgres_batches(conn, sql: str, params=None, *, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
-    """Yield the rows of ``sql`` as record batches of at most ``batch_rows`` rows.
-
-    The connection must not be in autocommit mode (server-side cursors live in a transaction).
-    At least one batch is always yielded, so an empty result still carries its schema.
-    """
+def _iter_named_cursor(conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
     name = f"cfwb_cursor_{secrets.token_hex(4)}"
     with conn.cursor(name=name) as cur:
         cur.itersize = batch_rows
@@ -79,3 +172,32 @@ def iter_postgres_batches(conn, sql: str, params=None, *, batch_rows: int = 65_5
             yielded = True
             if len(rows) < batch_rows:
                 break
+
+
+def _adbc_available() -> bool:
+    try:
+        import adbc_driver_postgresql.dbapi  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def iter_postgres_batches(
+    conn, sql: str, params=None, *, batch_rows: int = 65_536, engine: str = "auto"
+) -> Iterator[pa.RecordBatch]:
+    """Yield the rows of ``sql`` as record batches of at most ``batch_rows`` rows.
+
+    Args:
+        conn: an open psycopg 3 connection; the ADBC path opens its own second connection with
+            the same settings (and password) and closes it when the stream ends.
+        sql: the query; values go in ``params`` with ``%s`` placeholders.
+        batch_rows: rows per yielded batch (memory grows with it, not with the result size).
+        engine: ``auto`` (ADBC when installed), ``adbc`` or ``psycopg`` (server-side cursor).
+
+    At least one batch is always yielded, so an empty result still carries its schema.
+    """
+    use_adbc = engine == "adbc" or (engine == "auto" and _adbc_available())
+    if use_adbc:
+        yield from _iter_adbc(conn, sql, params, batch_rows)
+    else:
+        yield from _iter_named_cursor(conn, sql, params, batch_rows)

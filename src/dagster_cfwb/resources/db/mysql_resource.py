@@ -1,0 +1,120 @@
+"""MySQL and MariaDB as a Dagster resource: query, stream, and bulk-load by LOAD DATA LOCAL INFILE."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+import pyarrow as pa
+from pydantic import Field
+
+from dagster_cfwb.resources.db.sql_resource import SQLDatabaseResource
+from dagster_cfwb.transfer.dialect_load import load_with_dialect
+from dagster_cfwb.transfer.identifiers import QualifiedName
+from dagster_cfwb.transfer.load_result import LoadResult
+from dagster_cfwb.transfer.mysql_extract import iter_mysql_batches
+from dagster_cfwb.transfer.mysql_load import MySQLDialect
+
+__all__ = ["MySQLResource"]
+
+_NOT_TRANSIENT = (1044, 1045, 1049, 1251, 1698)  # access denied, unknown database, auth plugin
+
+
+class MySQLResource(SQLDatabaseResource):
+    """A MySQL or MariaDB database: run SQL, stream results as Arrow, and bulk-load tables fast.
+
+    ``copy_from_df(df, "table")`` loads a polars/pandas DataFrame, an Arrow table or a stream of
+    Arrow batches with ``LOAD DATA LOCAL INFILE`` fed from small temporary files written while the
+    server loads the previous one (if the server refuses local files, a warning is logged and
+    multi-row INSERTs are used instead). Because MySQL commits every ``CREATE``/``RENAME`` on its
+    own, ``mode="replace"`` loads a staging table first and then swaps it in with one atomic
+    ``RENAME TABLE``: until that instant the old table and its rows are untouched, and a failure
+    removes the staging table. ``mode="upsert"`` uses ``INSERT … ON DUPLICATE KEY UPDATE`` and
+    needs a primary key or unique index on ``keys``. Column types: see
+    :mod:`dagster_cfwb.transfer.mysql_types` (text is stored as utf8mb4, so any Unicode fits).
+
+    Example:
+        .. code-block:: python
+
+            from dagster import EnvVar
+            mysql = MySQLResource(
+                host="mariadb.intranet.example", user="etl", password=EnvVar("MYSQL_PASSWORD"), database="rh",
+            )
+            mysql.copy_from_df(df, "agents")                         # replace, atomically
+            mysql.copy_from_df(df, "agents", mode="upsert", keys=["matricule"])
+            df = mysql.query("SELECT * FROM agents WHERE service = %s", params=["finances"])
+    """
+
+    host: str = Field(
+        default="localhost",
+        description="MySQL/MariaDB server host name or IP, e.g. `mariadb.intranet.example`.",
+    )
+    port: int = Field(default=3306, description="MySQL/MariaDB port (default 3306).")
+    user: str = Field(default="root", description="MySQL/MariaDB user to sign in as.")
+    database: str = Field(
+        default="", description="Database (schema) to use; tables without a `schema.` prefix live here."
+    )
+    ssl_ca: str | None = Field(
+        default=None,
+        description="Path of the CA certificate file; when set, the connection uses TLS and checks the server.",
+    )
+    bulk_method: Literal["auto", "load_data", "insert"] = Field(
+        default="auto",
+        description=(
+            "How `copy_from_df` sends rows: `auto` (LOAD DATA LOCAL INFILE, falling back to INSERTs with a "
+            "warning when the server refuses it), `load_data` (fail if refused) or `insert` (multi-row INSERTs)."
+        ),
+    )
+    read_timeout_seconds: int | None = Field(
+        default=None,
+        description="Fail a query whose server does not answer for this many seconds (empty: no limit).",
+    )
+
+    dialect = "mysql"
+
+    def _open_connection(self):
+        try:
+            import pymysql
+        except ImportError as e:  # pragma: no cover - depends on the environment
+            raise ImportError("MySQLResource needs pymysql: pip install 'dagster-cfwb[mysql]'") from e
+        options = {}
+        if self.ssl_ca:
+            options["ssl"] = {"ca": self.ssl_ca}
+        return pymysql.connect(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password or "",
+            database=self.database or None,
+            charset="utf8mb4",
+            local_infile=self.bulk_method != "insert",
+            autocommit=False,
+            connect_timeout=self.connect_timeout_seconds,
+            read_timeout=self.read_timeout_seconds,
+            # Strict: a value that does not fit is an error, never silently truncated; UTC for TIMESTAMP columns.
+            init_command="SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES,NO_ZERO_DATE'), time_zone = '+00:00'",
+            **options,
+        )
+
+    def _is_transient(self, error: Exception) -> bool:
+        code = error.args[0] if error.args and isinstance(error.args[0], int) else None
+        return code not in _NOT_TRANSIENT
+
+    def _iter_batches_on(self, conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        yield from iter_mysql_batches(conn, sql, params, batch_rows=batch_rows)
+
+    def _load(self, conn, stream, table: QualifiedName, mode: str, keys) -> LoadResult:
+        dialect = MySQLDialect(method=self.bulk_method)
+        return load_with_dialect(
+            conn, stream, table, dialect, mode=mode, keys=keys, reconnect=self._open_connection
+        )
+
+    def _table_schema(self, conn, table: QualifiedName) -> dict[str, str]:
+        with conn.cursor() as cur:
+            columns = MySQLDialect().table_columns(cur, table)
+        conn.rollback()
+        if columns is None:
+            raise LookupError(
+                f"MySQL/MariaDB table `{table}` does not exist in database `{table.schema or self.database}`."
+            )
+        return columns

@@ -1,0 +1,112 @@
+"""Stream a MySQL/MariaDB query result as Arrow record batches with bounded memory.
+
+Rows come through an unbuffered server-side cursor (pymysql ``SSCursor``): the server sends
+them as the client reads, so memory holds one batch at a time. The connection is opened with no
+value converters, so each value arrives as its exact text (``123.45``, ``2024-05-01 12:00:00.000001``)
+and is converted to its Arrow type column-wise by Arrow's compute kernels — no Python
+``Decimal``/``datetime`` per value. Types follow :func:`mysql_types.mysql_field_to_arrow`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dagster_cfwb.transfer.mysql_types import mysql_field_to_arrow
+
+__all__ = ["iter_mysql_batches"]
+
+
+def _time_column(values: list, n: int) -> pa.Array:
+    micros = []
+    for v in values:
+        if v is None:
+            micros.append(None)
+            continue
+        text = v.decode() if isinstance(v, bytes) else v
+        sign = -1 if text.startswith("-") else 1
+        hms, _, frac = text.lstrip("-").partition(".")
+        h, m, s = (int(x) for x in hms.split(":"))
+        total = sign * ((h * 3600 + m * 60 + s) * 1_000_000 + int((frac + "000000")[:6]))
+        if not 0 <= total < 86_400_000_000:
+            raise ValueError(
+                f"MySQL TIME value {text!r} is outside 00:00:00–23:59:59 and has no Arrow time equivalent."
+            )
+        micros.append(total)
+    return pa.array(micros, pa.int64()).cast(pa.time64("us"))
+
+
+def _column(values: list, target: pa.DataType) -> pa.Array:
+    if pa.types.is_time(target):
+        return _time_column(values, len(values))
+    if pa.types.is_binary(target):
+        return pa.array(values, pa.binary())
+    first = next((v for v in values if v is not None), None)
+    raw = pa.array(values, pa.binary() if isinstance(first, bytes) else pa.string())
+    text = raw.cast(pa.string()) if pa.types.is_binary(raw.type) else raw
+    if pa.types.is_string(target):
+        return text
+    if pa.types.is_boolean(target):
+        return pc.not_equal(text.cast(pa.int64()), 0)
+    if pa.types.is_timestamp(target) and target.tz is not None:
+        return text.cast(pa.timestamp("us")).cast(target)
+    return text.cast(target)
+
+
+def _bit_column(values: list) -> pa.Array:
+    return pa.array([None if v is None else int.from_bytes(v, "big") for v in values], pa.uint64())
+
+
+def iter_mysql_batches(conn, sql: str, params=None, *, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
+    """Yield the rows of ``sql`` as record batches of at most ``batch_rows`` rows.
+
+    Args:
+        conn: an open pymysql connection (its value converters are switched off while the query
+            starts, so values arrive as exact text; see the module docstring).
+        sql: the query; values go in ``params`` with ``%s`` placeholders, bound by the driver.
+        batch_rows: rows per batch.
+
+    At least one batch is always yielded, so an empty result still carries its schema.
+    """
+    import pymysql.cursors
+
+    cur = conn.cursor(pymysql.cursors.SSCursor)
+    finished = False
+    decoders = conn.decoders
+    try:
+        conn.decoders = {}  # read by pymysql once, when the result's columns are described
+        try:
+            cur.execute(sql, params)
+        finally:
+            conn.decoders = decoders
+        fields = cur._result.fields if cur._result is not None else []
+        if not fields:
+            raise ValueError(
+                "The statement returned no result set; use execute() for statements without rows."
+            )
+        names = [f.name for f in fields]
+        types = [mysql_field_to_arrow(f) for f in fields]
+        bits = [f.type_code == 16 for f in fields]
+        schema = pa.schema([pa.field(n, t) for n, t in zip(names, types, strict=True)])
+        yielded = False
+        while True:
+            rows = cur.fetchmany(batch_rows)
+            if not rows and yielded:
+                break
+            columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+            arrays = [
+                _bit_column(list(col)) if bit else _column(list(col), t)
+                for col, t, bit in zip(columns, types, bits, strict=True)
+            ]
+            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+            yielded = True
+            if len(rows) < batch_rows:
+                break
+        finished = True
+    finally:
+        if finished:
+            cur.close()
+        # else: the caller stopped early or failed; closing an unbuffered cursor would read the rest of
+        # the result, so the connection (closed by the caller) ends the query instead.

@@ -1,0 +1,228 @@
+"""MySQL/MariaDB bulk loads: ``LOAD DATA LOCAL INFILE`` from streamed temporary files.
+
+A background thread encodes each Arrow batch to LOAD DATA text (:mod:`mysql_text`) into a small
+temporary file while the calling thread has the server load the previous one, so encoding and
+server work overlap; at most ``queue_depth`` files exist at once, so disk and memory stay flat.
+When the server refuses local files (``local_infile=OFF``), a warning says so and the rows go by
+multi-row ``INSERT`` statements bound by the driver (slower, same result).
+
+MySQL's LOAD DATA LOCAL turns bad values into warnings instead of errors; every chunk's warning
+count is therefore checked and any warning fails the load (and rolls it back).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import tempfile
+import threading
+
+import pyarrow as pa
+
+from dagster_cfwb.transfer.arrow_stream import ArrowStream
+from dagster_cfwb.transfer.identifiers import QualifiedName
+from dagster_cfwb.transfer.mysql_text import encode_load_data_rows, is_hex_column, python_rows
+from dagster_cfwb.transfer.mysql_types import arrow_to_mysql_type, mysql_type_holds
+from dagster_cfwb.transfer.sql_dialect import LoadDialect, UnsupportedTypeError
+
+__all__ = ["MySQLDialect", "load_data_sql"]
+
+_log = logging.getLogger(__name__)
+_DONE = object()
+_LOCAL_REFUSED = (1148, 2068, 3948, 3950)  # "command not allowed", "LOAD DATA LOCAL … disabled"
+
+
+def load_data_sql(conn, path: str, dialect: LoadDialect, table: QualifiedName, schema: pa.Schema) -> str:
+    """The LOAD DATA LOCAL statement for a file written by :func:`encode_load_data_rows`."""
+    targets, sets = [], []
+    for i, f in enumerate(schema):
+        if is_hex_column(f.type):
+            targets.append(f"@v{i}")
+            sets.append(f"{dialect.q(f.name)} = UNHEX(@v{i})")
+        else:
+            targets.append(dialect.q(f.name))
+    sql = (
+        f"LOAD DATA LOCAL INFILE {conn.escape(path)} INTO TABLE {dialect.table(table)} CHARACTER SET utf8mb4 "
+        f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({', '.join(targets)})"
+    )
+    return sql + (f" SET {', '.join(sets)}" if sets else "")
+
+
+class MySQLDialect(LoadDialect):
+    """MySQL and MariaDB (InnoDB): LOAD DATA bulk path, RENAME TABLE swap, ON DUPLICATE KEY UPDATE."""
+
+    name = "mysql"
+    engine = "MySQL/MariaDB"
+
+    def __init__(self, method: str = "auto", queue_depth: int = 2, insert_rows: int = 1000):
+        if method not in ("auto", "load_data", "insert"):
+            raise ValueError(f"Unknown MySQL bulk method `{method}`; expected auto, load_data or insert.")
+        self.method = method
+        self.queue_depth = queue_depth
+        self.insert_rows = insert_rows
+
+    def column_type(self, data_type, *, column, table, key=False) -> str:
+        return arrow_to_mysql_type(data_type, column=column, table=table, key=key)
+
+    def check_target_type(self, existing, data_type, *, column, table) -> None:
+        if not mysql_type_holds(existing, data_type):
+            raise UnsupportedTypeError(
+                f"Column `{column}` of table `{table}` is `{existing}`, which cannot hold the data's type "
+                f"{data_type} (expected a column like `{arrow_to_mysql_type(data_type)}`). "
+                "Convert the data, alter the column, or load with mode='replace'."
+            )
+
+    def create_table_sql(self, table, schema, keys) -> str:
+        return (
+            super().create_table_sql(table, schema, keys)
+            + " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+        )
+
+    def table_columns(self, cursor, table: QualifiedName) -> dict[str, str] | None:
+        cursor.execute(
+            "SELECT column_name, column_type FROM information_schema.columns "
+            "WHERE table_schema = COALESCE(%s, DATABASE()) AND table_name = %s ORDER BY ordinal_position",
+            (table.schema, table.table),
+        )
+        rows = cursor.fetchall()
+        return {r[0]: r[1] for r in rows} if rows else None
+
+    def has_unique_key(self, cursor, table: QualifiedName, keys: list[str]) -> bool:
+        cursor.execute(
+            "SELECT index_name, GROUP_CONCAT(column_name ORDER BY column_name SEPARATOR ',') "
+            "FROM information_schema.statistics WHERE table_schema = COALESCE(%s, DATABASE()) "
+            "AND table_name = %s AND non_unique = 0 GROUP BY index_name",
+            (table.schema, table.table),
+        )
+        wanted = ",".join(sorted(keys))
+        return any(r[1] == wanted for r in cursor.fetchall())
+
+    def swap_statements(self, table, staging, old) -> list[str]:
+        if old is None:
+            return [f"RENAME TABLE {self.table(staging)} TO {self.table(table)}"]
+        # One statement: both renames happen atomically, readers never see a missing table.
+        return [
+            f"RENAME TABLE {self.table(table)} TO {self.table(old)}, {self.table(staging)} TO {self.table(table)}"
+        ]
+
+    def swap_is_transactional(self) -> bool:
+        return False
+
+    def upsert_sql(self, table, staging, names, keys) -> str:
+        cols = ", ".join(self.q(n) for n in names)
+        updates = [f"{self.q(n)} = VALUES({self.q(n)})" for n in names if n not in keys] or [
+            f"{self.q(keys[0])} = {self.q(keys[0])}"
+        ]
+        return (
+            f"INSERT INTO {self.table(table)} ({cols}) SELECT {cols} FROM {self.table(staging)} "
+            f"ON DUPLICATE KEY UPDATE {', '.join(updates)}"
+        )
+
+    # -- bulk path ----------------------------------------------------------------------------
+    def bulk_insert(self, conn, table, stream: ArrowStream, *, on_progress=None) -> int:
+        method = self.method
+        if method in ("auto", "load_data") and not _local_infile_allowed(conn):
+            if method == "load_data":
+                raise RuntimeError(
+                    "The MySQL/MariaDB server refuses LOAD DATA LOCAL INFILE (local_infile=OFF); "
+                    "set it ON (SET GLOBAL local_infile=1) or use bulk_method='insert'."
+                )
+            _log.warning(
+                "MySQL/MariaDB server has local_infile=OFF: loading `%s` with multi-row INSERTs instead of "
+                "LOAD DATA LOCAL INFILE (several times slower). Ask the DBA to SET GLOBAL local_infile=1.",
+                table,
+            )
+            method = "insert"
+        if method == "insert":
+            return self._insert_rows(conn, table, stream, stream.batches, on_progress, 0)
+        return self._load_data(conn, table, stream, on_progress)
+
+    def _insert_rows(self, conn, table, stream, batches, on_progress, rows: int) -> int:
+        cols = ", ".join(self.q(f.name) for f in stream.schema)
+        marks = ", ".join(["%s"] * len(stream.schema))
+        sql = f"INSERT INTO {self.table(table)} ({cols}) VALUES ({marks})"
+        with conn.cursor() as cur:
+            for batch in batches:
+                self.check_batch(batch, table=str(table))
+                data = python_rows(batch, table=str(table))
+                for start in range(0, len(data), self.insert_rows):
+                    cur.executemany(sql, data[start : start + self.insert_rows])  # pymysql: multi-row INSERT
+                rows += batch.num_rows
+                if on_progress is not None:
+                    on_progress(rows)
+        return rows
+
+    def _load_data(self, conn, table, stream: ArrowStream, on_progress) -> int:
+        files: queue.Queue = queue.Queue(maxsize=self.queue_depth)
+        stop = threading.Event()
+        failure: list[BaseException] = []
+        folder = tempfile.mkdtemp(prefix="cfwb_load_")
+
+        def produce() -> None:
+            try:
+                for i, batch in enumerate(stream.batches):
+                    if stop.is_set():
+                        return
+                    self.check_batch(batch, table=str(table))
+                    path = os.path.join(folder, f"chunk_{i}.tsv")
+                    with open(path, "wb") as fh:
+                        fh.write(encode_load_data_rows(batch, table=str(table)))
+                    files.put((path, batch.num_rows))
+            except BaseException as e:  # re-raised on the loading thread
+                failure.append(e)
+            finally:
+                files.put(_DONE)
+
+        worker = threading.Thread(target=produce, name="cfwb-mysql-encoder", daemon=True)
+        worker.start()
+        rows = 0
+        try:
+            with conn.cursor() as cur:
+                while True:
+                    item = files.get()
+                    if item is _DONE:
+                        break
+                    path, n = item
+                    try:
+                        cur.execute(load_data_sql(conn, path, self, table, stream.schema))
+                        _raise_on_warnings(cur, table)
+                    finally:
+                        os.unlink(path)
+                    rows += n
+                    if on_progress is not None:
+                        on_progress(rows)
+            if failure:
+                raise failure[0]
+        finally:
+            stop.set()
+            while worker.is_alive():  # unblock a producer waiting on a full queue
+                try:
+                    item = files.get_nowait()
+                    if item is not _DONE:
+                        os.unlink(item[0])
+                except queue.Empty:
+                    worker.join(0.05)
+            for name in os.listdir(folder):
+                os.unlink(os.path.join(folder, name))
+            os.rmdir(folder)
+        return rows
+
+
+def _local_infile_allowed(conn) -> bool:
+    with conn.cursor() as cur:
+        cur.execute("SELECT @@GLOBAL.local_infile")
+        (value,) = cur.fetchone()
+    return str(value) in ("1", "ON", "b'1'")
+
+
+def _raise_on_warnings(cur, table) -> None:
+    cur.execute("SELECT @@warning_count")
+    (count,) = cur.fetchone()
+    if int(count):
+        cur.execute("SHOW WARNINGS LIMIT 3")
+        details = "; ".join(f"{r[2]}" for r in cur.fetchall())
+        raise ValueError(
+            f"MySQL/MariaDB could not store {count} value(s) exactly in `{table}`: {details}. "
+            "Nothing was kept; fix the data or the column types."
+        )

@@ -6,6 +6,7 @@ import decimal
 import pyarrow as pa
 import pytest
 from dagster import MaterializeResult, MetadataValue, asset, materialize
+
 from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
 from dagster_cfwb.resources.lakehouse.azure_adls_resource import AzureAdlsResource
 

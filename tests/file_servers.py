@@ -70,13 +70,17 @@ def self_signed_certificate(folder: Path) -> tuple[Path, str]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
         .sign(key, hashes.SHA256())
     )
     cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
     key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
     ).decode()
     path = folder / "server.pem"
     path.write_text(key_pem + cert_pem)
@@ -202,7 +206,9 @@ def _start_sftp(root: Path) -> tuple[FileServer, asyncio.AbstractEventLoop, thre
                 "127.0.0.1",
                 port,
                 server_host_keys=[host_key],
-                authorized_client_keys=asyncssh.import_authorized_keys(client_key.export_public_key().decode()),
+                authorized_client_keys=asyncssh.import_authorized_keys(
+                    client_key.export_public_key().decode()
+                ),
                 sftp_factory=DroppingSFTP,
                 allow_scp=False,
             )

@@ -87,7 +87,7 @@ class _FTPSession(FileSession):
         try:
             entries = list(self.ftp.mlsd(folder, facts=["type", "size", "modify"]))
         except ftplib.error_perm as e:
-            if _is_missing(e):
+            if _is_missing(e) or str(e).startswith("501"):  # 501: pyftpdlib's "No such directory"
                 raise FileNotFoundError(folder) from None
             if not str(e).startswith("500"):
                 raise

@@ -1,0 +1,85 @@
+"""FTPResource against real pyftpdlib servers: plain FTP and explicit FTPS (self-signed certificate)."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from file_contract import (  # noqa: F401 - shared tests run for FTP and for FTPS
+    Remote,
+    test_bad_row_names_server_path_line_and_writes_nothing,
+    test_list_download_upload_move_delete,
+    test_missing_file_names_server_and_path,
+    test_open_streams_the_file,
+    test_secret_never_in_repr_or_logs,
+    test_to_lakehouse_glob_windows_1252_decimal_comma,
+)
+
+from dagster_cfwb.resources.files import FileServerConnectionError, FTPResource
+from dagster_cfwb.resources.files import ftp_resource as ftp_module
+
+pytestmark = pytest.mark.ftp
+
+
+def _resource(server, **extra) -> FTPResource:
+    return FTPResource(
+        host=server.host,
+        port=server.port,
+        user=server.user,
+        password=server.password,
+        retries=3,
+        retry_delay_seconds=0.05,
+        timeout_seconds=10,
+        **extra,
+    )
+
+
+@pytest.fixture(params=["ftp", "ftps"])
+def remote(request) -> Remote:
+    if request.param == "ftp":
+        server = request.getfixturevalue("ftp_server")
+        resource = _resource(server)
+    else:
+        server = request.getfixturevalue("ftps_server")
+        resource = _resource(server, tls=True, ca_certificate=server.extra["ca_certificate"])
+    folder = f"t{secrets.token_hex(4)}"
+    (server.root / folder).mkdir()
+    return Remote(resource, server.root / folder, folder, server.password, server)
+
+
+def test_wrong_password_is_clear_and_masked(ftp_server):
+    bad = _resource(ftp_server).model_copy(update={"password": "Wr0ng-Secret-42"})
+    with pytest.raises(FileServerConnectionError) as err:
+        bad.list()
+    message = str(err.value)
+    assert "Sign-in refused" in message and f"ftp://etl@127.0.0.1:{ftp_server.port}" in message
+    assert "Wr0ng-Secret-42" not in message and "Wr0ng-Secret-42" not in repr(bad)
+
+
+def test_dropped_connection_resumes_to_the_exact_file(ftp_server, tmp_path, monkeypatch):
+    data = bytes(range(251)) * 8_000  # ~2 MB, not a multiple of any buffer size
+    folder = f"t{secrets.token_hex(4)}"
+    (ftp_server.root / folder).mkdir()
+    (ftp_server.root / folder / "big.bin").write_bytes(data)
+    offsets = []
+    original = ftp_module._FTPSession._transfer
+    monkeypatch.setattr(
+        ftp_module._FTPSession, "_transfer", lambda self, p, o: offsets.append(o) or original(self, p, o)
+    )
+    ftp_server.drop.arm(after_bytes=700_000)
+    dropped_before = ftp_server.drop.dropped
+    _resource(ftp_server).download(f"{folder}/big.bin", tmp_path / "big.bin")
+    assert ftp_server.drop.dropped == dropped_before + 1
+    assert (tmp_path / "big.bin").read_bytes() == data
+    assert offsets[0] == 0 and offsets[-1] > 0  # the second attempt resumed with REST
+
+
+def test_ftps_without_trusted_certificate_fails_clearly(ftps_server):
+    resource = _resource(ftps_server, tls=True)
+    with pytest.raises(FileServerConnectionError, match="TLS handshake with ftps://etl@127.0.0.1"):
+        resource.list()
+
+
+def test_ftps_server_refuses_plain_ftp(ftps_server):
+    with pytest.raises(FileServerConnectionError, match="Sign-in refused"):
+        _resource(ftps_server).list()

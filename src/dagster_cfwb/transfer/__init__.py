@@ -1,0 +1,27 @@
+"""Plain-Python data movement shared by every resource (no Dagster here).
+
+Arrow streams (:mod:`.arrow_stream`), identifier safety (:mod:`.identifiers`), Parquet files
+(:mod:`.parquet_files`), lakehouse paths (:mod:`.lakehouse_paths`), load results
+(:mod:`.load_result`) and one module family per engine (``pg_*``, ``mysql_*``…).
+"""
+
+from dagster_cfwb.transfer.arrow_stream import ArrowStream, to_arrow_stream, to_output
+from dagster_cfwb.transfer.identifiers import IdentifierError, QualifiedName, quote_identifier, validate_identifier
+from dagster_cfwb.transfer.lakehouse_paths import LAYERS, lakehouse_path
+from dagster_cfwb.transfer.load_result import LoadError, LoadResult
+from dagster_cfwb.transfer.parquet_files import ParquetWriteResult
+
+__all__ = [
+    "LAYERS",
+    "ArrowStream",
+    "IdentifierError",
+    "LoadError",
+    "LoadResult",
+    "ParquetWriteResult",
+    "QualifiedName",
+    "lakehouse_path",
+    "quote_identifier",
+    "to_arrow_stream",
+    "to_output",
+    "validate_identifier",
+]

@@ -1,0 +1,1 @@
+"""Code location of the department Culture: imports, lakehouse layers, exports."""

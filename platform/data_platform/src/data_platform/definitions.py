@@ -1,0 +1,22 @@
+"""Definitions of the `data_platform` code location.
+
+Everything under `defs/` is loaded (Python assets, schedules, sensors, and the `defs.yaml` files of
+YAML components), then the platform resources are bound: `azure_adls`/`lakehouse` and
+`postgresql`, chosen from environment variables (see `dagster_cfwb.deployment`).
+"""
+
+from pathlib import Path
+
+import dagster as dg
+
+from dagster_cfwb.deployment import platform_resources
+
+CODE_LOCATION = "data_platform"
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions.merge(
+        dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
+        dg.Definitions(resources=platform_resources(CODE_LOCATION)),
+    )

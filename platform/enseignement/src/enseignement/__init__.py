@@ -1,0 +1,1 @@
+"""Code location of the department Enseignement (education): imports, lakehouse layers, exports."""

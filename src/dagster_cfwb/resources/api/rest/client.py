@@ -1,0 +1,348 @@
+"""A plain-Python REST client: httpx underneath, with auth, retries, rate limiting and pagination.
+
+No Dagster here: :class:`RestApiResource` builds a :class:`RestClient` from its config and hands it
+out, and unit tests use it directly.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+import httpx
+
+from dagster_cfwb.resources.api.rest.auth import (
+    ApiKeyAuth,
+    NoAuth,
+    OAuth2ClientCredentialsFlow,
+    RestAuth,
+    TokenEndpointUnavailable,
+    auth_secrets,
+    build_httpx_auth,
+)
+from dagster_cfwb.resources.api.rest.exceptions import (
+    RestApiAuthError,
+    RestApiError,
+    RestApiHttpError,
+    RestApiPageError,
+    RestApiRetriesExhausted,
+)
+from dagster_cfwb.resources.api.rest.json_path import MISSING, get_path
+from dagster_cfwb.resources.api.rest.paginators import PageContext, parse_paginator
+from dagster_cfwb.resources.api.rest.redaction import (
+    install_httpx_log_redaction,
+    mask_url,
+    safe_snippet,
+    secret_query_values,
+)
+from dagster_cfwb.resources.api.rest.retries import (
+    RateLimiter,
+    RetryPolicy,
+    is_retryable_error,
+    is_retryable_status,
+    parse_retry_after,
+)
+
+__all__ = ["FetchStats", "RestClient"]
+
+
+@dataclass
+class FetchStats:
+    """Counters of one client's work, for logs and asset metadata."""
+
+    requests: int = 0
+    retries: int = 0
+    pages: int = 0
+    records: int = 0
+    seconds_waited: float = 0.0
+
+    def as_metadata(self) -> dict[str, int | float]:
+        return {
+            "api_requests": self.requests,
+            "api_retries": self.retries,
+            "api_pages": self.pages,
+            "api_records": self.records,
+        }
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port)
+
+
+class RestClient:
+    """Call one REST API: ``request``, ``get_json`` and ``iter_pages``, with retries and secrets masked.
+
+    Args:
+        base_url: root of the API, e.g. ``https://api.example/v1``; paths are joined to it.
+        auth: an auth config model (``NoAuth``, ``BearerAuth``, ``OAuth2ClientCredentials``…).
+        headers: headers sent with every request (e.g. ``Accept``).
+        timeout_seconds: connect/read/write timeout of one attempt.
+        retry: when and how long to retry (see :class:`RetryPolicy`).
+        requests_per_second: upper bound on the request rate (None: no limit).
+        verify: check the server's TLS certificate (True), a CA bundle path, or False (never in production).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: RestAuth | None = None,
+        headers: dict[str, str] | None = None,
+        timeout_seconds: float = 30.0,
+        retry: RetryPolicy | None = None,
+        requests_per_second: float | None = None,
+        verify: bool | str = True,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        install_httpx_log_redaction()
+        self._auth_config = auth or NoAuth()
+        self._auth = build_httpx_auth(self._auth_config)
+        self._secret_params = (
+            [self._auth_config.name]
+            if isinstance(self._auth_config, ApiKeyAuth) and (self._auth_config.location == "query")
+            else []
+        )
+        self._policy = retry or RetryPolicy()
+        self._limiter = RateLimiter(requests_per_second)
+        base = base_url if base_url.endswith("/") else base_url + "/"
+        self._client = httpx.Client(
+            base_url=base,
+            auth=self._auth,
+            headers={"Accept": "application/json", **(headers or {})},
+            timeout=timeout_seconds,
+            verify=verify,
+            transport=transport,
+            follow_redirects=False,
+        )
+        self.stats = FetchStats()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> RestClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RestClient(base_url={str(self._client.base_url)!r}, auth={self._auth_config.type!r})"
+
+    # -- helpers -----------------------------------------------------------------------------
+    @property
+    def tokens_fetched(self) -> int:
+        return self._auth.tokens_fetched if isinstance(self._auth, OAuth2ClientCredentialsFlow) else 0
+
+    def secrets(self, url: object = None) -> list[str | None]:
+        """Secret values to mask: those of the auth settings, and those in ``url``'s query string."""
+        found = auth_secrets(self._auth_config, self._auth)
+        return found + secret_query_values(url, self._secret_params) if url is not None else found
+
+    def mask(self, url: object) -> str:
+        return mask_url(url, self._secret_params)
+
+    def _url(self, path_or_url: str) -> httpx.URL:
+        if path_or_url.startswith(("http://", "https://")):
+            url = httpx.URL(path_or_url)
+            if _origin(url) != _origin(self._client.base_url):
+                raise RestApiError(
+                    f"Refusing to call `{self.mask(url)}`: it is not on the API's host `{self._client.base_url.host}`, "
+                    "and its credentials must not be sent elsewhere."
+                )
+            return url
+        return self._client.base_url.join(path_or_url.lstrip("/"))
+
+    # -- verbs -------------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send one request, retrying timeouts, dropped connections, 429 and 5xx; return the response.
+
+        Raises:
+            RestApiHttpError: 4xx other than 401/429, at once (status, masked URL, start of the body).
+            RestApiAuthError: 401 (after one token renewal for OAuth2) or the token endpoint refused.
+            RestApiRetriesExhausted: still failing after ``max_retries`` retries.
+        """
+        url = self._url(path)
+        log = dg.get_dagster_logger()
+        attempts = self._policy.max_retries + 1
+        for attempt in range(1, attempts + 1):
+            self._limiter.wait()
+            self.stats.requests += 1
+            retry_after: float | None = None
+            try:
+                response = self._client.request(
+                    method, url, params=params, json=json_body, data=data, headers=headers
+                )
+            except TokenEndpointUnavailable as e:
+                problem, status = str(e), e.status_code
+                retry_after = parse_retry_after(e.retry_after)
+                shown = e.url
+            except httpx.HTTPError as e:
+                shown = self.mask(e.request.url) if _has_request(e) else self.mask(url)
+                if not is_retryable_error(e):
+                    raise RestApiError(
+                        f"{method} `{shown}` failed: {type(e).__name__}: {self._safe(str(e))}"
+                    ) from None
+                problem, status = f"{type(e).__name__}: {self._safe(str(e)) or 'connection problem'}", None
+            else:
+                shown = self.mask(response.request.url)
+                code = response.status_code
+                if code < 400:
+                    return response
+                if not is_retryable_status(code):
+                    snippet = safe_snippet(response.text, self.secrets(response.request.url))
+                    if code == 401:
+                        raise RestApiAuthError(
+                            f"{method} `{shown}` answered HTTP 401 Unauthorized: the credentials were refused "
+                            f"(check the `auth` settings). Body: {snippet}",
+                            status_code=code,
+                            url=shown,
+                        )
+                    raise RestApiHttpError(
+                        f"{method} `{shown}` answered HTTP {code} {response.reason_phrase}. Body: {snippet}",
+                        status_code=code,
+                        url=shown,
+                    )
+                problem, status = f"HTTP {code} {response.reason_phrase}", code
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if attempt == attempts:
+                raise RestApiRetriesExhausted(
+                    f"{method} `{shown}` still failed after {attempts} attempts; last error: {problem}",
+                    url=shown,
+                    attempts=attempts,
+                    status_code=status,
+                )
+            delay = self._policy.delay(attempt, retry_after)
+            self.stats.retries += 1
+            self.stats.seconds_waited += delay
+            log.warning(f"{method} `{shown}`: {problem}; retry {attempt}/{attempts - 1} in {delay:.2f}s")
+            time.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _safe(self, text: str) -> str:
+        return safe_snippet(text, self.secrets(), limit=500)
+
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """GET ``path`` and return its JSON body (dict or list).
+
+        Raises:
+            RestApiPageError: the body is not valid JSON (the message names the URL).
+        """
+        response = self.request("GET", path, params=params)
+        return self._parse_json(response, page=1)
+
+    def _parse_json(self, response: httpx.Response, page: int) -> Any:
+        if not response.content.strip():
+            return None
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            shown = self.mask(response.request.url)
+            raise RestApiPageError(
+                f"Page {page} from `{shown}` is not valid JSON ({e.msg if hasattr(e, 'msg') else e}); "
+                f"it starts with: {safe_snippet(response.text, self.secrets(response.request.url), limit=120)}",
+                url=shown,
+                page=page,
+            ) from None
+
+    def _records(self, body: Any, record_path: str | None, url: str, page: int) -> list:
+        if body is None:
+            return []
+        records = get_path(body, record_path)
+        if records is MISSING:
+            keys = (
+                ", ".join(f"`{k}`" for k in list(body)[:15])
+                if isinstance(body, dict)
+                else f"a {type(body).__name__}"
+            )
+            raise RestApiPageError(
+                f"Page {page} from `{url}`: `record_path` {record_path!r} matches nothing in the body "
+                f"(top-level keys: {keys}).",
+                url=url,
+                page=page,
+            )
+        if records is None:
+            return []
+        if not isinstance(records, list):
+            where = f"at `record_path` {record_path!r}" if record_path else "(the whole body)"
+            hint = ""
+            if isinstance(records, dict):
+                lists = [k for k, v in records.items() if isinstance(v, list)]
+                hint = (
+                    f" Set `record_path` to the key holding the records, e.g. {', '.join(repr(k) for k in lists[:5])}."
+                    if lists
+                    else ""
+                )
+            raise RestApiPageError(
+                f"Page {page} from `{url}`: expected a list of records {where}, got a JSON "
+                f"{type(records).__name__}.{hint}",
+                url=url,
+                page=page,
+            )
+        return records
+
+    def iter_pages(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        paginator: Any = None,
+        record_path: str | None = None,
+        *,
+        max_pages: int | None = None,
+    ) -> Iterator[list]:
+        """Yield the records of each page, one list per page, following ``paginator``.
+
+        Each page is requested (and retried) until it succeeds, then yielded exactly once, so a
+        retried page never appears twice. A paginator that asks for the same page twice in a row
+        stops with an error instead of looping forever.
+
+        Raises:
+            RestApiPageError: a page is not JSON, ``record_path`` matches nothing, or the records are
+                not a list; the message names the URL and the page number.
+        """
+        walker = parse_paginator(paginator)
+        request = walker.first_request(path, dict(params or {}))
+        seen: set[str] = set()
+        page = 0
+        while request is not None:
+            page += 1
+            if max_pages is not None and page > max_pages:
+                break
+            response = self.request("GET", request.url, params=request.params or None)
+            shown = self.mask(response.request.url)
+            key = str(response.request.url)
+            if key in seen:
+                raise RestApiPageError(
+                    f"Page {page}: the paginator asked for `{shown}` again; stopping to avoid an endless loop "
+                    "(check the paginator settings).",
+                    url=shown,
+                    page=page,
+                )
+            seen.add(key)
+            body = self._parse_json(response, page)
+            records = self._records(body, record_path, shown, page)
+            self.stats.pages += 1
+            self.stats.records += len(records)
+            yield records
+            request = walker.next_request(PageContext(request, response, body, records, page))
+
+
+def _has_request(error: httpx.HTTPError) -> bool:
+    try:
+        error.request  # noqa: B018 - raises RuntimeError when unset
+    except RuntimeError:
+        return False
+    return True

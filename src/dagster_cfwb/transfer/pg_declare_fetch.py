@@ -1,0 +1,72 @@
+"""Stream a query over the PostgreSQL wire protocol with plain ``DECLARE … CURSOR`` / ``FETCH`` statements.
+
+This is how the Denodo ODBC driver reads large results (its ``UseDeclareFetch=1`` setting), and it
+needs only the *simple* query protocol: values are bound on the client (psycopg's ``ClientCursor``,
+every value quoted and escaped by psycopg), and no prepared statement, portal description or binary
+transfer is asked of the server. It therefore suits servers that speak the PostgreSQL protocol
+without being PostgreSQL, such as Denodo Virtual DataPort, and memory stays flat: ``batch_rows`` rows
+are held at a time.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator
+
+import pyarrow as pa
+
+from dagster_cfwb.transfer.pg_extract import pg_oid_to_arrow
+
+__all__ = ["bind_client_side", "iter_declare_fetch_batches"]
+
+
+def bind_client_side(conn, sql: str, params=None) -> str:
+    """The SQL text with ``params`` merged in by psycopg (quoted, escaped); unchanged when ``params`` is None."""
+    if params is None:
+        return sql
+    import psycopg
+
+    with psycopg.ClientCursor(conn) as cur:
+        return cur.mogrify(sql, params)
+
+
+def _array(values: list, data_type: pa.DataType | None) -> pa.Array:
+    if data_type is not None and pa.types.is_large_string(data_type):
+        values = [str(v) if isinstance(v, uuid.UUID | dict | list) else v for v in values]
+    return pa.array(values, type=data_type)
+
+
+def iter_declare_fetch_batches(
+    conn, sql: str, params=None, *, batch_rows: int = 65_536
+) -> Iterator[pa.RecordBatch]:
+    """Yield the rows of ``sql`` as Arrow record batches of at most ``batch_rows`` rows.
+
+    The connection must not be in autocommit mode (the cursor lives in the transaction psycopg opens).
+    At least one batch is always yielded, so an empty result still carries its schema.
+    """
+    import psycopg
+
+    name = f"cfwb_cursor_{secrets.token_hex(4)}"
+    query = bind_client_side(conn, sql, params)
+    with psycopg.ClientCursor(conn) as cur:
+        cur.execute(f'DECLARE "{name}" CURSOR FOR {query}')
+        try:
+            yielded = False
+            while True:
+                cur.execute(f'FETCH {int(batch_rows)} IN "{name}"')
+                description = cur.description or []
+                rows = cur.fetchall()
+                if not rows and yielded:
+                    break
+                names = [d.name for d in description]
+                types = [pg_oid_to_arrow(d.type_code, d.precision, d.scale) for d in description]
+                columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+                arrays = [_array(list(col), t) for col, t in zip(columns, types, strict=True)]
+                yield pa.RecordBatch.from_arrays(arrays, names=names)
+                yielded = True
+                if len(rows) < batch_rows:
+                    break
+        finally:
+            if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
+                cur.execute(f'CLOSE "{name}"')

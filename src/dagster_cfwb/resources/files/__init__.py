@@ -1,5 +1,6 @@
 """File servers and shares: FTP/FTPS, SFTP and mounted folders (NFS), plus a new-files sensor."""
 
+from dagster_cfwb.resources.files.file_sensor import file_from_run_tags, new_files_sensor
 from dagster_cfwb.resources.files.file_server_base import (
     FileServerConnectionError,
     FileServerError,
@@ -7,7 +8,6 @@ from dagster_cfwb.resources.files.file_server_base import (
     HostKeyError,
 )
 from dagster_cfwb.resources.files.ftp_resource import FTPResource
-from dagster_cfwb.resources.files.new_files_sensor import file_from_run_tags, new_files_sensor
 from dagster_cfwb.resources.files.nfs_resource import NFSResource
 from dagster_cfwb.resources.files.sftp_resource import SFTPResource
 from dagster_cfwb.transfer.file_listing import RemoteFile

@@ -96,8 +96,8 @@ def new_files_sensor(
     safe_pattern = "".join(c if c.isalnum() else "_" for c in pattern).strip("_")
     sensor_name = name or f"new_files_{safe_pattern}"[:100]
 
-    def evaluate(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-        source: FileServerResource = getattr(context.resources, key) if key else resource  # type: ignore[assignment]
+    def evaluate(context: dg.SensorEvaluationContext, **resources: Any) -> dg.SensorResult:
+        source: FileServerResource = resources[key] if key else resource  # type: ignore[assignment]
         done, seen = _load_cursor(context.cursor)
         files = source.list(pattern, recursive=recursive)
         now = time.time()

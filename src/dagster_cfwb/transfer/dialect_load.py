@@ -7,6 +7,8 @@ The plan works even where DDL commits implicitly (MySQL, MariaDB):
   drop the old table. Any failure before the swap drops the staging table: the old table and its
   rows are never touched.
 * ``append``: bulk-load straight into the table inside one transaction; a failure rolls it back.
+  (Where the bulk path commits on its own — SQL Server bulk copy — via a staging table and one
+  ``INSERT … SELECT`` instead.)
 * ``upsert``: bulk-load a staging table, then one ``INSERT … ON DUPLICATE KEY UPDATE`` / ``MERGE``
   transaction; the staging table is dropped afterwards. Retrying a failed upsert is safe: keys that
   were already written are updated, not duplicated.
@@ -129,7 +131,8 @@ def load_with_dialect(
         if existing is not None and mode != "replace":
             _check_existing(dialect, cur, table, stream, existing, mode, key_list)
         _rollback(conn)  # end the catalog read; nothing written yet
-        if mode == "replace" or (mode == "upsert" and existing is not None):
+        staged = mode == "upsert" or (mode == "append" and not dialect.transactional_bulk)
+        if mode == "replace" or (staged and existing is not None):
             staging = dialect.staging_name(table)
             cur.execute(
                 dialect.create_table_sql(staging, stream.schema, key_list if mode == "replace" else [])
@@ -146,7 +149,10 @@ def load_with_dialect(
                 if old is not None:
                     _quietly(conn, dialect, dialect.drop_table_sql(old))
             else:
-                cur.execute(dialect.upsert_sql(table, staging, names, key_list))
+                if mode == "upsert":
+                    cur.execute(dialect.upsert_sql(table, staging, names, key_list))
+                else:
+                    cur.execute(dialect.insert_select_sql(table, staging, names))
                 conn.commit()
         else:
             if existing is None:

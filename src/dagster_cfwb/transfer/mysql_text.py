@@ -73,6 +73,7 @@ def _as_text(column: pa.Array, name: str, table: str) -> pa.Array:
         return column.cast(pa.int8()).cast(pa.large_string())
     if pa.types.is_floating(t):
         _check_floats(column, name, table)
+        column = column.cast(pa.float64())  # the float32 value itself, not its shortest decimal text
     if pa.types.is_timestamp(t) and t.tz is not None:
         column = column.cast(pa.timestamp(t.unit))  # keeps the UTC instant, drops the zone label
     if pa.types.is_date64(t):

@@ -29,6 +29,10 @@ class LoadDialect:
 
     name: str = "?"  # quoting dialect key of :func:`quote_identifier`
     engine: str = "?"  # human name used in messages, e.g. "MariaDB"
+    # True when bulk_insert runs inside the caller's transaction (so a failed append rolls back);
+    # False when the bulk path commits on its own connection (SQL Server bulk copy): appends then
+    # go through a staging table and one INSERT … SELECT.
+    transactional_bulk: bool = True
 
     # -- identifiers --------------------------------------------------------------------------
     def q(self, name: str) -> str:

@@ -134,6 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
             if (
                 kind is None
                 and st.fail_every
+                and page_index >= 0
                 and page_index % st.fail_every == st.fail_every - 1
                 and key not in st._tried
             ):

@@ -1,0 +1,196 @@
+"""Turn a pydantic validation error on a ``defs.yaml`` into a message an analyst can act on.
+
+Each problem names the file, the line, the field (as a YAML path such as
+``imports[0].source.kind``), what was expected, what was found, and the valid options; the line
+itself is shown. Values of secret-looking fields (password, token…) are never shown.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from dagster_cfwb.resources.secrets import MASK, is_secret_field
+
+__all__ = ["ComponentYamlError", "field_description", "format_validation_error", "yaml_field_path"]
+
+
+class ComponentYamlError(ValueError):
+    """A component's ``defs.yaml`` is invalid; the message lists every problem with file and line."""
+
+
+def yaml_field_path(loc: typing.Sequence[str | int]) -> str:
+    """``("imports", 0, "source", "kind")`` → ``imports[0].source.kind``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside ``X``, ``X | None``, ``list[X]``, ``dict[str, X]``, ``Annotated[X, …]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin is None:
+        return None
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _inner_model(args[0])
+    candidates = args[1:] if origin is dict else args
+    if origin in (typing.Union, types.UnionType, list, tuple, dict) or origin is not None:
+        for arg in candidates:
+            found = _inner_model(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _model_at(model: type[BaseModel], loc: typing.Sequence[str | int]) -> type[BaseModel] | None:
+    """Follow field names in ``loc`` (list indexes and dict keys skipped) down nested models."""
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if current is None:
+            return None
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part)
+        if field is None:
+            # a dict key (e.g. a resource name) – stay on the model reached so far's value type
+            continue
+        current = _inner_model(field.annotation)
+    return current
+
+
+def field_description(model: type[BaseModel] | None, field: str) -> str | None:
+    """The analyst-facing description of ``model.field`` (from ``Resolver.default`` or ``Field``)."""
+    if model is None or field not in model.model_fields:
+        return None
+    info = model.model_fields[field]
+    for item in info.metadata:
+        text = getattr(item, "description", None)
+        if isinstance(text, str) and text:
+            return text
+    return info.description
+
+
+def _raw_at(raw: Any, loc: typing.Sequence[str | int]) -> Any:
+    value = raw
+    for part in loc:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
+
+
+def _show(value: Any, field: str) -> str:
+    if is_secret_field(field) and value not in (None, ""):
+        return MASK
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
+def _field_list(model: type[BaseModel] | None) -> str:
+    return ", ".join(f"`{name}`" for name in model.model_fields) if model else ""
+
+
+def _describe(error: dict, root: type[BaseModel], raw: Any) -> str:
+    loc = [p for p in error["loc"]]
+    field = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))
+    kind = error["type"]
+    raw_value = _raw_at(raw, loc)
+    template = isinstance(raw_value, str) and "{{" in raw_value
+    found = _show(raw_value if template else error.get("input"), field)
+    parent = _model_at(root, loc[:-1])
+    if kind == "extra_forbidden":
+        valid = list(parent.model_fields) if parent else []
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        return f"unknown field `{loc[-1]}`.{hint} Valid fields here: {_field_list(parent)}."
+    if kind == "missing":
+        text = field_description(parent, field)
+        return f"required field `{field}` is missing" + (f": {text}" if text else ".")
+    if kind in ("literal_error", "enum"):
+        expected = error.get("ctx", {}).get("expected", "")
+        close = difflib.get_close_matches(
+            str(error.get("input")), [e.strip(" '") for e in expected.split(",")], n=1
+        )
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        expected = expected.replace(" or ", ", ")
+        return f"expected one of {expected}; found {found}.{hint}"
+    if kind in ("value_error", "assertion_error"):
+        message = str(error.get("ctx", {}).get("error", error["msg"]))
+        return message
+    message = error["msg"][0].lower() + error["msg"][1:]
+    suffix = ""
+    if template:
+        suffix = " (this value comes from a `{{ … }}` template: is the environment variable set?)"
+    elif raw_value is None and error.get("input") is None:
+        suffix = " (the value is empty)"
+    return f"{message}; found {found}{suffix}."
+
+
+def format_validation_error(
+    error: ValidationError,
+    *,
+    component: str,
+    model: type[BaseModel],
+    raw: Any,
+    source_tree: Any = None,
+    prefix: typing.Sequence[str | int] = ("attributes",),
+) -> ComponentYamlError:
+    """Build a :class:`ComponentYamlError` listing each problem of ``error`` with file and line.
+
+    Args:
+        error: the pydantic error raised while validating the YAML attributes.
+        component: the component class name, shown in the first line.
+        model: the pydantic model the attributes were validated against (to list valid fields).
+        raw: the attributes as written in the YAML (templates not rendered), to show what was found.
+        source_tree: Dagster's source-position tree of the YAML document (None outside a YAML file).
+        prefix: where the attributes sit in the YAML document.
+    """
+    problems = []
+    seen = set()
+    filename = None
+    for item in error.errors():
+        loc = list(item["loc"])
+        # pydantic puts the tag of a failed model validator in the loc; drop non-field parts
+        loc = [p for p in loc if isinstance(p, int) or not str(p).startswith(("function-", "tagged-union"))]
+        key = (tuple(loc), item["type"])
+        if key in seen:
+            continue
+        seen.add(key)
+        where = f"field `{yaml_field_path(loc)}`"
+        snippet = ""
+        if source_tree is not None:
+            position, _ = source_tree.lookup_closest_and_path([*prefix, *loc], None)
+            filename = position.filename
+            where = f"{position.filename}, line {position.start.line}, {where}"
+            last = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))
+            snippet = "" if is_secret_field(last) else _line_of(position.filename, position.start.line)
+        problems.append(f"- {where}: {_describe(item, model, raw)}{snippet}")
+    count = len(problems)
+    head = f"Invalid `{component}` configuration"
+    head += f" in {filename}" if filename else ""
+    head += f" ({count} problem{'s' if count > 1 else ''}):"
+    return ComponentYamlError("\n".join([head, *problems]))
+
+
+def _line_of(filename: str, line: int) -> str:
+    try:
+        with open(filename, encoding="utf-8") as f:
+            lines = f.readlines()
+    except OSError:
+        return ""
+    if not 1 <= line <= len(lines):
+        return ""
+    text = lines[line - 1].rstrip()
+    return f"\n    {line:>4} | {text}"

@@ -1,0 +1,417 @@
+"""YAML building blocks shared by the components: a lakehouse table, a source, partitions, a check."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import dagster as dg
+from dagster.components import Resolver
+from pydantic import field_validator, model_validator
+
+from dagster_cfwb.transfer.identifiers import validate_identifier
+from dagster_cfwb.transfer.lakehouse_paths import lakehouse_path
+
+__all__ = [
+    "CHECK_TYPES",
+    "SOURCE_KINDS",
+    "CheckModel",
+    "PartitionsModel",
+    "SourceModel",
+    "TableModel",
+]
+
+SOURCE_KINDS = ("denodo", "database", "file", "api")
+CHECK_TYPES = ("not_null", "unique", "accepted_values", "row_count", "freshness", "expression", "schema")
+
+
+class TableModel(dg.Model, dg.Resolvable):
+    """A table of the lakehouse: ``<code_location>/<layer>/<table>.parquet``."""
+
+    code_location: Annotated[
+        str,
+        Resolver.default(
+            description="Department or project that owns the table, e.g. `enseignement`. Letters, digits and `_`.",
+            examples=["enseignement"],
+        ),
+    ]
+    layer: Annotated[
+        Literal["stg", "slv", "gld"],
+        Resolver.default(
+            description="Lakehouse layer: `stg` (raw copy of the source), `slv` (cleaned), `gld` (ready for reports).",
+            examples=["stg"],
+        ),
+    ]
+    table: Annotated[
+        str,
+        Resolver.default(
+            description="Table name in the lakehouse, e.g. `eleves`. Letters, digits and `_`; becomes `<table>.parquet`.",
+            examples=["eleves"],
+        ),
+    ]
+
+    @field_validator("code_location")
+    @classmethod
+    def _check_code_location(cls, value: str) -> str:
+        return validate_identifier(value, what="code location")
+
+    @field_validator("table")
+    @classmethod
+    def _check_table(cls, value: str) -> str:
+        return validate_identifier(value, what="lakehouse table")
+
+    @property
+    def path(self) -> str:
+        """``enseignement/stg/eleves.parquet``."""
+        return lakehouse_path(self.code_location, self.layer, self.table)
+
+    @property
+    def asset_key(self) -> dg.AssetKey:
+        """The asset that holds this table: ``enseignement/stg/eleves``."""
+        return dg.AssetKey([self.code_location, self.layer, self.table])
+
+
+class SourceModel(dg.Model, dg.Resolvable):
+    """Where an import reads its data; which fields apply depends on ``kind``."""
+
+    kind: Annotated[
+        Literal["denodo", "database", "file", "api"],
+        Resolver.default(
+            description=(
+                "Kind of source: `database` (PostgreSQL, MySQL/MariaDB, SQL Server, DB2: give `table` or "
+                "`query`), `denodo` (give `view` or `query`), `file` (FTP/SFTP/NFS share: give `path`), "
+                "`api` (REST API: give `endpoint`)."
+            ),
+            examples=["database"],
+        ),
+    ]
+    resource_key: Annotated[
+        str,
+        Resolver.default(
+            description=(
+                "Name of the resource that connects to the source, as declared in the code location "
+                "(e.g. `postgresql`, `denodo`, `sftp`, `api_insee`)."
+            ),
+            examples=["postgresql"],
+        ),
+    ]
+    table: Annotated[
+        str | None,
+        Resolver.default(
+            description="`database` only: table to copy, `table` or `schema.table`, e.g. `public.eleves`.",
+            examples=["public.eleves"],
+        ),
+    ] = None
+    view: Annotated[
+        str | None,
+        Resolver.default(description="`denodo` only: name of the Denodo view to copy, e.g. `bv_eleves`."),
+    ] = None
+    query: Annotated[
+        str | None,
+        Resolver.default(
+            description=(
+                "`database` or `denodo`: a SELECT to run instead of copying a whole table/view. Write values "
+                "as parameters, never inline them."
+            ),
+            examples=["SELECT id, nom, classe FROM public.eleves WHERE actif"],
+        ),
+    ] = None
+    columns: Annotated[
+        list[str] | None,
+        Resolver.default(description="`table`/`view` sources: copy only these columns (default: all)."),
+    ] = None
+    path: Annotated[
+        str | None,
+        Resolver.default(
+            description="`file` only: file path or glob on the share, e.g. `exports/eleves_*.csv`.",
+            examples=["exports/eleves.csv"],
+        ),
+    ] = None
+    format: Annotated[
+        Literal["csv", "parquet", "json", "excel"] | None,
+        Resolver.default(description="`file` only: file format; default: guessed from the file extension."),
+    ] = None
+    endpoint: Annotated[
+        str | None,
+        Resolver.default(
+            description="`api` only: path of the API endpoint, relative to the resource's base URL, e.g. `/v1/communes`.",
+        ),
+    ] = None
+    params: Annotated[
+        dict[str, str] | None,
+        Resolver.default(
+            description="`api` only: query-string parameters sent with the request, e.g. `{annee: '2024'}`."
+        ),
+    ] = None
+    records_path: Annotated[
+        str | None,
+        Resolver.default(
+            description="`api` only: where the list of records sits in the JSON response, e.g. `data.items` (default: the whole body)."
+        ),
+    ] = None
+
+    @field_validator("resource_key")
+    @classmethod
+    def _check_resource_key(cls, value: str) -> str:
+        return validate_identifier(value, what="resource key")
+
+    @field_validator("table")
+    @classmethod
+    def _check_table(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = value.split(".")
+            if len(parts) > 2:
+                raise ValueError(f"`table` must be `table` or `schema.table`; found {value!r}")
+            for part in parts:
+                validate_identifier(part, what="source table")
+        return value
+
+    @field_validator("view")
+    @classmethod
+    def _check_view(cls, value: str | None) -> str | None:
+        return validate_identifier(value, what="Denodo view") if value is not None else None
+
+    @field_validator("columns")
+    @classmethod
+    def _check_columns(cls, value: list[str] | None) -> list[str] | None:
+        for column in value or []:
+            validate_identifier(column, what="column")
+        return value
+
+    @model_validator(mode="after")
+    def _check_kind_fields(self):
+        wanted = {
+            "database": ("table", "query"),
+            "denodo": ("view", "query"),
+            "file": ("path",),
+            "api": ("endpoint",),
+        }[self.kind]
+        given = [name for name in ("table", "view", "query", "path", "endpoint") if getattr(self, name)]
+        foreign = [name for name in given if name not in wanted]
+        if foreign:
+            raise ValueError(
+                f"`{'`, `'.join(foreign)}` does not apply to a `{self.kind}` source; "
+                f"a `{self.kind}` source takes {' or '.join(f'`{w}`' for w in wanted)}"
+            )
+        chosen = [name for name in given if name in wanted]
+        if len(chosen) != 1:
+            found = f"found {', '.join(f'`{c}`' for c in chosen)}" if chosen else "found none"
+            raise ValueError(
+                f"a `{self.kind}` source needs exactly one of {' or '.join(f'`{w}`' for w in wanted)}; {found}"
+            )
+        if self.columns and self.query:
+            raise ValueError(
+                "`columns` applies to `table`/`view` sources; with `query`, select the columns in the SQL"
+            )
+        return self
+
+    def describe(self) -> str:
+        """A one-line description of the source for metadata, e.g. ``database postgresql: public.eleves``."""
+        what = self.table or self.view or self.path or self.endpoint or "query"
+        return f"{self.kind} `{self.resource_key}`: {what}"
+
+
+class PartitionsModel(dg.Model, dg.Resolvable):
+    """Split an import into one run per day or month, each reading only its own rows."""
+
+    frequency: Annotated[
+        Literal["daily", "monthly"],
+        Resolver.default(description="`daily` (one partition per day) or `monthly` (one per month)."),
+    ]
+    start_date: Annotated[
+        str,
+        Resolver.default(
+            description="First partition, as `YYYY-MM-DD`, e.g. `2024-01-01`.", examples=["2024-01-01"]
+        ),
+    ]
+    column: Annotated[
+        str,
+        Resolver.default(
+            description=(
+                "Date or timestamp column of the source that places a row in a partition: a partition "
+                "reads the rows with `start <= column < end`."
+            ),
+            examples=["date_inscription"],
+        ),
+    ]
+
+    @field_validator("column")
+    @classmethod
+    def _check_column(cls, value: str) -> str:
+        return validate_identifier(value, what="partition column")
+
+    @field_validator("start_date")
+    @classmethod
+    def _check_start(cls, value: str) -> str:
+        import datetime as dt
+
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"`start_date` must be a date written YYYY-MM-DD; found {value!r}") from None
+        return value
+
+    def definition(self) -> dg.PartitionsDefinition:
+        if self.frequency == "daily":
+            return dg.DailyPartitionsDefinition(start_date=self.start_date)
+        return dg.MonthlyPartitionsDefinition(start_date=self.start_date)
+
+
+_CHECK_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # type: (required fields, optional fields)
+    "not_null": (("columns",), ()),
+    "unique": (("columns",), ()),
+    "accepted_values": (("column", "values"), ()),
+    "row_count": ((), ("min_rows", "max_rows", "max_change_percent")),
+    "freshness": (("column", "max_age_hours"), ()),
+    "expression": (("sql",), ()),
+    "schema": (("expected_columns",), ("allow_extra_columns",)),
+}
+_COMMON = {"type", "severity", "name", "description"}
+
+
+class CheckModel(dg.Model, dg.Resolvable):
+    """One data-quality check on a lakehouse table."""
+
+    type: Annotated[
+        Literal["not_null", "unique", "accepted_values", "row_count", "freshness", "expression", "schema"],
+        Resolver.default(
+            description=(
+                "What to check: `not_null` (no empty values in `columns`), `unique` (no duplicate "
+                "`columns` combination), `accepted_values` (`column` only holds `values`), `row_count` "
+                "(`min_rows`/`max_rows`, or `max_change_percent` vs the last run), `freshness` (newest "
+                "`column` value at most `max_age_hours` old), `expression` (every row satisfies the SQL "
+                "condition `sql`), `schema` (the table has `expected_columns` with their types)."
+            ),
+            examples=["not_null"],
+        ),
+    ]
+    severity: Annotated[
+        Literal["warn", "error"],
+        Resolver.default(
+            description=(
+                "`error` (default): a failure marks the check failed and blocks the tables computed from "
+                "this one in the same run. `warn`: the failure is shown and notified, nothing is blocked."
+            )
+        ),
+    ] = "error"
+    name: Annotated[
+        str | None,
+        Resolver.default(
+            description="Name shown in the UI (letters, digits, `_`); default: built from type and columns, e.g. `not_null_id_nom`."
+        ),
+    ] = None
+    description: Annotated[
+        str | None, Resolver.default(description="Why this check exists, shown in the UI.")
+    ] = None
+    columns: Annotated[
+        list[str] | None,
+        Resolver.default(
+            description="`not_null`: columns that must never be empty. `unique`: columns whose combination must be unique.",
+            examples=[["id"]],
+        ),
+    ] = None
+    column: Annotated[
+        str | None,
+        Resolver.default(
+            description="`accepted_values`: the column checked. `freshness`: the date/timestamp column."
+        ),
+    ] = None
+    values: Annotated[
+        list[str | int | float | bool] | None,
+        Resolver.default(description="`accepted_values`: the allowed values, e.g. `[actif, inactif]`."),
+    ] = None
+    min_rows: Annotated[
+        int | None, Resolver.default(description="`row_count`: fewest rows accepted (e.g. `1` = not empty).")
+    ] = None
+    max_rows: Annotated[int | None, Resolver.default(description="`row_count`: most rows accepted.")] = None
+    max_change_percent: Annotated[
+        float | None,
+        Resolver.default(
+            description=(
+                "`row_count`: largest accepted change of the row count compared with the previous "
+                "materialisation, in percent (e.g. `20` = between 80% and 120% of last time)."
+            )
+        ),
+    ] = None
+    max_age_hours: Annotated[
+        float | None,
+        Resolver.default(
+            description="`freshness`: largest accepted age of the newest value, in hours (e.g. `26`)."
+        ),
+    ] = None
+    sql: Annotated[
+        str | None,
+        Resolver.default(
+            description=(
+                "`expression`: a SQL condition every row must satisfy, in DuckDB SQL over the table's "
+                "columns, e.g. `montant >= 0 AND date_fin >= date_debut`."
+            )
+        ),
+    ] = None
+    expected_columns: Annotated[
+        dict[str, str] | None,
+        Resolver.default(
+            description=(
+                "`schema`: column name → type the table must have, e.g. `{id: BIGINT, nom: VARCHAR}` "
+                "(DuckDB type names; write `any` to accept any type)."
+            )
+        ),
+    ] = None
+    allow_extra_columns: Annotated[
+        bool,
+        Resolver.default(
+            description="`schema`: accept columns not listed in `expected_columns` (default true)."
+        ),
+    ] = True
+
+    @model_validator(mode="after")
+    def _check_type_fields(self):
+        required, optional = _CHECK_FIELDS[self.type]
+        missing = [f for f in required if getattr(self, f) in (None, [], {})]
+        if missing:
+            raise ValueError(f"a `{self.type}` check needs `{'`, `'.join(missing)}`")
+        allowed = set(required) | set(optional) | _COMMON
+        foreign = [
+            f
+            for f in self.model_fields_set
+            if f not in allowed and getattr(self, f) is not None and f != "allow_extra_columns"
+        ]
+        if foreign:
+            raise ValueError(
+                f"`{'`, `'.join(sorted(foreign))}` does not apply to a `{self.type}` check; it takes "
+                f"{', '.join(f'`{f}`' for f in (*required, *optional)) or 'no other field'}"
+            )
+        if (
+            self.type == "row_count"
+            and self.min_rows is None
+            and self.max_rows is None
+            and self.max_change_percent is None
+        ):
+            raise ValueError("a `row_count` check needs `min_rows`, `max_rows` or `max_change_percent`")
+        return self
+
+    @field_validator("columns")
+    @classmethod
+    def _check_columns(cls, value: list[str] | None) -> list[str] | None:
+        for column in value or []:
+            validate_identifier(column, what="column")
+        return value
+
+    @field_validator("column", "name")
+    @classmethod
+    def _check_name(cls, value: str | None) -> str | None:
+        return validate_identifier(value, what="column or check") if value is not None else None
+
+    @field_validator("expected_columns")
+    @classmethod
+    def _check_expected(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for column in value or {}:
+            validate_identifier(column, what="column")
+        return value
+
+    @property
+    def check_name(self) -> str:
+        if self.name:
+            return self.name
+        parts = [self.type, *(self.columns or []), *([self.column] if self.column else [])]
+        return "_".join(parts)[:63]

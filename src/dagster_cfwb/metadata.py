@@ -1,0 +1,123 @@
+"""The one helper that builds the metadata shown on every materialisation of a table.
+
+Example:
+    .. code-block:: python
+
+        from dagster_cfwb.metadata import table_metadata
+
+        metadata = table_metadata(
+            schema=write_result.schema, rows=write_result.rows, table_name="enseignement/stg/eleves",
+            lakehouse_path=write_result.path, source="database `postgresql`: public.eleves",
+            seconds=3.2, bytes=write_result.bytes, preview=first_rows_table,
+            column_descriptions={"id": "Identifiant de l'élève"},
+            dashboard_url="https://vizu.intranet.example/eleves",
+        )
+        return dg.MaterializeResult(metadata=metadata)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+
+__all__ = ["PREVIEW_ROWS", "markdown_preview", "source_checksum", "table_metadata"]
+
+PREVIEW_ROWS = 10
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def markdown_preview(table: pa.Table | pa.RecordBatch | None, rows: int = PREVIEW_ROWS) -> str:
+    """The first ``rows`` rows of ``table`` as a Markdown table (cells cut at 40 characters)."""
+    if table is None or table.num_columns == 0:
+        return "*(no columns)*"
+    head = table.slice(0, rows)
+    names = head.schema.names
+    lines = ["| " + " | ".join(_cell(n) for n in names) + " |", "|" + "---|" * len(names)]
+    for row in head.to_pylist():
+        lines.append("| " + " | ".join(_cell(row[n]) for n in names) + " |")
+    if head.num_rows == 0:
+        lines.append("| " + " | ".join("" for _ in names) + " |")
+    return "\n".join(lines)
+
+
+def source_checksum(text: str) -> str:
+    """Short SHA-256 of a source definition (query text, view, file path), to spot when it changes."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def table_metadata(
+    *,
+    schema: pa.Schema,
+    rows: int,
+    table_name: str,
+    lakehouse_path: str | None = None,
+    source: str | None = None,
+    source_text: str | None = None,
+    source_checksum_value: str | None = None,
+    seconds: float | None = None,
+    bytes: int | None = None,  # noqa: A002 - the name the UI shows
+    preview: pa.Table | pa.RecordBatch | None = None,
+    column_descriptions: Mapping[str, str] | None = None,
+    dashboard_url: str | None = None,
+    documentation_url: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Metadata for one materialised table, in the keys the Dagster UI understands.
+
+    Args:
+        schema: Arrow schema of the table written (column names and types).
+        rows: number of rows written → ``dagster/row_count``.
+        table_name: logical name → ``dagster/table_name`` (e.g. ``enseignement/stg/eleves``).
+        lakehouse_path: where the file is (``azure://…``) → ``lakehouse_path``.
+        source: where the data came from, e.g. ``database `postgresql`: public.eleves``.
+        source_text: the query/view/file definition; its checksum is reported as ``source_checksum``.
+        source_checksum_value: a checksum computed elsewhere (e.g. of a source file), used as is.
+        seconds: duration of the load → ``duration_seconds``.
+        bytes: size of the file written → ``size_bytes``.
+        preview: a few first rows → ``preview`` (Markdown table).
+        column_descriptions: column → description (from Denodo or database comments).
+        dashboard_url / documentation_url: optional links shown as clickable URLs.
+        extra: more entries, added as given.
+
+    Returns:
+        A dict to pass as ``MaterializeResult(metadata=...)``.
+    """
+    descriptions = dict(column_descriptions or {})
+    columns = [
+        dg.TableColumn(name=field.name, type=str(field.type), description=descriptions.get(field.name))
+        for field in schema
+    ]
+    metadata: dict[str, Any] = {
+        "dagster/row_count": dg.MetadataValue.int(int(rows)),
+        "dagster/column_schema": dg.MetadataValue.table_schema(dg.TableSchema(columns=columns)),
+        "dagster/table_name": dg.MetadataValue.text(table_name),
+    }
+    if lakehouse_path:
+        metadata["lakehouse_path"] = dg.MetadataValue.path(lakehouse_path)
+    if source:
+        metadata["source"] = dg.MetadataValue.text(source)
+    checksum = source_checksum_value or (source_checksum(source_text) if source_text else None)
+    if checksum:
+        metadata["source_checksum"] = dg.MetadataValue.text(checksum)
+    if seconds is not None:
+        metadata["duration_seconds"] = dg.MetadataValue.float(round(float(seconds), 3))
+    if bytes is not None:
+        metadata["size_bytes"] = dg.MetadataValue.int(int(bytes))
+    if preview is not None:
+        metadata["preview"] = dg.MetadataValue.md(markdown_preview(preview))
+    if dashboard_url:
+        metadata["dashboard_url"] = dg.MetadataValue.url(dashboard_url)
+    if documentation_url:
+        metadata["documentation_url"] = dg.MetadataValue.url(documentation_url)
+    for key, value in (extra or {}).items():
+        metadata[key] = value
+    return metadata

@@ -1,0 +1,45 @@
+"""POST a JSON document with the standard library, with errors that never show the URL's secrets."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import urlsplit
+
+from dagster_cfwb.resources.secrets import redact
+
+__all__ = ["NotificationError", "post_json"]
+
+
+class NotificationError(RuntimeError):
+    """A notification could not be delivered (the message names the channel and host, never secrets)."""
+
+
+def post_json(
+    url: str,
+    payload: Any,
+    *,
+    channel: str,
+    headers: dict[str, str] | None = None,
+    timeout: float = 10.0,
+    secrets: list[str | None] | None = None,
+) -> int:
+    """POST ``payload`` as JSON to ``url``; return the HTTP status (2xx) or raise NotificationError."""
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    request = urllib.request.Request(url, data=body, method="POST")  # noqa: S310 - URL from configuration
+    request.add_header("Content-Type", "application/json; charset=utf-8")
+    for key, value in (headers or {}).items():
+        request.add_header(key, value)
+    host = urlsplit(url).netloc or "?"
+    hidden = [url, *(secrets or [])]
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as e:
+        detail = redact(e.read(500).decode("utf-8", "replace"), hidden)
+        raise NotificationError(f"{channel}: `{host}` answered HTTP {e.code}: {detail}") from None
+    except (urllib.error.URLError, OSError) as e:
+        reason = redact(str(getattr(e, "reason", e)), hidden)
+        raise NotificationError(f"{channel}: could not reach `{host}`: {reason}") from None

@@ -10,8 +10,8 @@ are held at a time.
 
 from __future__ import annotations
 
+import json
 import secrets
-import uuid
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -31,9 +31,16 @@ def bind_client_side(conn, sql: str, params=None) -> str:
         return cur.mogrify(sql, params)
 
 
+def _text(value) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
 def _array(values: list, data_type: pa.DataType | None) -> pa.Array:
     if data_type is not None and pa.types.is_large_string(data_type):
-        values = [str(v) if isinstance(v, uuid.UUID | dict | list) else v for v in values]
+        # uuid, json and unconstrained numeric (kept exact as text) arrive as Python objects
+        values = [v if v is None or isinstance(v, str) else _text(v) for v in values]
     return pa.array(values, type=data_type)
 
 

@@ -2,7 +2,8 @@
 
 Everything under `defs/` is loaded (Python assets, schedules, sensors, and the `defs.yaml` files of
 YAML components), then the platform resources are bound: `azure_adls`/`lakehouse` and
-`postgresql`, chosen from environment variables (see `dagster_cfwb.deployment`).
+`postgresql`, chosen from environment variables (see `dagster_cfwb.deployment`), and `dbt`, the
+dbt project over the lakehouse (`../../dbt_project`).
 """
 
 from pathlib import Path
@@ -11,6 +12,8 @@ import dagster as dg
 
 from dagster_cfwb.deployment import platform_resources
 
+from .defs.lakehouse_dbt import dbt_resource
+
 CODE_LOCATION = "data_platform"
 
 
@@ -18,5 +21,5 @@ CODE_LOCATION = "data_platform"
 def defs() -> dg.Definitions:
     return dg.Definitions.merge(
         dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
-        dg.Definitions(resources=platform_resources(CODE_LOCATION)),
+        dg.Definitions(resources={**platform_resources(CODE_LOCATION), "dbt": dbt_resource}),
     )

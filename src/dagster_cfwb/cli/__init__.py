@@ -1,0 +1,101 @@
+"""The ``cfwb`` command: run the demo platform, scaffold code locations, build dbt manifests.
+
+cfwb demo                    materialise every asset of platform/ on embedded defaults
+cfwb new location <name>     add a code location to platform/ (workspace, test, CI entry)
+cfwb dbt parse               build the dbt manifests (packaging step)
+cfwb postgres start|stop     the demo's embedded PostgreSQL
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cfwb", description="dagster-cfwb platform tools.")
+    parser.add_argument(
+        "--platform-dir", help="The platform folder (default: ./platform or found in a parent folder)."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser(
+        "demo", help="Materialise every asset of every code location, on embedded defaults."
+    )
+    demo.add_argument(
+        "--backfill-days", type=int, default=7, help="Days the partitioned imports load (default 7)."
+    )
+
+    new = commands.add_parser("new", help="Scaffold something new in the platform.")
+    new_what = new.add_subparsers(dest="what", required=True)
+    location = new_what.add_parser("location", help="A new code location (department or project).")
+    location.add_argument("name", help="Python identifier in lower case, e.g. `sante` or `mobilite_urbaine`.")
+    location.add_argument("--description", default=None, help="One line shown in the project metadata.")
+
+    dbt = commands.add_parser("dbt", help="dbt helpers.")
+    dbt_what = dbt.add_subparsers(dest="what", required=True)
+    dbt_what.add_parser(
+        "parse", help="Run `dbt parse` in every <location>/dbt_project (writes the manifest)."
+    )
+
+    postgres = commands.add_parser("postgres", help="The demo's embedded PostgreSQL.")
+    postgres.add_argument("action", choices=["start", "stop"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``cfwb`` command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except (FileNotFoundError, ValueError, RuntimeError) as e:
+        print(f"cfwb: {e}", file=sys.stderr)
+        return 1
+
+
+def _run(args) -> int:
+    from dagster_cfwb.cli.platform_layout import find_platform_dir
+
+    if args.command == "demo":
+        from dagster_cfwb.cli.demo import run_demo
+
+        return 0 if run_demo(args.platform_dir, backfill_days=args.backfill_days).success else 1
+    platform = find_platform_dir(args.platform_dir)
+    if args.command == "new":
+        from dagster_cfwb.scaffold.new_location import scaffold_location
+
+        created = scaffold_location(platform, args.name, description=args.description)
+        print(created.summary())
+        return 0
+    if args.command == "dbt":
+        from dagster_cfwb.cli.platform_layout import parse_dbt_projects
+
+        for folder in parse_dbt_projects(platform, quiet=False):
+            print(f"dbt manifest written: {folder / 'target' / 'manifest.json'}")
+        return 0
+    if args.command == "postgres":
+        return _postgres(platform / ".dagster_home", args.action)
+    raise AssertionError(args.command)  # pragma: no cover - argparse refuses other commands
+
+
+def _postgres(home: Path, action: str) -> int:
+    from dagster_cfwb.cli.embedded_postgres import (
+        embedded_postgres_dir,
+        start_embedded_postgres,
+        stop_embedded_postgres,
+    )
+
+    data_dir = embedded_postgres_dir(home)
+    if action == "start":
+        server = start_embedded_postgres(data_dir)
+        print(" ".join(f"{k}={v}" for k, v in server.env().items()))
+        return 0
+    print("stopped" if stop_embedded_postgres(data_dir) else f"not running ({data_dir})")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""``cfwb demo``: materialise every asset of every code location of the platform, on embedded defaults.
+
+What it sets up (nothing to install or start by hand):
+
+- ``DAGSTER_HOME`` = ``<platform>/.dagster_home`` with ``dagster.demo.yaml`` (SQLite storage), so
+  the runs show in the UI afterwards;
+- the lakehouse in ``<platform>/.dagster_home/lakehouse`` unless ``CFWB_LAKEHOUSE_ROOT`` or Azure
+  variables are set;
+- PostgreSQL from ``CFWB_PG_*`` when ``CFWB_PG_HOST`` is set, else an embedded one (``pgserver``);
+- the dbt manifests (``dbt parse``), as the image build does.
+
+Then it loads each location of ``workspace.yaml``, backfills the daily-partitioned assets over the
+last days (one run per asset), materialises everything else in one run (imports → dbt → exports,
+across locations), and prints each asset with its row count and how to open the UI.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from dagster_cfwb.cli.embedded_postgres import embedded_postgres_dir, start_embedded_postgres
+from dagster_cfwb.cli.platform_layout import (
+    find_platform_dir,
+    load_location_definitions,
+    parse_dbt_projects,
+    read_workspace,
+)
+
+__all__ = ["DemoReport", "run_demo"]
+
+BACKFILL_DAYS = 7
+
+
+@dataclass
+class DemoReport:
+    """What the demo did: materialised assets with their row counts, checks, failures, environment."""
+
+    materialised: dict[str, int | None]
+    checks_passed: int
+    checks_failed: list[str]
+    failed_steps: list[str]
+    env: dict[str, str]
+    seconds: float
+
+    @property
+    def success(self) -> bool:
+        return not self.failed_steps and not self.checks_failed
+
+
+def _prepare_environment(platform_dir: Path, out) -> dict[str, str]:
+    """Set DAGSTER_HOME, the lakehouse and PostgreSQL variables; return the ones the UI also needs."""
+    home = platform_dir / ".dagster_home"
+    home.mkdir(exist_ok=True)
+    shutil.copyfile(platform_dir / "dagster.demo.yaml", home / "dagster.yaml")
+    env = {"DAGSTER_HOME": str(home)}
+    azure = os.environ.get("AZURE_STORAGE_CONNECTION_STRING") or os.environ.get("AZURE_STORAGE_ACCOUNT_NAME")
+    if not azure:
+        env["CFWB_LAKEHOUSE_ROOT"] = os.environ.get("CFWB_LAKEHOUSE_ROOT") or str(home / "lakehouse")
+    if os.environ.get("CFWB_PG_HOST"):
+        print(f"PostgreSQL: using the server of CFWB_PG_HOST ({os.environ['CFWB_PG_HOST']}).", file=out)
+    else:
+        server = start_embedded_postgres(embedded_postgres_dir(home))
+        env.update(server.env())
+        print(f"PostgreSQL: embedded server (pgserver), data in {server.data_dir}.", file=out)
+    os.environ.update(env)
+    return env
+
+
+def _materialised_rows(result) -> dict[str, int | None]:
+    rows = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        value = materialization.metadata.get("dagster/row_count")
+        rows[materialization.asset_key.to_user_string()] = getattr(value, "value", value)
+    return rows
+
+
+def run_demo(
+    platform_dir: str | Path | None = None, *, backfill_days: int = BACKFILL_DAYS, out=None
+) -> DemoReport:
+    """Run the demo (see the module docstring) and return what happened.
+
+    Args:
+        platform_dir: the platform folder (default: found from the current directory).
+        backfill_days: how many past days the partitioned imports load.
+        out: where to print progress (default: standard output).
+    """
+    import dagster as dg
+
+    out = out or sys.stdout
+    started = time.monotonic()
+    platform = find_platform_dir(platform_dir)
+    env = _prepare_environment(platform, out)
+    print("dbt: building the manifests (dbt parse) …", file=out)
+    parse_dbt_projects(platform)
+
+    assets, checks, resources = [], [], {}
+    for location in read_workspace(platform):
+        defs = load_location_definitions(location)
+        assets.extend(defs.assets or [])
+        checks.extend(defs.asset_checks or [])
+        resources.update(defs.resources or {})
+        print(
+            f"Loaded code location `{location.name}` ({len(defs.assets or [])} asset definitions).", file=out
+        )
+
+    instance = dg.DagsterInstance.get()
+    materialised: dict[str, int | None] = {}
+    failed_steps: list[str] = []
+    checks_passed, checks_failed = 0, []
+
+    def collect(result) -> None:
+        nonlocal checks_passed
+        materialised.update(_materialised_rows(result))
+        failed_steps.extend(e.step_key for e in result.all_events if e.is_step_failure)
+        for evaluation in result.get_asset_check_evaluations():
+            if evaluation.passed:
+                checks_passed += 1
+            else:
+                checks_failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+
+    partitioned = [a for a in assets if a.partitions_def is not None]
+    today = datetime.now(UTC).date()
+    for asset in partitioned:
+        start = (today - timedelta(days=backfill_days)).isoformat()
+        end = (today - timedelta(days=1)).isoformat()
+        print(
+            f"Backfill {', '.join(k.to_user_string() for k in asset.keys)}: {start} … {end} (one run)",
+            file=out,
+        )
+        result = dg.materialize(
+            [*assets, *checks],
+            selection=dg.AssetSelection.assets(*asset.keys),
+            resources=resources,
+            instance=instance,
+            tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
+            raise_on_error=False,
+        )
+        collect(result)
+
+    unpartitioned_keys = [key for a in assets if a.partitions_def is None for key in a.keys]
+    print(f"Materialising {len(unpartitioned_keys)} assets in one run (imports → dbt → exports) …", file=out)
+    result = dg.materialize(
+        [*assets, *checks],
+        selection=dg.AssetSelection.assets(*unpartitioned_keys),
+        resources=resources,
+        instance=instance,
+        raise_on_error=False,
+    )
+    collect(result)
+    report = DemoReport(
+        materialised, checks_passed, checks_failed, failed_steps, env, time.monotonic() - started
+    )
+    _print_report(report, platform, out)
+    return report
+
+
+def _print_report(report: DemoReport, platform: Path, out) -> None:
+    width = max((len(k) for k in report.materialised), default=10)
+    print("", file=out)
+    print(f"{'asset'.ljust(width)}  rows", file=out)
+    for key in sorted(report.materialised):
+        rows = report.materialised[key]
+        print(f"{key.ljust(width)}  {'' if rows is None else f'{rows:,}'}", file=out)
+    print(f"\nChecks: {report.checks_passed} passed, {len(report.checks_failed)} failed.", file=out)
+    for failure in report.checks_failed:
+        print(f"  failed check: {failure}", file=out)
+    for step in report.failed_steps:
+        print(f"  FAILED step: {step}", file=out)
+    print(f"Done in {report.seconds:.0f} s.", file=out)
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(report.env.items()))
+    dagster = Path(sys.executable).parent / "dagster"
+    print("\nOpen the Dagster UI (schedules, sensors, lineage, these runs):", file=out)
+    print(f"  {exports} \\\n    {dagster} dev -w {platform / 'workspace.yaml'}", file=out)
+    print("  then browse http://127.0.0.1:3000", file=out)
+    if "CFWB_PG_HOST" in report.env:
+        print("The embedded PostgreSQL keeps running for the UI; stop it with: cfwb postgres stop", file=out)

@@ -103,7 +103,7 @@ class DB2Dialect(LoadDialect):
             f"{matched} WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({values})"
         )
 
-    def bulk_insert(self, conn, table, stream: ArrowStream, *, on_progress=None) -> int:
+    def bulk_insert(self, conn, table, stream: ArrowStream, *, on_progress=None, label=None) -> int:
         cols = ", ".join(self.q(f.name) for f in stream.schema)
         marks = ", ".join(["?"] * len(stream.schema))
         sql = f"INSERT INTO {self.table(table)} ({cols}) VALUES ({marks})"
@@ -111,7 +111,7 @@ class DB2Dialect(LoadDialect):
         cursor = conn.cursor()
         try:
             for batch in stream.batches:
-                self.check_batch(batch, table=str(table))
+                self.check_batch(batch, table=label or str(table))
                 data = db2_rows(batch)
                 for start in range(0, len(data), self.insert_rows):
                     cursor.executemany(

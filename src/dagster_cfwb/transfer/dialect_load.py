@@ -138,7 +138,7 @@ def load_with_dialect(
                 dialect.create_table_sql(staging, stream.schema, key_list if mode == "replace" else [])
             )
             conn.commit()
-            rows = dialect.bulk_insert(conn, staging, stream, on_progress=on_progress)
+            rows = dialect.bulk_insert(conn, staging, stream, on_progress=on_progress, label=str(table))
             conn.commit()
             if mode == "replace":
                 old = dialect.staging_name(table, "old") if existing is not None else None
@@ -159,7 +159,7 @@ def load_with_dialect(
                 cur.execute(create_sql)
                 conn.commit()
                 created = drop_on_failure = True
-            rows = dialect.bulk_insert(conn, table, stream, on_progress=on_progress)
+            rows = dialect.bulk_insert(conn, table, stream, on_progress=on_progress, label=str(table))
             conn.commit()
     except (ValueError, TypeError):
         failed = True

@@ -87,13 +87,13 @@ class MSSQLDialect(LoadDialect):
             f"{matched} WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({values});"
         )
 
-    def bulk_insert(self, conn, table, stream: ArrowStream, *, on_progress=None) -> int:
+    def bulk_insert(self, conn, table, stream: ArrowStream, *, on_progress=None, label=None) -> int:
         rows = 0
 
         def counted() -> Iterator[pa.RecordBatch]:
             nonlocal rows
             for batch in stream.batches:
-                self.check_batch(batch, table=str(table))
+                self.check_batch(batch, table=label or str(table))
                 yield batch
                 rows += batch.num_rows
                 if on_progress is not None:

@@ -120,7 +120,8 @@ class MySQLDialect(LoadDialect):
         )
 
     # -- bulk path ----------------------------------------------------------------------------
-    def bulk_insert(self, conn, table, stream: ArrowStream, *, on_progress=None) -> int:
+    def bulk_insert(self, conn, table, stream: ArrowStream, *, on_progress=None, label=None) -> int:
+        label = label or str(table)
         method = self.method
         if method in ("auto", "load_data") and not _local_infile_allowed(conn):
             if method == "load_data":
@@ -131,21 +132,22 @@ class MySQLDialect(LoadDialect):
             _log.warning(
                 "MySQL/MariaDB server has local_infile=OFF: loading `%s` with multi-row INSERTs instead of "
                 "LOAD DATA LOCAL INFILE (several times slower). Ask the DBA to SET GLOBAL local_infile=1.",
-                table,
+                label,
             )
             method = "insert"
         if method == "insert":
-            return self._insert_rows(conn, table, stream, stream.batches, on_progress, 0)
-        return self._load_data(conn, table, stream, on_progress)
+            return self._insert_rows(conn, table, stream, on_progress, label)
+        return self._load_data(conn, table, stream, on_progress, label)
 
-    def _insert_rows(self, conn, table, stream, batches, on_progress, rows: int) -> int:
+    def _insert_rows(self, conn, table, stream, on_progress, label: str) -> int:
+        rows = 0
         cols = ", ".join(self.q(f.name) for f in stream.schema)
         marks = ", ".join(["%s"] * len(stream.schema))
         sql = f"INSERT INTO {self.table(table)} ({cols}) VALUES ({marks})"
         with conn.cursor() as cur:
-            for batch in batches:
-                self.check_batch(batch, table=str(table))
-                data = python_rows(batch, table=str(table))
+            for batch in stream.batches:
+                self.check_batch(batch, table=label)
+                data = python_rows(batch, table=label)
                 for start in range(0, len(data), self.insert_rows):
                     cur.executemany(sql, data[start : start + self.insert_rows])  # pymysql: multi-row INSERT
                 rows += batch.num_rows
@@ -153,7 +155,7 @@ class MySQLDialect(LoadDialect):
                     on_progress(rows)
         return rows
 
-    def _load_data(self, conn, table, stream: ArrowStream, on_progress) -> int:
+    def _load_data(self, conn, table, stream: ArrowStream, on_progress, label: str) -> int:
         files: queue.Queue = queue.Queue(maxsize=self.queue_depth)
         stop = threading.Event()
         failure: list[BaseException] = []
@@ -164,10 +166,10 @@ class MySQLDialect(LoadDialect):
                 for i, batch in enumerate(stream.batches):
                     if stop.is_set():
                         return
-                    self.check_batch(batch, table=str(table))
+                    self.check_batch(batch, table=label)
                     path = os.path.join(folder, f"chunk_{i}.tsv")
                     with open(path, "wb") as fh:
-                        fh.write(encode_load_data_rows(batch, table=str(table)))
+                        fh.write(encode_load_data_rows(batch, table=label))
                     files.put((path, batch.num_rows))
             except BaseException as e:  # re-raised on the loading thread
                 failure.append(e)
@@ -186,7 +188,7 @@ class MySQLDialect(LoadDialect):
                     path, n = item
                     try:
                         cur.execute(load_data_sql(conn, path, self, table, stream.schema))
-                        _raise_on_warnings(cur, table)
+                        _raise_on_warnings(cur, label)
                     finally:
                         os.unlink(path)
                     rows += n
@@ -216,13 +218,13 @@ def _local_infile_allowed(conn) -> bool:
     return str(value) in ("1", "ON", "b'1'")
 
 
-def _raise_on_warnings(cur, table) -> None:
+def _raise_on_warnings(cur, label) -> None:
     cur.execute("SELECT @@warning_count")
     (count,) = cur.fetchone()
     if int(count):
         cur.execute("SHOW WARNINGS LIMIT 3")
         details = "; ".join(f"{r[2]}" for r in cur.fetchall())
         raise ValueError(
-            f"MySQL/MariaDB could not store {count} value(s) exactly in `{table}`: {details}. "
+            f"MySQL/MariaDB could not store {count} value(s) exactly in `{label}`: {details}. "
             "Nothing was kept; fix the data or the column types."
         )

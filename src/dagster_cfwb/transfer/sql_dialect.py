@@ -105,6 +105,7 @@ class LoadDialect:
         stream: ArrowStream,
         *,
         on_progress: Callable[[int], None] | None = None,
+        label: str | None = None,
     ) -> int:
         """Send every batch of ``stream`` into ``table`` (no commit); return the row count."""
         raise NotImplementedError

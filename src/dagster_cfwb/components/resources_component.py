@@ -116,10 +116,25 @@ class ResourceModel(dg.Model, dg.Resolvable):
             raise ValueError(f"{overlap} given both in `config` and in `secrets_from_env`; keep one")
         for setting, variable in (self.secrets_from_env or {}).items():
             settings[setting] = dg.EnvVar(variable)
+        unknown = [name for name in settings if name not in cls.model_fields]
+        if unknown:  # Dagster resources silently ignore unknown settings: a typo would go unnoticed
+            raise ValueError(_unknown_settings(cls, self.kind, unknown))
         try:
             return cls(**settings)
         except ValidationError as e:
             raise ValueError(_resource_problems(cls, self.kind, e)) from None
+
+
+def _unknown_settings(cls: type, kind: str, unknown: list[str]) -> str:
+    import difflib
+
+    valid = list(cls.model_fields)
+    problems = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, valid, n=1)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        problems.append(f"`config.{name}` is not a setting of a `{kind}` resource.{hint}")
+    return " ".join(problems) + f" Valid settings of `{kind}`: {', '.join(valid)}."
 
 
 def _resource_problems(cls: type, kind: str, error: ValidationError) -> str:

@@ -1,0 +1,118 @@
+"""What the UI and `dg` show: every field described, docstring examples and scaffolds that load."""
+
+from __future__ import annotations
+
+import re
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from components_sandbox import yaml_defs  # noqa: E402
+
+import dagster_cfwb  # noqa: E402
+from dagster_cfwb import components  # noqa: E402
+from dagster_cfwb.components.component_base import tighten_json_schema  # noqa: E402
+
+COMPONENTS = [
+    components.LakehouseImportComponent,
+    components.DatabaseExportComponent,
+    components.DataQualityChecksComponent,
+    components.NotificationsComponent,
+    components.ResourcesComponent,
+]
+ENV = {
+    "TEAMS_WEBHOOK_URL": "https://teams.example/hook",
+    "DAGSTER_URL": "https://dagster.example",
+    "SMTP_USER": "u",
+    "SMTP_PASSWORD": "p",
+    "ECOLES_DB_HOST": "db.example",
+}
+
+
+def _undescribed(schema: dict) -> list[str]:
+    missing = []
+
+    def walk(node: dict, where: str) -> None:
+        for name, prop in (node.get("properties") or {}).items():
+            if not prop.get("description"):
+                missing.append(f"{where}.{name}")
+
+    walk(schema, schema.get("title", "?"))
+    for name, definition in (schema.get("$defs") or {}).items():
+        walk(definition, name)
+    return missing
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.__name__)
+def test_every_field_has_a_description(component):
+    schema = component.get_model_cls().model_json_schema()
+    assert _undescribed(schema) == []
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.__name__)
+def test_docstring_example_loads(component, monkeypatch):
+    """The YAML example in the docstring is what the UI shows: it must be valid (cf. dagster#31608)."""
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    doc = component.__doc__ or ""
+    assert doc.splitlines()[0].strip(), "one-line summary first"
+    match = re.search(r"\.\. code-block:: yaml\n\n(.*?)(?:\n\s*\n|\Z)", doc, re.S)
+    assert match, "a YAML example"
+    example = textwrap.dedent(match.group(1))
+    assert f"type: dagster_cfwb.{component.__name__}" in example
+    with yaml_defs({"example/defs.yaml": example}) as defs:
+        assert defs is not None
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.__name__)
+def test_scaffold_writes_a_commented_example_that_loads(component, monkeypatch):
+    from dagster.components.testing import create_defs_folder_sandbox
+
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    with create_defs_folder_sandbox() as sandbox:
+        path = sandbox.scaffold_component(component_cls=component, defs_path="scaffolded")
+        text = (path / "defs.yaml").read_text()
+        assert "#" in text  # commented for analysts
+        assert text.startswith(f"type: {component.__module__}.{component.__name__}")
+        with sandbox.build_component_tree() as tree:
+            loaded = tree.load_component(path)
+    assert type(loaded).__name__ == component.__name__
+
+
+def test_components_reachable_from_the_package_root():
+    for component in COMPONENTS:
+        assert getattr(dagster_cfwb, component.__name__) is component
+        assert component.__name__ in dir(dagster_cfwb)
+
+
+def test_tightened_schema_rejects_typos_but_accepts_templates():
+    from jsonschema import Draft202012Validator
+
+    schema = components.LakehouseImportComponent.get_model_cls().model_json_schema()
+    validator = Draft202012Validator(schema)
+    ok = {
+        "imports": [
+            {
+                "source": {"kind": "database", "resource_key": "pg", "table": "t"},
+                "target": {"code_location": "x", "layer": "stg", "table": "t"},
+            }
+        ],
+        "batch_rows": "{{ env('ROWS') }}",
+    }
+    assert list(validator.iter_errors(ok)) == []
+    bad = {
+        "imports": [
+            {
+                "source": {"kind": "databse", "resource_key": "pg", "tabel": "t"},
+                "target": {"code_location": "x", "layer": "stg", "table": "t"},
+            }
+        ]
+    }
+    messages = sorted(e.message for e in validator.iter_errors(bad))
+    assert any("'databse' is not one of" in m for m in messages)
+    assert any("'tabel' was unexpected" in m for m in messages)
+    assert tighten_json_schema({"anyOf": [{"type": "array"}, {"type": "string"}]}) == {"type": "array"}

@@ -1,0 +1,212 @@
+"""Broken defs.yaml files give errors that name file, line, field, expected vs found and the options."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from components_sandbox import load_error, yaml_defs  # noqa: E402
+
+from dagster_cfwb.components import ComponentYamlError, check_resource_keys  # noqa: E402
+
+IMPORT_OK = """
+type: dagster_cfwb.LakehouseImportComponent
+attributes:
+  imports:
+    - source:
+        kind: database
+        resource_key: postgresql
+        table: public.eleves
+      target: {code_location: enseignement, layer: stg, table: eleves}
+"""
+
+
+def _problem_line(text: str, field: str) -> str:
+    line = next((ln for ln in text.splitlines() if f"field `{field}`" in ln), None)
+    assert line is not None, f"no problem reported for `{field}` in:\n{text}"
+    return line
+
+
+def test_typo_in_field_names_file_line_and_suggests():
+    text = load_error(
+        {"imports/defs.yaml": IMPORT_OK.replace("        table: public", "        tabel: public")}
+    )
+    line = _problem_line(text, "imports[0].source.tabel")
+    assert re.search(r"defs/imports/defs\.yaml, line 7", line)
+    assert "unknown field `tabel`" in line and "Did you mean `table`?" in line
+    assert "Valid fields here: `kind`, `resource_key`, `table`" in line
+    assert "7 |         tabel: public.eleves" in text  # the line itself is shown
+
+
+def test_missing_required_field_says_what_it_is():
+    text = load_error({"imports/defs.yaml": IMPORT_OK.replace(", table: eleves}", "}")})
+    line = _problem_line(text, "imports[0].target.table")
+    assert "line 8" in line
+    assert "required field `table` is missing: Table name in the lakehouse" in line
+
+
+def test_wrong_source_kind_lists_valid_kinds():
+    text = load_error({"imports/defs.yaml": IMPORT_OK.replace("kind: database", "kind: databse")})
+    line = _problem_line(text, "imports[0].source.kind")
+    assert "line 5" in line
+    assert (
+        "expected one of 'denodo', 'database', 'file', 'api'; found 'databse'. Did you mean 'database'?"
+        in line
+    )
+
+
+def test_identifier_failing_validation_is_refused_before_anything_runs():
+    text = load_error(
+        {"imports/defs.yaml": IMPORT_OK.replace("public.eleves", "'public.eleves; DROP TABLE x'")}
+    )
+    line = _problem_line(text, "imports[0].source.table")
+    assert "line 7" in line
+    assert "'eleves; DROP TABLE x' is not allowed: use letters, digits and `_` only" in line
+
+
+def test_fields_of_another_source_kind_are_named():
+    broken = IMPORT_OK.replace("table: public.eleves", "path: exports/eleves.csv")
+    text = load_error({"imports/defs.yaml": broken})
+    line = _problem_line(text, "imports[0].source")
+    assert (
+        "`path` does not apply to a `database` source; a `database` source takes `table` or `query`" in line
+    )
+
+
+def test_check_with_missing_parameter_and_bad_severity():
+    broken = (
+        IMPORT_OK
+        + """      checks:
+        - {type: accepted_values, column: statut}
+        - {type: not_null, columns: [id], severity: fatal}
+"""
+    )
+    text = load_error({"imports/defs.yaml": broken})
+    assert "a `accepted_values` check needs `values`" in _problem_line(text, "imports[0].checks[0]")
+    line = _problem_line(text, "imports[0].checks[1].severity")
+    assert "line 11" in line and "expected one of 'warn', 'error'; found 'fatal'" in line
+
+
+def test_incremental_without_watermark():
+    text = load_error({"imports/defs.yaml": IMPORT_OK + "      mode: incremental\n"})
+    assert "`mode: incremental` needs `watermark_column`" in _problem_line(text, "imports[0]")
+
+
+def test_several_problems_are_all_reported_in_one_message():
+    broken = IMPORT_OK.replace("kind: database", "kind: api").replace("layer: stg", "layer: bronze")
+    text = load_error({"imports/defs.yaml": broken})
+    assert "(2 problems)" in text
+    assert "found 'bronze'" in text
+
+
+def test_unknown_resource_key_names_file_line_and_existing_keys():
+    with yaml_defs(
+        {"imports/defs.yaml": IMPORT_OK.replace("resource_key: postgresql", "resource_key: postgre")}
+    ) as defs:
+        full = dg.Definitions.merge(
+            defs, dg.Definitions(resources={"postgresql": object(), "lakehouse": object()})
+        )
+        with pytest.raises(ComponentYamlError) as raised:
+            check_resource_keys(full)
+    message = str(raised.value)
+    assert re.search(
+        r"defs/imports/defs\.yaml, line 6, field `resource_key`: unknown resource key `postgre`", message
+    )
+    assert "Did you mean `postgresql`?" in message
+    assert "Resources of this code location: `lakehouse`, `postgresql`" in message
+
+
+def test_resource_keys_all_present_passes():
+    with yaml_defs({"imports/defs.yaml": IMPORT_OK}) as defs:
+        full = dg.Definitions.merge(
+            defs, dg.Definitions(resources={"postgresql": object(), "lakehouse": object()})
+        )
+        assert check_resource_keys(full) is full
+
+
+def test_resources_component_reports_unknown_setting_with_suggestion(monkeypatch):
+    text = load_error(
+        {
+            "resources/defs.yaml": """
+            type: dagster_cfwb.ResourcesComponent
+            attributes:
+              resources:
+                ecoles_db:
+                  kind: postgresql
+                  config: {host: db.example, prot: 5433}
+            """
+        }
+    )
+    line = _problem_line(text, "resources.ecoles_db")
+    assert "`config.prot` is not a setting of a `postgresql` resource. Did you mean `port`?" in line
+    assert "line 4" in line
+
+
+def test_secret_values_never_appear_in_errors(monkeypatch):
+    monkeypatch.setenv("CFWB_TEST_SMTP_PASSWORD", "hunter2-very-secret")
+    text = load_error(
+        {
+            "notify/defs.yaml": """
+            type: dagster_cfwb.NotificationsComponent
+            attributes:
+              email:
+                host: smtp.example.org
+                sender: dagster@example.org
+                to: [nobody]
+                password: "{{ env('CFWB_TEST_SMTP_PASSWORD') }}"
+            """
+        }
+    )
+    assert "hunter2-very-secret" not in text
+    assert "`to` needs e-mail addresses; found ['nobody']" in text
+
+
+def test_env_template_really_resolves_into_the_component(monkeypatch):
+    """dagster#33677: env() in nested resource fields is not rendered; our own models are."""
+    monkeypatch.setenv("CFWB_TEST_TEAMS_URL", "https://teams.example/webhook/abc")
+    monkeypatch.setenv("CFWB_TEST_NTFY_TOKEN", "tk_123456")
+    files = {
+        "notify/defs.yaml": """
+        type: dagster_cfwb.NotificationsComponent
+        attributes:
+          name: alerts
+          teams: {webhook_url: "{{ env('CFWB_TEST_TEAMS_URL') }}"}
+          ntfy: {topic: alerts, token: "{{ env('CFWB_TEST_NTFY_TOKEN') }}"}
+        requirements:
+          env: [CFWB_TEST_TEAMS_URL, CFWB_TEST_NTFY_TOKEN]
+        """
+    }
+    from dagster.components.testing import create_defs_folder_sandbox
+
+    with create_defs_folder_sandbox() as sandbox:
+        folder = sandbox.defs_folder_path / "notify"
+        folder.mkdir()
+        import textwrap
+
+        (folder / "defs.yaml").write_text(textwrap.dedent(files["notify/defs.yaml"]).lstrip())
+        with sandbox.build_component_tree() as tree:
+            component = tree.load_component(folder)
+    assert component.teams.webhook_url == "https://teams.example/webhook/abc"
+    assert component.ntfy.token == "tk_123456"
+    assert "abc" not in repr(component.teams) and "tk_123456" not in repr(component.ntfy)
+
+
+def test_python_construction_gets_the_same_validation():
+    from dagster_cfwb.components import LakehouseImportComponent
+
+    with pytest.raises(ComponentYamlError, match=r"field `imports\[0\].target.layer`: expected one of"):
+        LakehouseImportComponent.from_dict(
+            {
+                "imports": [
+                    {
+                        "source": {"kind": "database", "resource_key": "pg", "table": "t"},
+                        "target": {"code_location": "x", "layer": "gold", "table": "t"},
+                    }
+                ]
+            }
+        )

@@ -174,7 +174,12 @@ class DenodoResource(PostgreSQLResource):
         )
 
     def _table_schema(self, conn, table: QualifiedName) -> dict[str, str]:
-        columns = self.describe_view(str(table), output="arrow")
+        return self.table_schema(str(table))
+
+    def table_schema(self, table: str, schema: str | None = None) -> dict[str, str]:
+        """Column name → Denodo type of a view (``schema`` is the virtual database; default: the connected one)."""
+        name = split_table_name(table, schema)
+        columns = self.describe_view(str(name), output="arrow")
         return dict(zip(columns["column_name"].to_pylist(), columns["type"].to_pylist(), strict=True))
 
     def _split_view(self, view: str) -> tuple[str, str]:

@@ -289,3 +289,31 @@ def test_request_and_headers(api_server):
     body = response.json()
     assert body["headers"]["Accept-Language"] == "fr" and body["query"] == {"q": "x"}
     assert STATIC_TOKEN not in repr(api)
+
+
+def test_tokens_and_secrets_never_logged_even_at_debug(api_server, caplog, capsys, local_lakehouse):
+    caplog.set_level(logging.DEBUG)
+    api_server.state.total = 250
+    api_server.state.token_lifetime = 0.3
+    api_server.state.faults = {"offset:100": ["503"]}
+    api = make_api(api_server, auth=oauth2(api_server))
+    stats = FetchStats()
+    result = api.to_lakehouse(
+        "secure/offset",
+        local_lakehouse,
+        "api/stg/x.parquet",
+        paginator=OffsetPaginator(limit=100),
+        record_path="results",
+        stats=stats,
+    )
+    assert result.rows == 250
+    with pytest.raises(RestApiHttpError) as err:
+        api.get_json("secure/status/404")
+    issued = list(api_server.state.tokens)
+    assert issued
+    captured = capsys.readouterr()
+    haystack = "\n".join(
+        [caplog.text, captured.out, captured.err, str(err.value), repr(api), str(stats.as_metadata())]
+    )
+    for secret in [CLIENT_SECRET, *issued]:
+        assert secret not in haystack

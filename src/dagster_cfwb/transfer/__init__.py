@@ -6,7 +6,12 @@ Arrow streams (:mod:`.arrow_stream`), identifier safety (:mod:`.identifiers`), P
 """
 
 from dagster_cfwb.transfer.arrow_stream import ArrowStream, to_arrow_stream, to_output
-from dagster_cfwb.transfer.identifiers import IdentifierError, QualifiedName, quote_identifier, validate_identifier
+from dagster_cfwb.transfer.identifiers import (
+    IdentifierError,
+    QualifiedName,
+    quote_identifier,
+    validate_identifier,
+)
 from dagster_cfwb.transfer.lakehouse_paths import LAYERS, lakehouse_path
 from dagster_cfwb.transfer.load_result import LoadError, LoadResult
 from dagster_cfwb.transfer.parquet_files import ParquetWriteResult

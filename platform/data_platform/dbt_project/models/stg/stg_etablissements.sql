@@ -4,6 +4,6 @@ select distinct on (code_fase)
     trim(nom) as nom,
     commune,
     reseau,
-    coalesce(nb_eleves, 0)::integer as nb_eleves
+    cast(coalesce(nb_eleves, 0) as integer) as nb_eleves
 from {{ source('enseignement', 'etablissements') }}
 order by code_fase

@@ -3,5 +3,5 @@ select
     cast(jour as date) as jour,
     cast(code_fase as integer) as code_fase,
     niveau,
-    nb_inscrits::integer as nb_inscrits
+    cast(nb_inscrits as integer) as nb_inscrits
 from {{ source('enseignement', 'inscriptions') }}

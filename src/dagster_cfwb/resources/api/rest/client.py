@@ -116,7 +116,7 @@ class RestClient:
             timeout=timeout_seconds,
             verify=verify,
             transport=transport,
-            follow_redirects=False,
+            follow_redirects=True,  # httpx drops the Authorization header on a redirect to another host
         )
         self.stats = FetchStats()
 

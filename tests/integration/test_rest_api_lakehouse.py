@@ -8,7 +8,12 @@ import pytest
 from dagster import MaterializeResult, asset, materialize
 from http_api_server import CLIENT_ID, CLIENT_SECRET
 
-from dagster_cfwb.resources.api.rest import FetchStats, OAuth2ClientCredentials, OffsetPaginator
+from dagster_cfwb.resources.api.rest import (
+    CursorPaginator,
+    FetchStats,
+    OAuth2ClientCredentials,
+    OffsetPaginator,
+)
 from dagster_cfwb.resources.api.rest_api_resource import RestApiResource
 from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
 
@@ -127,3 +132,19 @@ def test_auth_from_run_config_yaml_shape(api_server, local_lakehouse):
     assert result.success
     [mat] = result.asset_materializations_for_node("stg_api_items")
     assert mat.metadata["dagster/row_count"].value == 300
+
+
+@pytest.mark.azurite
+def test_to_azure_lakehouse_on_azurite(api_server, azure_adls):
+    """The same call lands in Azure Data Lake Storage (here Azurite), atomically."""
+    api_server.state.total = 2500
+    api_server.state.faults = {"cursor:1000": ["drop"]}
+    api = RestApiResource(base_url=api_server.url, backoff_seconds=0.01)
+    result = api.to_lakehouse(
+        "cursor", azure_adls, "demo/stg/items.parquet", paginator=CursorPaginator(), record_path="items"
+    )
+    assert result.rows == 2500 and result.path == "azure://demo/stg/items.parquet"
+    check = azure_adls.query_blob_storage(
+        "SELECT count(DISTINCT id) AS ids FROM 'azure://demo/stg/items.parquet'"
+    ).row(0, named=True)
+    assert check["ids"] == 2500

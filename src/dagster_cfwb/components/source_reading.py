@@ -69,7 +69,7 @@ def source_select(source: Any, dialect: str, filters: Sequence[Filter] = ()) -> 
             return base, None
         sql = base
     elif source.view:
-        sql = f"SELECT {columns} FROM {quote_identifier(source.view, quoting, what='view')}"  # noqa: S608
+        sql = f"SELECT {columns} FROM {split_table_name(source.view).quoted(quoting)}"  # noqa: S608
         if not filters:
             return sql, None
     else:
@@ -118,7 +118,9 @@ def write_source(
             f"A `{kind}` source cannot be filtered (incremental or partitions); use mode `replace`."
         )
     if kind == "file":
-        options = {"format": source.format} if source.format else {}
+        options = dict(source.options or {})
+        if source.format:
+            options["format"] = source.format
         result = _call(resource, "to_lakehouse", source, source.path, lakehouse, path, **options)
         files = getattr(result, "files", None) or []
         checksum = ",".join(sorted(getattr(f, "sha256", "") for f in files)) or None
@@ -136,6 +138,8 @@ def write_source(
             kwargs["params"] = dict(source.params)
         if source.records_path:
             kwargs["record_path"] = source.records_path
+        if source.paginator:
+            kwargs["paginator"] = source.paginator
         result = _call(resource, "to_lakehouse", source, source.endpoint, lakehouse, path, **kwargs)
         return WrittenTable(
             path=result.path,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import dagster as dg
 from dagster.components import Resolver
@@ -103,7 +103,9 @@ class SourceModel(dg.Model, dg.Resolvable):
     ] = None
     view: Annotated[
         str | None,
-        Resolver.default(description="`denodo` only: name of the Denodo view to copy, e.g. `bv_eleves`."),
+        Resolver.default(
+            description="`denodo` only: the Denodo view to copy, `view` or `database.view`, e.g. `bv_eleves`."
+        ),
     ] = None
     query: Annotated[
         str | None,
@@ -130,6 +132,15 @@ class SourceModel(dg.Model, dg.Resolvable):
         Literal["csv", "parquet", "json", "excel"] | None,
         Resolver.default(description="`file` only: file format; default: guessed from the file extension."),
     ] = None
+    options: Annotated[
+        dict[str, Any] | None,
+        Resolver.default(
+            description=(
+                "`file` only: how to read the file, e.g. `{delimiter: ';', encoding: windows-1252, "
+                "decimal_comma: true}` for a CSV from Excel, or `{sheet: Feuil1}` for an Excel workbook."
+            )
+        ),
+    ] = None
     endpoint: Annotated[
         str | None,
         Resolver.default(
@@ -140,6 +151,15 @@ class SourceModel(dg.Model, dg.Resolvable):
         dict[str, str] | None,
         Resolver.default(
             description="`api` only: query-string parameters sent with the request, e.g. `{annee: '2024'}`."
+        ),
+    ] = None
+    paginator: Annotated[
+        dict[str, Any] | str | None,
+        Resolver.default(
+            description=(
+                "`api` only: how the API splits results into pages, e.g. `{type: offset, limit: 500}`, "
+                "`link_header`, `{type: cursor, cursor_path: next}` (default: one request)."
+            )
         ),
     ] = None
     records_path: Annotated[
@@ -168,7 +188,13 @@ class SourceModel(dg.Model, dg.Resolvable):
     @field_validator("view")
     @classmethod
     def _check_view(cls, value: str | None) -> str | None:
-        return validate_identifier(value, what="Denodo view") if value is not None else None
+        if value is not None:
+            parts = value.split(".")
+            if len(parts) > 2:
+                raise ValueError(f"`view` must be `view` or `database.view`; found {value!r}")
+            for part in parts:
+                validate_identifier(part, what="Denodo view")
+        return value
 
     @field_validator("columns")
     @classmethod
@@ -191,6 +217,19 @@ class SourceModel(dg.Model, dg.Resolvable):
             raise ValueError(
                 f"`{'`, `'.join(foreign)}` does not apply to a `{self.kind}` source; "
                 f"a `{self.kind}` source takes {' or '.join(f'`{w}`' for w in wanted)}"
+            )
+        kind_only = {
+            "options": "file",
+            "format": "file",
+            "params": "api",
+            "records_path": "api",
+            "paginator": "api",
+        }
+        misplaced = [f for f, k in kind_only.items() if getattr(self, f) is not None and k != self.kind]
+        if misplaced:
+            raise ValueError(
+                f"`{'`, `'.join(misplaced)}` does not apply to a `{self.kind}` source "
+                f"(only to `{kind_only[misplaced[0]]}` sources)"
             )
         chosen = [name for name in given if name in wanted]
         if len(chosen) != 1:

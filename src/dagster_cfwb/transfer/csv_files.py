@@ -26,6 +26,9 @@ __all__ = ["CsvOptions", "arrow_type", "read_csv_batches"]
 _COLUMNS = re.compile(r"Expected (\d+) columns, got (\d+)")
 _CONVERSION = re.compile(r"In CSV column #(\d+): .*conversion error to (\S+): invalid value '(.*)'", re.S)
 _DECIMAL = re.compile(r"^decimal(?:128)?\((\d+),\s*(\d+)\)$")
+# Arrow's streaming reader reads up to 32 blocks ahead in the background: memory ~ 32 x block size.
+BLOCK_BYTES = 1 << 20
+BATCH_ROWS = 65_536
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,9 @@ class CsvOptions:
         timestamp_formats: strptime formats for dates, e.g. ``["%d/%m/%Y"]``; default ISO 8601.
         schema: column types, e.g. ``{"code": "string", "montant": "decimal(12,2)"}``; columns not
             named are inferred from the first ``sample_bytes`` of the file.
-        sample_bytes: size of the block from which types are inferred (and of each parsed block).
+        sample_bytes: how much of the start of the file is read to infer the column types.
+        block_bytes: size of each parsed block. Arrow reads up to 32 blocks ahead, so memory is
+            about 32 x ``block_bytes`` (32 MiB by default) whatever the file size.
     """
 
     delimiter: str = ","
@@ -56,6 +61,7 @@ class CsvOptions:
     timestamp_formats: list[str] | None = None
     schema: dict[str, Any] | pa.Schema | None = None
     sample_bytes: int = 4 << 20
+    block_bytes: int = BLOCK_BYTES
 
 
 def arrow_type(spec: Any, column: str = "") -> pa.DataType:
@@ -112,7 +118,7 @@ def _arrow_options(opts: CsvOptions) -> tuple[pacsv.ReadOptions, pacsv.ParseOpti
         column_types = {name: arrow_type(t, name) for name, t in opts.schema.items()}
     read = pacsv.ReadOptions(
         encoding=_codec(opts.encoding),
-        block_size=opts.sample_bytes,
+        block_size=opts.block_bytes,
         skip_rows=opts.skip_rows,
         column_names=column_names,
         autogenerate_column_names=not opts.header and column_names is None,
@@ -230,6 +236,49 @@ def _check_text_columns(schema: pa.Schema, path: str, opts: CsvOptions, label: s
         raise _translate(UnicodeDecodeError(opts.encoding, b"", 0, 1, "invalid"), path, opts, label)
 
 
+def _infer_types(path: str, opts: CsvOptions, read, parse, convert) -> dict[str, pa.DataType]:
+    """Column types inferred from the first ``sample_bytes`` (cut at a line end); {} if that fails.
+
+    The streaming reader would infer from its first (small) block only; a bigger sample gives
+    types that hold for the whole file more often.
+    """
+    with _open_binary(path) as f:
+        sample = f.read(opts.sample_bytes + 1)
+    if len(sample) > opts.sample_bytes:
+        sample = sample[: sample.rfind(b"\n", 0, opts.sample_bytes) + 1]
+    if not sample.strip():
+        return {}
+    sample_read = pacsv.ReadOptions(
+        encoding=read.encoding,
+        block_size=len(sample) + 1,
+        skip_rows=read.skip_rows,
+        column_names=read.column_names,
+        autogenerate_column_names=read.autogenerate_column_names,
+        use_threads=False,
+    )
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(sample), read_options=sample_read, parse_options=parse, convert_options=convert
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return {}  # the streaming reader reports the problem with its line
+    return {f.name: pa.string() if pa.types.is_null(f.type) else f.type for f in table.schema}
+
+
+def _coalesce(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
+    """Merge small batches into batches of at most ``rows`` rows (bigger Parquet row groups)."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        if pending and count + batch.num_rows > rows:
+            yield pending[0] if len(pending) == 1 else pa.concat_batches(pending)
+            pending, count = [], 0
+        pending.append(batch)
+        count += batch.num_rows
+    if pending:
+        yield pending[0] if len(pending) == 1 else pa.concat_batches(pending)
+
+
 def read_csv_batches(path: str, opts: CsvOptions, label: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
     """Open the local CSV file ``path``; return its schema and a lazy iterator of record batches.
 
@@ -243,6 +292,10 @@ def read_csv_batches(path: str, opts: CsvOptions, label: str) -> tuple[pa.Schema
             message names ``label`` and the line.
     """
     read, parse, convert = _arrow_options(opts)
+    inferred = _infer_types(path, opts, read, parse, convert)
+    if inferred:
+        explicit = dict(convert.column_types)
+        convert.column_types = {**inferred, **{k: v for k, v in explicit.items()}}
     stream = pa.input_stream(path, compression="detect")
     try:
         reader = pacsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
@@ -270,4 +323,4 @@ def read_csv_batches(path: str, opts: CsvOptions, label: str) -> tuple[pa.Schema
         finally:
             stream.close()
 
-    return reader.schema, batches()
+    return reader.schema, _coalesce(batches(), BATCH_ROWS)

@@ -162,6 +162,7 @@ def load_file_to_lakehouse(
     timestamp_formats: list[str] | None = None,
     schema: dict[str, Any] | pa.Schema | None = None,
     sample_bytes: int = 4 << 20,
+    block_bytes: int = 1 << 20,
     sheet: int | str = 0,
     header_row: int = 0,
     batch_rows: int = DEFAULT_BATCH_ROWS,
@@ -182,7 +183,8 @@ def load_file_to_lakehouse(
         format: ``csv``, ``excel``, ``json``, ``ndjson`` or ``parquet``; default: from the extension.
         recursive: with a glob, also search sub-folders.
         delimiter, quote_char, encoding, header, skip_rows, decimal_comma, null_values,
-            timestamp_formats, sample_bytes: CSV reading (see :class:`CsvOptions`).
+            timestamp_formats, sample_bytes, block_bytes: CSV reading (see :class:`CsvOptions`);
+            memory for a CSV is about 32 x ``block_bytes`` (32 MiB by default) whatever its size.
         schema: column types, e.g. ``{"code": "string", "montant": "decimal(12,2)"}`` (any format).
         sheet, header_row: Excel sheet (name or 0-based index) and 0-based row of the column names.
         batch_rows: rows per Arrow batch for Excel, JSON and Parquet.
@@ -215,6 +217,7 @@ def load_file_to_lakehouse(
         timestamp_formats=timestamp_formats,
         schema=schema,
         sample_bytes=sample_bytes,
+        block_bytes=block_bytes,
     )
     opts = ReadOptions(csv=csv_opts, sheet=sheet, header_row=header_row, batch_rows=batch_rows)
     files = _resolve(src, path_or_glob, recursive)

@@ -126,6 +126,7 @@ def _start_ftp(root: Path, tls_cert: Path | None) -> tuple[FileServer, object, t
         Handler.use_sendfile = False
     Handler.authorizer = authorizer
     Handler.banner = "cfwb test server"
+    Handler.auth_failed_timeout = 0.1  # pyftpdlib waits 3 s after a wrong password by default
     Handler.permit_foreign_addresses = False
     ioloop = IOLoop()
     server = FTPServer(("127.0.0.1", port), Handler, ioloop=ioloop)

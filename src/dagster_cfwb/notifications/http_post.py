@@ -32,8 +32,17 @@ def post_json(
     request.add_header("Content-Type", "application/json; charset=utf-8")
     for key, value in (headers or {}).items():
         request.add_header(key, value)
-    host = urlsplit(url).netloc or "?"
-    hidden = [url, *(secrets or [])]
+    parts = urlsplit(url)
+    host = parts.netloc or "?"
+    # webhook URLs carry their secret in the path or query (Teams: `sig=…`): never echo them back
+    hidden = [
+        url,
+        parts.path + ("?" + parts.query if parts.query else ""),
+        parts.query,
+        parts.path,
+        *(secrets or []),
+    ]
+    hidden = [h for h in hidden if h and h != "/"]
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return response.status

@@ -15,7 +15,13 @@ from dagster._core.events import DagsterEventType
 
 from dagster_cfwb.notifications.message import Notification
 
-__all__ = ["RunFilter", "build_notification_sensors", "failed_checks_of_run", "notification_for_run"]
+__all__ = [
+    "RunFilter",
+    "assets_of_run",
+    "build_notification_sensors",
+    "failed_checks_of_run",
+    "notification_for_run",
+]
 
 Sender = Callable[[Notification], None]
 
@@ -28,18 +34,31 @@ class RunFilter:
     asset_prefixes: Sequence[str] = field(default_factory=tuple)
     code_locations: Sequence[str] = field(default_factory=tuple)
 
-    def matches(self, run: dg.DagsterRun) -> bool:
+    def matches(self, run: dg.DagsterRun, assets: Sequence[str] | None = None) -> bool:
+        """True when ``run`` (whose assets are ``assets``, default: its asset selection) is selected."""
         if self.jobs and run.job_name not in self.jobs:
             return False
         if self.code_locations and _location_of(run) not in self.code_locations:
             return False
         if self.asset_prefixes:
-            assets = [k.to_user_string() for k in (run.asset_selection or set())]
+            if assets is None:
+                assets = [k.to_user_string() for k in (run.asset_selection or set())]
             if not any(
                 a == p or a.startswith(p.rstrip("/") + "/") for a in assets for p in self.asset_prefixes
             ):
                 return False
         return True
+
+
+def assets_of_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[str]:
+    """The assets a run selected, or (when it selected "everything") those it planned to materialise."""
+    if run.asset_selection:
+        return sorted(k.to_user_string() for k in run.asset_selection)
+    records = instance.get_records_for_run(
+        run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION_PLANNED, limit=1000
+    ).records
+    keys = {r.event_log_entry.dagster_event.asset_key for r in records if r.event_log_entry.dagster_event}
+    return sorted(k.to_user_string() for k in keys if k is not None)
 
 
 def _location_of(run: dg.DagsterRun) -> str | None:
@@ -70,6 +89,7 @@ def _run_url(dagster_url: str | None, run_id: str) -> str | None:
 def notification_for_run(
     run: dg.DagsterRun,
     *,
+    assets: Sequence[str] = (),
     level: str,
     summary: str,
     dagster_url: str | None,
@@ -85,7 +105,7 @@ def notification_for_run(
         run_url=_run_url(dagster_url, run.run_id),
         job_name=run.job_name,
         code_location=_location_of(run),
-        assets=sorted(k.to_user_string() for k in (run.asset_selection or set())),
+        assets=list(assets),
         error=error,
         failed_checks=failed_checks or [],
     )
@@ -109,6 +129,8 @@ def _failure_error(context: dg.RunFailureSensorContext) -> str:
     parts = []
     for event in context.get_step_failure_events():
         error = getattr(event.event_specific_data, "error", None)
+        while error is not None and getattr(error, "cause", None) is not None:
+            error = error.cause  # the user's own exception, not Dagster's wrapper
         message = error.message.strip() if error is not None else (event.message or "")
         parts.append(f"[{event.step_key}] {message}")
     if not parts and context.failure_event.message:
@@ -145,11 +167,13 @@ def build_notification_sensors(
         )
         def _on_failure(context):
             run = context.dagster_run
-            if not run_filter.matches(run):
+            assets = assets_of_run(context.instance, run)
+            if not run_filter.matches(run, assets):
                 return dg.SkipReason(f"Run {run.run_id} is not selected by `{name}`.")
             failed = failed_checks_of_run(context.instance, run.run_id)
             notification = notification_for_run(
                 run,
+                assets=assets,
                 level="failure",
                 summary=f"The run of `{run.job_name}` failed.",
                 dagster_url=dagster_url,
@@ -170,7 +194,8 @@ def build_notification_sensors(
         )
         def _on_success(context):
             run = context.dagster_run
-            if not run_filter.matches(run):
+            assets = assets_of_run(context.instance, run)
+            if not run_filter.matches(run, assets):
                 return dg.SkipReason(f"Run {run.run_id} is not selected by `{name}`.")
             failed = failed_checks_of_run(context.instance, run.run_id) if on_check_failure else []
             if failed:

@@ -101,3 +101,21 @@ def test_extract_maps_mysql_column_types(mysql):
     assert row["t"] == dt.time(23, 59, 59, 999999) and row["flag"] is True and row["f"] == 1.5
     assert row["total"] == decimal.Decimal(2**64 - 1)
     assert set(table.to_pylist()[1].values()) == {None, decimal.Decimal(2**64 - 1)}
+
+
+def test_packed_extract_keeps_order_and_falls_back_when_it_cannot_wrap(mysql):
+    mysql.execute("CREATE TABLE o (id INT, name VARCHAR(20) CHARACTER SET latin1, b VARBINARY(4))")
+    mysql.execute("INSERT INTO o VALUES (3, 'é', x'00ff'), (1, '', NULL), (2, NULL, x'')")
+    ordered = mysql.query("SELECT * FROM o ORDER BY id;", output="arrow")
+    assert ordered.to_pylist() == [
+        {"id": 1, "name": "", "b": None},
+        {"id": 2, "name": None, "b": b""},
+        {"id": 3, "name": "é", "b": b"\x00\xff"},
+    ]
+    assert mysql.query("SELECT id FROM o ORDER BY id DESC LIMIT 2").to_series().to_list() == [3, 2]
+    assert (
+        mysql.query("SELECT 1 AS a, 2 AS a", output="arrow").num_columns == 2
+    )  # cannot be wrapped: plain path
+    assert mysql.query("SHOW TABLES", output="arrow").column(0).to_pylist() == ["o"]
+    with pytest.raises(Exception, match="no_such_table"):
+        mysql.query("SELECT * FROM no_such_table")

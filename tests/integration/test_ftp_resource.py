@@ -13,6 +13,7 @@ from file_contract import (  # noqa: F401 - shared tests run for FTP and for FTP
     test_open_streams_the_file,
     test_secret_never_in_repr_or_logs,
     test_to_lakehouse_glob_windows_1252_decimal_comma,
+    test_undecodable_byte_names_server_path_line,
 )
 
 from dagster_cfwb.resources.files import FileServerConnectionError, FTPResource

@@ -10,6 +10,7 @@ from file_contract import (  # noqa: F401 - the same contract as FTP and SFTP
     test_missing_file_names_server_and_path,
     test_open_streams_the_file,
     test_to_lakehouse_glob_windows_1252_decimal_comma,
+    test_undecodable_byte_names_server_path_line,
 )
 
 from dagster_cfwb.resources.files import NFSResource

@@ -197,3 +197,11 @@ def test_unknown_extension_asks_for_a_format(tmp_path, local_lakehouse):
         _load(tmp_path / "data.dat", local_lakehouse)
     result, _ = _load(tmp_path / "data.dat", local_lakehouse, format="csv")
     assert result.rows == 1
+
+
+def test_byte_undefined_in_windows_1252(tmp_path, local_lakehouse):
+    f = tmp_path / "w.csv"
+    f.write_bytes(b"a;b\n1;x\n2;caf\x81\n")
+    with pytest.raises(FileParseError, match=r"line 3: byte\(s\) 0x81 .* not valid windows-1252"):
+        _load(f, local_lakehouse, delimiter=";", encoding="windows-1252")
+    assert _files_in(local_lakehouse) == []

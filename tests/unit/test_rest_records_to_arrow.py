@@ -23,7 +23,7 @@ def test_inference_and_nested_json():
         "n": "large_string", "o": "large_string", "l": "large_string", "m": "large_string",
     }  # fmt: skip
     [batch] = records_to_batches([[{"o": {"k": "é"}, "m": 1}, {"m": "x"}]])
-    assert batch.column("o").to_pylist() == ['{"k": "é"}', None] and batch.column("m").to_pylist() == [
+    assert batch.column("o").to_pylist() == ['{"k":"é"}', None] and batch.column("m").to_pylist() == [
         "1",
         "x",
     ]
@@ -64,3 +64,16 @@ def test_empty_input_still_yields_a_batch():
     assert batch.num_rows == 0
     [batch] = records_to_batches([[]], schema=pa.schema([("id", pa.int64())]))
     assert batch.schema.names == ["id"] and batch.num_rows == 0
+
+
+def test_stdlib_fallback_encodes_like_orjson(monkeypatch):
+    from dagster_cfwb.transfer import records_to_arrow
+
+    monkeypatch.setattr(records_to_arrow, "_encode_json", records_to_arrow._stdlib_encode)
+    [batch] = records_to_batches([[{"o": {"k": "é", "n": [1, 2**70]}}]])
+    assert batch.column("o").to_pylist() == ['{"k":"é","n":[1,1180591620717411303424]}']
+
+
+def test_wide_integers_in_nested_values_survive():
+    [batch] = records_to_batches([[{"o": {"n": 2**70}}]])
+    assert batch.column("o").to_pylist() == ['{"n":1180591620717411303424}']

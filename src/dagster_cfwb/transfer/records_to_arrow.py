@@ -102,16 +102,36 @@ def infer_records_schema(records: list[dict]) -> pa.Schema:
     return pa.schema([pa.field(name, _kind([r.get(name) for r in records])) for name in names])
 
 
+_stdlib_encode = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), default=str
+).encode  # built once: no per-call setup
+
+try:  # orjson (the `api` extra) encodes nested values 5-10x faster; the stdlib is the fallback
+    import orjson as _orjson
+
+    def _encode_json(value: Any) -> str:
+        try:
+            return _orjson.dumps(value, default=str).decode()
+        except (TypeError, _orjson.JSONEncodeError):  # e.g. integers wider than 64 bits
+            return _stdlib_encode(value)
+
+except ImportError:  # pragma: no cover - depends on the environment
+    _encode_json = _stdlib_encode
+
+
 def _to_text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return _encode_json(value)
 
 
 def _column(values: list, data_type: pa.DataType, name: str, page: int) -> pa.Array:
     where = f"page {page}, column `{name}`"
     if pa.types.is_large_string(data_type) or pa.types.is_string(data_type):
-        return pa.array([_to_text(v) for v in values], type=data_type)
+        try:
+            return pa.array(values, type=data_type)  # all text (or null): converted in C++
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            return pa.array([_to_text(v) for v in values], type=data_type)
     try:
         if pa.types.is_integer(data_type):
             bad = next((v for v in values if isinstance(v, float) and not v.is_integer()), None)

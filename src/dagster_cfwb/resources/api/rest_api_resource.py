@@ -13,6 +13,7 @@ from pydantic import Field
 from dagster_cfwb.resources.api.rest.auth import NoAuth, RestAuth
 from dagster_cfwb.resources.api.rest.client import FetchStats, RestClient
 from dagster_cfwb.resources.api.rest.exceptions import RestApiPageError
+from dagster_cfwb.resources.api.rest.prefetch import prefetch
 from dagster_cfwb.resources.api.rest.retries import RetryPolicy
 from dagster_cfwb.resources.secrets import RedactedReprMixin
 from dagster_cfwb.transfer.arrow_stream import to_output
@@ -163,7 +164,8 @@ class RestApiResource(RedactedReprMixin, dg.ConfigurableResource):
     def _batches(
         self, path, params, paginator, record_path, schema, batch_rows, stats
     ) -> Iterator[pa.RecordBatch]:
-        pages = self.iter_pages(path, params, paginator, record_path, stats=stats)
+        # the next pages download while this thread types the current one (at most 2 pages ahead)
+        pages = prefetch(lambda: self.iter_pages(path, params, paginator, record_path, stats=stats), depth=2)
         try:
             yield from records_to_batches(pages, schema=schema, batch_rows=batch_rows)
         except RecordsSchemaError as e:

@@ -1,0 +1,49 @@
+"""Background page prefetch: order kept, errors raised to the caller, producer stopped on early exit."""
+
+import threading
+import time
+
+import pytest
+
+from dagster_cfwb.resources.api.rest.prefetch import prefetch
+
+
+def test_items_in_order_and_closed_on_producer_thread():
+    closed_on = []
+
+    def pages():
+        try:
+            yield from range(10)
+        finally:
+            closed_on.append(threading.current_thread().name)
+
+    assert list(prefetch(pages, depth=2)) == list(range(10))
+    assert closed_on == ["cfwb-page-prefetch"]
+
+
+def test_producer_error_is_raised_after_earlier_items():
+    def pages():
+        yield 1
+        raise ValueError("page 2 is not JSON")
+
+    got = []
+    with pytest.raises(ValueError, match="page 2"):
+        for item in prefetch(pages):
+            got.append(item)
+    assert got == [1]
+
+
+def test_consumer_stopping_early_stops_the_producer():
+    produced = []
+
+    def pages():
+        for i in range(1000):
+            produced.append(i)
+            yield i
+
+    for item in prefetch(pages, depth=2):
+        if item == 3:
+            break
+    time.sleep(0.3)
+    assert len(produced) <= 3 + 2 + 2  # what was consumed, the queue, and one in hand
+    assert not [t for t in threading.enumerate() if t.name == "cfwb-page-prefetch"]

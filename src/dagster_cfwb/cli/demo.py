@@ -98,8 +98,8 @@ def run_demo(
     started = time.monotonic()
     platform = find_platform_dir(platform_dir)
     env = _prepare_environment(platform, out)
-    print("dbt: building the manifests (dbt parse) …", file=out)
-    parse_dbt_projects(platform)
+    for folder in parse_dbt_projects(platform, only_if_stale=True):
+        print(f"dbt: manifest built (dbt parse) in {folder}", file=out)
 
     assets, checks, resources = [], [], {}
     for location in read_workspace(platform):
@@ -176,7 +176,7 @@ def _print_report(report: DemoReport, platform: Path, out) -> None:
         print(f"  FAILED step: {step}", file=out)
     print(f"Done in {report.seconds:.0f} s.", file=out)
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(report.env.items()))
-    dagster = Path(sys.executable).parent / "dagster"
+    dagster = Path(sys.prefix) / "bin" / "dagster"
     print("\nOpen the Dagster UI (schedules, sensors, lineage, these runs):", file=out)
     print(f"  {exports} \\\n    {dagster} dev -w {platform / 'workspace.yaml'}", file=out)
     print("  then browse http://127.0.0.1:3000", file=out)

@@ -13,6 +13,7 @@ import yaml
 
 __all__ = [
     "CodeLocation",
+    "dbt_manifest_is_current",
     "find_platform_dir",
     "load_location_definitions",
     "parse_dbt_projects",
@@ -105,16 +106,35 @@ def load_location_definitions(location: CodeLocation):
     return loaded
 
 
-def parse_dbt_projects(platform_dir: Path, *, quiet: bool = True) -> list[Path]:
+def dbt_manifest_is_current(project_dir: Path) -> bool:
+    """True when ``target/manifest.json`` is newer than every model, macro, test and YAML file."""
+    manifest = project_dir / "target" / "manifest.json"
+    if not manifest.is_file():
+        return False
+    built = manifest.stat().st_mtime
+    sources = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    for folder in ("models", "macros", "tests", "seeds", "snapshots"):
+        sources += [p for p in (project_dir / folder).rglob("*") if p.is_file()]
+    return all(p.stat().st_mtime <= built for p in sources if p.exists())
+
+
+def parse_dbt_projects(platform_dir: Path, *, quiet: bool = True, only_if_stale: bool = False) -> list[Path]:
     """Run ``dbt parse`` in every ``<location>/dbt_project`` so each has ``target/manifest.json``.
 
     This is the packaging step (image build, ``cfwb demo``): code locations read the manifest at
     load time and never run dbt to build it in production.
+
+    Args:
+        platform_dir: the platform folder.
+        quiet: pass ``--quiet`` to dbt.
+        only_if_stale: skip projects whose manifest is newer than all their files.
     """
-    dbt = Path(sys.executable).parent / "dbt"
+    dbt = Path(sys.prefix) / "bin" / "dbt"
     parsed = []
     for project in sorted(platform_dir.glob("*/dbt_project/dbt_project.yml")):
         folder = project.parent
+        if only_if_stale and dbt_manifest_is_current(folder):
+            continue
         command = [str(dbt) if dbt.exists() else "dbt", "parse", "--profiles-dir", str(folder)]
         if quiet:
             command.append("--quiet")

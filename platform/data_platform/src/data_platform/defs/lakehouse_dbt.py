@@ -131,9 +131,11 @@ def pg_offre_par_commune(
 
 
 def _dbt_executable() -> str:
-    """The `dbt` next to this Python (the venv or the image), else the one on PATH."""
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+    """The `dbt` of this Python environment (the venv or the image), else the one on PATH."""
+    for folder in (Path(sys.prefix) / "bin", Path(sys.executable).parent):
+        if (folder / "dbt").exists():
+            return str(folder / "dbt")
+    return shutil.which("dbt") or "dbt"
 
 
 dbt_resource = DbtCliResource(

@@ -57,7 +57,7 @@ def test_wrong_password_is_clear_and_masked(ftp_server):
     assert "Wr0ng-Secret-42" not in message and "Wr0ng-Secret-42" not in repr(bad)
 
 
-def test_dropped_connection_resumes_to_the_exact_file(ftp_server, tmp_path, monkeypatch):
+def test_dropped_connection_resumes_to_the_exact_file(ftp_server, tmp_path, monkeypatch, caplog):
     data = bytes(range(251)) * 8_000  # ~2 MB, not a multiple of any buffer size
     folder = f"t{secrets.token_hex(4)}"
     (ftp_server.root / folder).mkdir()
@@ -72,6 +72,7 @@ def test_dropped_connection_resumes_to_the_exact_file(ftp_server, tmp_path, monk
     _resource(ftp_server).download(f"{folder}/big.bin", tmp_path / "big.bin")
     assert ftp_server.drop.dropped == dropped_before + 1
     assert (tmp_path / "big.bin").read_bytes() == data
+    assert "retry 1 of 3" in caplog.text and ftp_server.password not in caplog.text
     assert offsets[0] == 0 and offsets[-1] > 0  # the second attempt resumed with REST
 
 

@@ -74,7 +74,7 @@ def test_host_key_check_can_be_turned_off_for_test_servers(sftp_server):
     assert isinstance(resource.list("*"), list)
 
 
-def test_dropped_connection_resumes_to_the_exact_file(sftp_server, tmp_path, monkeypatch):
+def test_dropped_connection_resumes_to_the_exact_file(sftp_server, tmp_path, monkeypatch, caplog):
     data = bytes(range(251)) * 16_000  # ~4 MB
     folder = f"t{secrets.token_hex(4)}"
     (sftp_server.root / folder).mkdir()
@@ -91,5 +91,6 @@ def test_dropped_connection_resumes_to_the_exact_file(sftp_server, tmp_path, mon
     _resource(sftp_server).download(f"{folder}/big.bin", tmp_path / "big.bin")
     assert sftp_server.drop.dropped == dropped_before + 1
     assert (tmp_path / "big.bin").read_bytes() == data
+    assert "retry 1 of 3" in caplog.text and sftp_server.password not in caplog.text
     assert offsets[0] == 0 and offsets[-1] > 0  # the second attempt resumed at the last byte received
     assert [p.name for p in tmp_path.iterdir()] == ["big.bin"]

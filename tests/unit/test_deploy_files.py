@@ -1,0 +1,185 @@
+"""The deployment files of platform/ parse, and every path, module, command and extra they name exists.
+
+No container engine runs here, so the Dockerfile, docker-compose.yml, Helm values and GitLab CI are
+checked statically against the repository; the image's entry points are exercised by running the
+same commands from the project's virtual environment (tests/integration/test_platform*.py).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dagster_cfwb.cli.platform_layout import read_workspace
+
+ROOT = Path(__file__).resolve().parents[2]
+PLATFORM = ROOT / "platform"
+BIN = Path(sys.prefix) / "bin"
+IMAGE_PLATFORM = "/opt/dagster/app/platform/"
+YAML_FILES = [
+    "workspace.yaml",
+    "workspace.docker.yaml",
+    "dagster.yaml",
+    "dagster.demo.yaml",
+    "docker-compose.yml",
+    "helm/values.yaml",
+    ".gitlab-ci.yml",
+    "data_platform/dbt_project/dbt_project.yml",
+    "data_platform/dbt_project/profiles.yml",
+    "data_platform/dbt_project/models/sources.yml",
+    "data_platform/dbt_project/models/schema.yml",
+]
+
+
+def _yaml(relative: str):
+    return yaml.safe_load((PLATFORM / relative).read_text(encoding="utf-8"))
+
+
+def _location_names() -> list[str]:
+    return [location.name for location in read_workspace(PLATFORM)]
+
+
+def _image_path_exists(path: str) -> bool:
+    """A path inside the image under /opt/dagster/app/platform/ maps to platform/ here."""
+    assert path.startswith(IMAGE_PLATFORM), path
+    return (PLATFORM / path.removeprefix(IMAGE_PLATFORM)).exists()
+
+
+def _module_exists(module: str, src: Path) -> bool:
+    base = src / module.replace(".", "/")
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+@pytest.mark.parametrize("relative", YAML_FILES)
+def test_yaml_files_parse(relative):
+    assert _yaml(relative), f"{relative} is empty"
+
+
+def test_workspace_lists_the_generic_and_department_locations():
+    names = _location_names()
+    assert names[0] == "data_platform"
+    assert {"enseignement", "culture"} <= set(names)
+    for location in read_workspace(PLATFORM):
+        assert _module_exists(location.module_name, location.working_directory), location
+        pyproject = tomllib.loads((location.project_dir / "pyproject.toml").read_text(encoding="utf-8"))
+        assert pyproject["tool"]["dg"]["directory_type"] == "project"
+        assert pyproject["tool"]["dg"]["project"]["root_module"] == location.name
+        assert any(dep.startswith("dagster-cfwb") for dep in pyproject["project"]["dependencies"])
+        assert (location.working_directory / location.name / "defs").is_dir()
+
+
+def test_docker_workspace_matches_compose_services():
+    compose = _yaml("docker-compose.yml")
+    entries = [e["grpc_server"] for e in _yaml("workspace.docker.yaml")["load_from"]]
+    assert [e["location_name"] for e in entries] == _location_names()
+    for entry in entries:
+        service = compose["services"][entry["host"]]
+        command = service["command"]
+        assert command[:3] == ["dagster", "code-server", "start"]
+        assert command[command.index("-p") + 1] == str(entry["port"])
+        assert command[command.index("--location-name") + 1] == entry["location_name"]
+        module, src = command[command.index("-m") + 1], command[command.index("-d") + 1]
+        assert _image_path_exists(src), src
+        assert _module_exists(module, PLATFORM / src.removeprefix(IMAGE_PLATFORM)), module
+
+
+def test_compose_is_driven_by_environment():
+    text = (PLATFORM / "docker-compose.yml").read_text(encoding="utf-8")
+    compose = yaml.safe_load(text)
+    assert "${ENVIRONMENT:?" in compose["name"]
+    for environment in ("dev", "staging", "prod"):
+        settings = (PLATFORM / "env" / f"{environment}.env").read_text(encoding="utf-8")
+        assert "DAGSTER_PG_HOST=" in settings and "PASSWORD" not in settings.split("\n", 2)[2]
+    webserver, daemon = compose["services"]["webserver"], compose["services"]["daemon"]
+    assert webserver["env_file"] == ["env/${ENVIRONMENT}.env"]
+    assert webserver["environment"]["DAGSTER_PG_PASSWORD"].startswith("${DAGSTER_PG_PASSWORD:?")
+    for command in (webserver["command"], daemon["command"]):
+        assert (BIN / command[0]).exists(), command[0]
+        assert _image_path_exists(command[command.index("-w") + 1])
+    assert compose["services"]["postgres"]["image"].startswith("postgres:")
+
+
+def test_helm_values_use_the_k8s_run_launcher_and_every_location():
+    values = _yaml("helm/values.yaml")
+    assert values["runLauncher"]["type"] == "K8sRunLauncher"
+    assert values["postgresql"]["enabled"] is False
+    queue = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    assert {"key": "cfwb/source", "value": "denodo", "limit": 3} in queue["tagConcurrencyLimits"]
+    deployments = values["dagster-user-deployments"]["deployments"]
+    assert len(deployments) == len(_location_names())
+    for deployment in deployments:
+        args = deployment["dagsterApiGrpcArgs"]
+        module, src = args[args.index("-m") + 1], args[args.index("-d") + 1]
+        assert _module_exists(module, PLATFORM / src.removeprefix(IMAGE_PLATFORM)), module
+
+
+def test_gitlab_ci_order_matrix_and_deploy_rules():
+    ci = _yaml(".gitlab-ci.yml")
+    assert ci["stages"] == ["build", "validate", "lint", "test", "deploy"]
+    assert ci["validate-definitions"]["parallel"]["matrix"][0]["LOCATION"] == _location_names()
+    assert "dg check defs" in ci["validate-definitions"]["script"]
+    assert any("sqlfluff lint" in line for line in ci["lint"]["script"])
+    assert any("--cov" in line for line in ci["tests"]["script"])
+    assert ci["deploy-dev"]["rules"] == [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
+    assert ci["deploy-staging"]["rules"] == [{"if": "$CI_COMMIT_TAG"}]
+    assert ci["deploy-prod"]["rules"][0]["when"] == "manual"
+    assert "platform/Dockerfile" in " ".join(ci["build-image"]["script"])
+
+
+def _dockerfile_instructions() -> list[tuple[str, str]]:
+    text = (PLATFORM / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
+
+
+def test_dockerfile_sources_commands_and_extras_exist():
+    instructions = _dockerfile_instructions()
+    extras = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+            "optional-dependencies"
+        ]
+    )
+    for op, args in instructions:
+        if op == "COPY" and "--from=" not in args:
+            sources = [a for a in shlex.split(args) if not a.startswith("--")][:-1]
+            for source in sources:
+                assert (ROOT / source).exists(), f"COPY source `{source}` missing"
+        if op == "RUN":
+            for extra in re.findall(r"--extra (\w+)", args):
+                assert extra in extras, f"extra `{extra}` not in pyproject.toml"
+            for command in re.findall(r"/opt/dagster/venv/bin/(\w[\w-]*)", args):
+                assert (BIN / command).exists(), command
+    users = [args for op, args in instructions if op == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    cmd = [args for op, args in instructions if op == "CMD"][-1]
+    assert yaml.safe_load(cmd)[0] == "dagster-webserver"
+    assert any(op == "FROM" and "AS runtime" in args for op, args in instructions)
+
+
+def test_production_dagster_yaml_settings():
+    config = _yaml("dagster.yaml")
+    storage = config["storage"]["postgres"]["postgres_db"]
+    assert all(value["env"].startswith("DAGSTER_PG_") for value in storage.values())
+    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    limits = config["run_coordinator"]["config"]["tag_concurrency_limits"]
+    assert {"key": "dagster/code_location", "value": {"applyLimitPerUniqueValue": True}, "limit": 6} in limits
+    assert {"key": "cfwb/source", "value": "denodo", "limit": 3} in limits
+    assert config["run_retries"]["enabled"] is True
+    assert config["run_monitoring"]["enabled"] is True
+
+
+def test_demo_dagster_yaml_is_a_valid_sqlite_instance(tmp_path, monkeypatch):
+    import dagster as dg
+
+    (tmp_path / "dagster.yaml").write_text((PLATFORM / "dagster.demo.yaml").read_text(encoding="utf-8"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with dg.DagsterInstance.get() as instance:
+        assert type(instance.run_storage).__name__ == "SqliteRunStorage"
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        assert instance.run_retries_enabled

@@ -82,7 +82,9 @@ def test_query_types_and_client_side_binding(denodo, view_schema):
     assert str(table.schema.field("moyenne").type) == "decimal128(5, 2)"
 
 
-def test_iter_batches_streams_in_bounded_batches(denodo, view_schema):
+@pytest.mark.parametrize("fetch_mode", ["cursor", "simple"])
+def test_iter_batches_streams_in_bounded_batches(denodo, view_schema, fetch_mode):
+    denodo = denodo.model_copy(update={"fetch_mode": fetch_mode})
     sizes = [
         b.num_rows for b in denodo.iter_batches(f'SELECT id FROM "{view_schema}".bv_eleves', batch_rows=700)
     ]

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from dagster_cfwb.transfer.pg_extract import pg_oid_to_arrow
 
-__all__ = ["bind_client_side", "iter_declare_fetch_batches"]
+__all__ = ["bind_client_side", "iter_declare_fetch_batches", "iter_simple_query_batches"]
 
 
 def bind_client_side(conn, sql: str, params=None) -> str:
@@ -44,6 +44,38 @@ def _array(values: list, data_type: pa.DataType | None) -> pa.Array:
     return pa.array(values, type=data_type)
 
 
+def _batch(description, rows: list) -> pa.RecordBatch:
+    names = [d.name for d in description]
+    types = [pg_oid_to_arrow(d.type_code, d.precision, d.scale) for d in description]
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    arrays = [_array(list(col), t) for col, t in zip(columns, types, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def iter_simple_query_batches(
+    conn, sql: str, params=None, *, batch_rows: int = 65_536
+) -> Iterator[pa.RecordBatch]:
+    """Like :func:`iter_declare_fetch_batches`, but one plain query: the driver receives the whole result.
+
+    For servers or views where ``DECLARE … CURSOR`` is refused. Memory grows with the result size
+    (libpq holds every row); the batches handed on are still at most ``batch_rows`` rows.
+    """
+    import psycopg
+
+    with psycopg.ClientCursor(conn) as cur:
+        cur.execute(bind_client_side(conn, sql, params))
+        description = cur.description or []
+        yielded = False
+        while True:
+            rows = cur.fetchmany(batch_rows)
+            if not rows and yielded:
+                break
+            yield _batch(description, rows)
+            yielded = True
+            if len(rows) < batch_rows:
+                break
+
+
 def iter_declare_fetch_batches(
     conn, sql: str, params=None, *, batch_rows: int = 65_536
 ) -> Iterator[pa.RecordBatch]:
@@ -66,11 +98,7 @@ def iter_declare_fetch_batches(
                 rows = cur.fetchall()
                 if not rows and yielded:
                     break
-                names = [d.name for d in description]
-                types = [pg_oid_to_arrow(d.type_code, d.precision, d.scale) for d in description]
-                columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
-                arrays = [_array(list(col), t) for col, t in zip(columns, types, strict=True)]
-                yield pa.RecordBatch.from_arrays(arrays, names=names)
+                yield _batch(description, rows)
                 yielded = True
                 if len(rows) < batch_rows:
                     break

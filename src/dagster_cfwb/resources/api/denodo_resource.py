@@ -9,7 +9,7 @@ the way Denodo's own ODBC driver does: values bound on the client, results strea
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 from pydantic import Field
@@ -19,7 +19,7 @@ from dagster_cfwb.transfer.arrow_stream import to_output
 from dagster_cfwb.transfer.identifiers import QualifiedName, quote_identifier, split_table_name
 from dagster_cfwb.transfer.load_result import LoadResult
 from dagster_cfwb.transfer.parquet_files import ParquetWriteResult
-from dagster_cfwb.transfer.pg_declare_fetch import iter_declare_fetch_batches
+from dagster_cfwb.transfer.pg_declare_fetch import iter_declare_fetch_batches, iter_simple_query_batches
 
 __all__ = ["DenodoResource", "build_view_query", "describe_view_vql", "list_views_vql"]
 
@@ -143,6 +143,14 @@ class DenodoResource(PostgreSQLResource):
     application_name: str = Field(
         default="dagster-cfwb", description="Client name sent to Denodo (shown in its session monitor)."
     )
+    fetch_mode: Literal["cursor", "simple"] = Field(
+        default="cursor",
+        description=(
+            "How results are read: `cursor` (default: `DECLARE … CURSOR` then `FETCH` of `batch_rows` rows "
+            "at a time, flat memory — what Denodo's ODBC driver does) or `simple` (one plain query, the "
+            "whole result received at once; use it only if your Denodo refuses cursors)."
+        ),
+    )
 
     def _open_connection(self):
         try:
@@ -165,7 +173,10 @@ class DenodoResource(PostgreSQLResource):
         )
 
     def _iter_batches_on(self, conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
-        yield from iter_declare_fetch_batches(conn, sql, params, batch_rows=batch_rows)
+        if self.fetch_mode == "simple":
+            yield from iter_simple_query_batches(conn, sql, params, batch_rows=batch_rows)
+        else:
+            yield from iter_declare_fetch_batches(conn, sql, params, batch_rows=batch_rows)
 
     def _load(self, conn, stream, table: QualifiedName, mode: str, keys) -> LoadResult:
         raise NotImplementedError(

@@ -115,4 +115,5 @@ def test_tightened_schema_rejects_typos_but_accepts_templates():
     messages = sorted(e.message for e in validator.iter_errors(bad))
     assert any("'databse' is not one of" in m for m in messages)
     assert any("'tabel' was unexpected" in m for m in messages)
-    assert tighten_json_schema({"anyOf": [{"type": "array"}, {"type": "string"}]}) == {"type": "array"}
+    field = {"properties": {"f": {"anyOf": [{"type": "array"}, {"type": "string"}]}}}
+    assert tighten_json_schema(field) == {"properties": {"f": {"type": "array"}}}

@@ -37,27 +37,36 @@ def tighten_json_schema(node: Any) -> Any:
 
     Dagster lets every field also be a string (for ``{{ … }}`` templates), so ``dg check yaml`` accepts
     a typo in a choice field and reports a mistake inside a list as "not valid under any of the given
-    schemas" on the whole list. Here the string alternative is dropped next to objects, lists and
-    fixed choices, and limited to ``{{ … }}`` templates next to numbers and booleans.
+    schemas" on the whole list. Here, for each field (the only place Dagster adds it), the string
+    alternative is dropped next to objects, lists and fixed choices, and limited to ``{{ … }}``
+    templates next to numbers and booleans.
     """
     if isinstance(node, list):
         return [tighten_json_schema(n) for n in node]
     if not isinstance(node, dict):
         return node
     node = {k: tighten_json_schema(v) for k, v in node.items()}
-    branches = node.get("anyOf")
-    if isinstance(branches, list) and any(_is_plain_string(b) for b in branches):
-        others = [b for b in branches if not _is_plain_string(b)]
-        non_null = [b for b in others if b.get("type") != "null"]
-        if non_null and all(_is_structured(b) for b in non_null):
-            branches = others
-        elif non_null and all(b.get("type") in ("integer", "number", "boolean") for b in non_null):
-            branches = [*others, _TEMPLATE]
-        if len(branches) == 1:
-            node.pop("anyOf")
-            node.update({k: v for k, v in branches[0].items() if k not in node})
-        else:
-            node["anyOf"] = branches
+    if isinstance(node.get("properties"), dict):
+        node["properties"] = {name: _tighten_field(prop) for name, prop in node["properties"].items()}
+    return node
+
+
+def _tighten_field(node: Any) -> Any:
+    branches = node.get("anyOf") if isinstance(node, dict) else None
+    if not (isinstance(branches, list) and any(_is_plain_string(b) for b in branches)):
+        return node
+    node = dict(node)
+    others = [b for b in branches if not _is_plain_string(b)]
+    non_null = [b for b in others if b.get("type") != "null"]
+    if non_null and all(_is_structured(b) for b in non_null):
+        branches = others
+    elif non_null and all(b.get("type") in ("integer", "number", "boolean") for b in non_null):
+        branches = [*others, _TEMPLATE]
+    if len(branches) == 1:
+        node.pop("anyOf")
+        node.update({k: v for k, v in branches[0].items() if k not in node})
+    else:
+        node["anyOf"] = branches
     return node
 
 

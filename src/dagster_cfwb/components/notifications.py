@@ -45,7 +45,7 @@ class TeamsModel(RedactedReprMixin, dg.Model, dg.Resolvable):
     @field_validator("webhook_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
+        if value and not value.startswith(("https://", "http://")):
             raise ValueError("`webhook_url` must be an http(s) URL; is the environment variable set?")
         return value
 
@@ -86,7 +86,12 @@ class NtfyModel(RedactedReprMixin, dg.Model, dg.Resolvable):
 class EmailModel(RedactedReprMixin, dg.Model, dg.Resolvable):
     """E-mail through an SMTP server."""
 
-    host: Annotated[str, Resolver.default(description="SMTP server host name, e.g. `smtp.example.org`.")]
+    host: Annotated[
+        str,
+        Resolver.default(
+            description="SMTP server host name, e.g. `smtp.example.org`. Empty: e-mail is skipped."
+        ),
+    ]
     port: Annotated[
         int, Resolver.default(description="SMTP port (default 587, the STARTTLS submission port).")
     ] = 587
@@ -204,16 +209,21 @@ class NotificationsComponent(CfwbComponent):
     def senders(self) -> list[tuple[str, object]]:
         """(channel, function) pairs sending a Notification."""
         out: list[tuple[str, object]] = []
-        if self.teams:
+        if self.teams and self.teams.webhook_url:
             out.append(("MS Teams", functools.partial(_teams, self.teams)))
-        if self.ntfy:
+        if self.ntfy and self.ntfy.server:
             out.append((f"ntfy topic `{self.ntfy.topic}`", functools.partial(_ntfy, self.ntfy)))
-        if self.email:
+        if self.email and self.email.host:
             out.append((f"e-mail to {', '.join(self.email.to)}", functools.partial(_email, self.email)))
         return out
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         name = self.name or _name_from_path(context, self)
+        if not self.senders():
+            dg.get_dagster_logger().warning(
+                f"Notification rule `{name}`: no channel is configured (empty webhook URL, ntfy server and "
+                "SMTP host): its sensors will skip every run."
+            )
         sensors = build_notification_sensors(
             name=name,
             senders=self.senders(),
@@ -241,7 +251,7 @@ def _name_from_path(context: dg.ComponentLoadContext, component: NotificationsCo
                 component.jobs,
                 component.asset_prefixes,
                 component.code_locations,
-                [c for c, _ in component.senders()],
+                [bool(component.teams), bool(component.ntfy), bool(component.email)],
             )
         ).encode(),
         usedforsecurity=False,

@@ -111,7 +111,11 @@ def notification_for_run(
     )
 
 
-def _deliver(context, notification: Notification, senders: Sequence[tuple[str, Sender]]) -> None:
+def _deliver(context, notification: Notification, senders: Sequence[tuple[str, Sender]]):
+    if not senders:
+        return dg.SkipReason(
+            "No notification channel is configured (webhook URL, ntfy server, SMTP host empty)."
+        )
     problems = []
     for channel, send in senders:
         try:
@@ -180,7 +184,7 @@ def build_notification_sensors(
                 error=_failure_error(context),
                 failed_checks=failed,
             )
-            _deliver(context, notification, senders)
+            return _deliver(context, notification, senders)
 
         sensors.append(_on_failure)
 
@@ -215,7 +219,7 @@ def build_notification_sensors(
                 )
             else:
                 return dg.SkipReason("No failed check in this run.")
-            _deliver(context, notification, senders)
+            return _deliver(context, notification, senders)
 
         sensors.append(_on_success)
     return sensors

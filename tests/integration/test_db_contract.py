@@ -195,6 +195,9 @@ def test_query_iter_batches_execute(engine):
     empty = list(db.iter_batches(f"SELECT id, name FROM {table} WHERE id < 0"))
     assert len(empty) == 1 and empty[0].num_rows == 0 and empty[0].schema.names == ["id", "name"]
 
+    show = "SHOW server_version" if engine.name == "postgres" else "SHOW VARIABLES LIKE 'version'"
+    assert db.query(show).height == 1  # statements that cannot be wrapped still stream
+
     assert db.table_schema("people", schema=engine.schema).keys() == {"id", "name"}
     with pytest.raises(LookupError, match="nope"):
         db.table_schema("nope", schema=engine.schema)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dagster_cfwb.transfer.mysql_packed import decode_packed_rows, packed_select
+from dagster_cfwb.transfer.mysql_packed import decode_packed_rows, packed_select, read_packed_rows
 from dagster_cfwb.transfer.mysql_types import mysql_field_to_arrow
 
 __all__ = ["iter_mysql_batches"]
@@ -97,11 +97,11 @@ def _describe(conn, sql: str, params):
         cur.close()
 
 
-def _batches(cur, fields, batch_rows: int, make_columns) -> Iterator[pa.RecordBatch]:
+def _batches(cur, fields, batch_rows: int, make_columns, fetch) -> Iterator[pa.RecordBatch]:
     schema = pa.schema([pa.field(f.name, mysql_field_to_arrow(f)) for f in fields])
     yielded = False
     while True:
-        rows = cur.fetchmany(batch_rows)
+        rows = fetch(cur, batch_rows)
         if not rows and yielded:
             break
         arrays = make_columns(rows) if rows else [pa.array([], t) for t in schema.types]
@@ -139,6 +139,7 @@ def iter_mysql_batches(
             cur.execute(packed_select(derived, fields) if fields else sql, params)
         finally:
             conn.decoders = decoders
+        packed_query = fields is not None
         if fields is None:
             fields = cur._result.fields if cur._result is not None else []
             if not fields:
@@ -159,7 +160,8 @@ def iter_mysql_batches(
             def make_columns(rows):
                 return decode_packed_rows(rows, fields, lambda text, i: _from_text(text, types[i]))
 
-        yield from _batches(cur, fields, batch_rows, make_columns)
+        fetch = read_packed_rows if packed_query else lambda c, n: c.fetchmany(n)
+        yield from _batches(cur, fields, batch_rows, make_columns, fetch)
         finished = True
     finally:
         if finished:

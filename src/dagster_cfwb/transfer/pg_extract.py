@@ -49,6 +49,7 @@ _OID_TYPES: dict[int, pa.DataType] = {
     1186: pa.duration("us"),
 }
 _DAY_US = 86_400_000_000
+_NOT_COPYABLE = ("SQLSTATE: 42601", "SQLSTATE: 0A000")  # syntax error / not supported inside COPY (…)
 
 
 def _numeric_type(precision: int | None, scale: int | None) -> pa.DataType:
@@ -119,13 +120,19 @@ def _iter_adbc(conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBat
     import psycopg
     from psycopg.conninfo import make_conninfo
 
-    if params is not None:  # bound by psycopg's own escaping, never by string formatting here
-        sql = psycopg.ClientCursor(conn).mogrify(sql, params)
+    bound = psycopg.ClientCursor(conn).mogrify(sql, params) if params is not None else sql  # psycopg escaping
     settings = conn.info.get_parameters()
     if conn.info.password:
         settings["password"] = conn.info.password
     with adbc.connect(make_conninfo(**settings)) as aconn, aconn.cursor() as cur:
-        cur.execute(sql)
+        try:
+            cur.execute(bound)
+        except adbc.Error as e:
+            if not any(code in str(e) for code in _NOT_COPYABLE):
+                raise
+            # SHOW, EXPLAIN…: cannot run inside COPY (…) TO STDOUT; small results, read them plainly.
+            yield from _iter_cursor(conn, sql, params, batch_rows, named=False)
+            return
         reader = cur.fetch_record_batch()
         plan = _plan(reader.schema)
         names = reader.schema.names
@@ -153,10 +160,10 @@ def _column(values: list, data_type: pa.DataType | None) -> pa.Array:
     return pa.array(values, type=data_type)
 
 
-def _iter_named_cursor(conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    name = f"cfwb_cursor_{secrets.token_hex(4)}"
-    with conn.cursor(name=name) as cur:
-        cur.itersize = batch_rows
+def _iter_cursor(conn, sql: str, params, batch_rows: int, *, named: bool = True) -> Iterator[pa.RecordBatch]:
+    with conn.cursor(name=f"cfwb_cursor_{secrets.token_hex(4)}") if named else conn.cursor() as cur:
+        if named:
+            cur.itersize = batch_rows
         cur.execute(sql, params)
         description = cur.description
         names = [d.name for d in description]
@@ -200,4 +207,4 @@ def iter_postgres_batches(
     if use_adbc:
         yield from _iter_adbc(conn, sql, params, batch_rows)
     else:
-        yield from _iter_named_cursor(conn, sql, params, batch_rows)
+        yield from _iter_cursor(conn, sql, params, batch_rows)

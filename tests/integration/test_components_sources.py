@@ -135,7 +135,9 @@ def test_query_from_mariadb(mysql_config, local_lakehouse):
 
     mysql = MySQLResource(**mysql_config)
     table = f"cfwb_comp_{secrets.token_hex(4)}"
-    mysql.execute(f"CREATE TABLE `{table}` (id INT PRIMARY KEY, nom VARCHAR(50), note DECIMAL(4,1))")
+    mysql.execute(
+        f"CREATE TABLE `{table}` (id INT PRIMARY KEY, nom VARCHAR(50) COMMENT 'Prénom', note DECIMAL(4,1))"
+    )
     try:
         mysql.execute(f"INSERT INTO `{table}` VALUES (1, 'Ana', 14.5), (2, 'Bo', 9.0), (3, 'Céline', 17.0)")
         source = f"{{kind: database, resource_key: mariadb, query: 'SELECT id, nom, note FROM {table} WHERE note >= 10'}}"
@@ -145,5 +147,14 @@ def test_query_from_mariadb(mysql_config, local_lakehouse):
         assert result.success
         assert _materialized(result, "notes")["dagster/row_count"].value == 2
         assert [e.passed for e in result.get_asset_check_evaluations()] == [True]
+        # a whole-table import carries the column comments as descriptions
+        with yaml_defs(
+            _one_import(f"{{kind: database, resource_key: mariadb, table: {table}}}", table="n2")
+        ) as defs:
+            whole = run_assets(defs, {"mariadb": mysql, "lakehouse": local_lakehouse})
+        columns = {
+            c.name: c.description for c in _materialized(whole, "n2")["dagster/column_schema"].value.columns
+        }
+        assert columns == {"id": None, "nom": "Prénom", "note": None}
     finally:
         mysql.execute(f"DROP TABLE `{table}`")

@@ -254,8 +254,11 @@ class LakehouseImportComponent(CfwbComponent):
             target = f"{imp.target.code_location}/{imp.target.layer}/{imp.target.table}/{context.partition_key}.parquet"
         written = self._write(context, imp, resource, lakehouse, target, filters)
         seconds = time.monotonic() - started
+        location = (
+            written.path if written.path.startswith("azure://") else f"azure://{written.path.lstrip('/')}"
+        )
         preview = lakehouse.query_blob_storage(
-            f"FROM '{written.path.replace(chr(39), chr(39) * 2)}' LIMIT 10",
+            f"FROM '{location.replace(chr(39), chr(39) * 2)}' LIMIT 10",
             output="arrow",  # noqa: S608
         )
         metadata = table_metadata(

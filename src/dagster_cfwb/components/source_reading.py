@@ -164,7 +164,7 @@ def _call(resource: Any, verb: str, source: Any, *args: Any, **kwargs: Any) -> A
 
 
 def column_descriptions(source: Any, resource: Any) -> dict[str, str]:
-    """Column descriptions the source knows: PostgreSQL column comments, Denodo view descriptions.
+    """Column descriptions the source knows: PostgreSQL/MySQL column comments, Denodo view descriptions.
 
     Best effort: an error here never fails the import (an empty dict is returned).
     """
@@ -176,6 +176,19 @@ def column_descriptions(source: Any, resource: Any) -> dict[str, str]:
                 "SELECT a.attname AS name, col_description(a.attrelid, a.attnum) AS description "
                 "FROM pg_attribute a WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
                 params=[regclass],
+                output="arrow",
+            )
+            return {
+                n: d
+                for n, d in zip(table["name"].to_pylist(), table["description"].to_pylist(), strict=True)
+                if d
+            }
+        if source.kind == "database" and source.table and getattr(resource, "dialect", "") == "mysql":
+            name = split_table_name(source.table)
+            table = resource.query(
+                "SELECT COLUMN_NAME AS name, COLUMN_COMMENT AS description FROM information_schema.COLUMNS "
+                "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s",
+                params=[name.schema, name.table],
                 output="arrow",
             )
             return {

@@ -9,9 +9,10 @@ from dagster.components import Resolver
 from pydantic import model_validator
 
 from dagster_cfwb.checks.check_specs import build_table_checks
+from dagster_cfwb.components.check_model import CheckModel
 from dagster_cfwb.components.component_base import CfwbComponent
 from dagster_cfwb.components.scaffolders import DataQualityChecksScaffolder
-from dagster_cfwb.components.yaml_models import CheckModel, TableModel
+from dagster_cfwb.components.yaml_models import TableModel
 from dagster_cfwb.transfer.identifiers import validate_identifier
 
 __all__ = ["DataQualityChecksComponent", "TableChecksModel"]

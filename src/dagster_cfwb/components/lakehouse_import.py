@@ -13,10 +13,11 @@ from dagster.components import Resolver
 from pydantic import model_validator
 
 from dagster_cfwb.checks.check_specs import build_table_checks
+from dagster_cfwb.components.check_model import CheckModel
 from dagster_cfwb.components.component_base import CfwbComponent
 from dagster_cfwb.components.scaffolders import LakehouseImportScaffolder
 from dagster_cfwb.components.source_reading import Filter, WrittenTable, column_descriptions, write_source
-from dagster_cfwb.components.yaml_models import CheckModel, PartitionsModel, SourceModel, TableModel
+from dagster_cfwb.components.yaml_models import PartitionsModel, SourceModel, TableModel
 from dagster_cfwb.metadata import table_metadata
 from dagster_cfwb.transfer.identifiers import validate_identifier
 

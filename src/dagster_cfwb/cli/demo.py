@@ -48,14 +48,19 @@ class DemoReport:
     failed_steps: list[str]
     env: dict[str, str]
     seconds: float
+    embedded_postgres: bool = False
 
     @property
     def success(self) -> bool:
         return not self.failed_steps and not self.checks_failed
 
 
-def _prepare_environment(platform_dir: Path, out) -> dict[str, str]:
-    """Set DAGSTER_HOME, the lakehouse and PostgreSQL variables; return the ones the UI also needs."""
+def _prepare_environment(platform_dir: Path, out) -> tuple[dict[str, str], bool]:
+    """Set DAGSTER_HOME, the lakehouse and PostgreSQL variables.
+
+    Returns:
+        The variables the UI also needs (never the password), and whether PostgreSQL is the embedded one.
+    """
     home = platform_dir / ".dagster_home"
     home.mkdir(exist_ok=True)
     shutil.copyfile(platform_dir / "dagster.demo.yaml", home / "dagster.yaml")
@@ -63,14 +68,23 @@ def _prepare_environment(platform_dir: Path, out) -> dict[str, str]:
     azure = os.environ.get("AZURE_STORAGE_CONNECTION_STRING") or os.environ.get("AZURE_STORAGE_ACCOUNT_NAME")
     if not azure:
         env["CFWB_LAKEHOUSE_ROOT"] = os.environ.get("CFWB_LAKEHOUSE_ROOT") or str(home / "lakehouse")
-    if os.environ.get("CFWB_PG_HOST"):
+    embedded = not os.environ.get("CFWB_PG_HOST")
+    if not embedded:
         print(f"PostgreSQL: using the server of CFWB_PG_HOST ({os.environ['CFWB_PG_HOST']}).", file=out)
+        for name in (
+            "CFWB_PG_HOST",
+            "CFWB_PG_PORT",
+            "CFWB_PG_USER",
+            "CFWB_PG_DATABASE",
+        ):  # never the password
+            if os.environ.get(name):
+                env[name] = os.environ[name]
     else:
         server = start_embedded_postgres(embedded_postgres_dir(home))
         env.update(server.env())
         print(f"PostgreSQL: embedded server (pgserver), data in {server.data_dir}.", file=out)
     os.environ.update(env)
-    return env
+    return env, embedded
 
 
 def _materialised_rows(result) -> dict[str, int | None]:
@@ -97,7 +111,7 @@ def run_demo(
     out = out or sys.stdout
     started = time.monotonic()
     platform = find_platform_dir(platform_dir)
-    env = _prepare_environment(platform, out)
+    env, embedded = _prepare_environment(platform, out)
     for folder in parse_dbt_projects(platform, only_if_stale=True):
         print(f"dbt: manifest built (dbt parse) in {folder}", file=out)
 
@@ -180,5 +194,7 @@ def _print_report(report: DemoReport, platform: Path, out) -> None:
     print("\nOpen the Dagster UI (schedules, sensors, lineage, these runs):", file=out)
     print(f"  {exports} \\\n    {dagster} dev -w {platform / 'workspace.yaml'}", file=out)
     print("  then browse http://127.0.0.1:3000", file=out)
-    if "CFWB_PG_HOST" in report.env:
+    if report.embedded_postgres:
         print("The embedded PostgreSQL keeps running for the UI; stop it with: cfwb postgres stop", file=out)
+    elif os.environ.get("CFWB_PG_PASSWORD"):
+        print("Also export CFWB_PG_PASSWORD in that shell (not printed).", file=out)

@@ -88,6 +88,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body, headers: dict | None = None) -> None:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        with self.state.lock:  # logged before answering, so a client that got the answer sees it logged
+            self.state.log.append((self.path, status))
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(raw)))
@@ -96,8 +98,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(raw)
         self.wfile.flush()
-        with self.state.lock:
-            self.state.log.append((self.path, status))
 
     def _fault(self, kind: str) -> None:
         with self.state.lock:

@@ -13,6 +13,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -224,7 +225,12 @@ def load_file_to_lakehouse(
     fmts = [detect_format(f.path, format) for f in files]
     done: list[SourceFile] = []
 
-    with tempfile.TemporaryDirectory(prefix="cfwb-files-", dir=temp_dir) as workdir:
+    checksums: dict[int, Future] = {}
+    # The SHA-256 of each file is computed in a background thread while the file is parsed.
+    with (
+        tempfile.TemporaryDirectory(prefix="cfwb-files-", dir=temp_dir) as workdir,
+        ThreadPoolExecutor(1) as hasher,
+    ):
 
         def fetch(index: int) -> str:
             remote = files[index]
@@ -232,12 +238,14 @@ def load_file_to_lakehouse(
             if local is None:
                 local = str(Path(workdir) / f"{index}-{remote.name}")
                 src.download(remote.path, local)
+            checksums[index] = hasher.submit(file_sha256, local)
             return local
 
         def record(index: int, local: str, rows: int) -> None:
             remote = files[index]
             modified = remote.modified.isoformat() if remote.modified else None
-            done.append(SourceFile(remote.path, os.path.getsize(local), file_sha256(local), rows, modified))
+            sha256 = checksums.pop(index).result()
+            done.append(SourceFile(remote.path, os.path.getsize(local), sha256, rows, modified))
 
         def drop(index: int, local: str) -> None:
             if str(local).startswith(workdir):

@@ -113,7 +113,8 @@ class _SFTPSession(FileSession):
         async def copy() -> None:
             async with self.sftp.open(path, "rb") as handle:
                 position = offset
-                while data := await handle.read(_CHUNK, position):
+                # A server that stops answering counts as a dropped connection (retried, resumed).
+                while data := await asyncio.wait_for(handle.read(_CHUNK, position), self.runner.timeout):
                     sink.write(data)
                     position += len(data)
 

@@ -116,3 +116,19 @@ def test_unknown_credential_kind_lists_valid_ones():
 def test_no_credentials_at_all_is_explained():
     with pytest.raises(Exception, match="needs either `connection_string`"):
         AzureAdlsResource()
+
+
+def test_listing_a_lakehouse_that_does_not_exist_yet_is_empty(tmp_path):
+    lake = LocalLakehouseResource(root=str(tmp_path / "not-yet"))
+    assert lake.list() == [] and lake.list("enseignement/") == [] and not lake.exists("a/stg/b.parquet")
+
+
+def test_batches_are_gathered_into_large_row_groups(local_lakehouse, tmp_path):
+    import pyarrow.parquet as pq
+
+    batches = (
+        pa.record_batch({"n": pa.array(range(i * 1000, (i + 1) * 1000), pa.int64())}) for i in range(50)
+    )
+    local_lakehouse.write_table(batches, "x/stg/groups.parquet")
+    meta = pq.ParquetFile(f"{local_lakehouse.root}/x/stg/groups.parquet").metadata
+    assert meta.num_rows == 50_000 and meta.num_row_groups == 1

@@ -30,20 +30,50 @@ class ParquetWriteResult:
         return self.schema.names
 
 
-def write_parquet_stream(stream: ArrowStream, sink, *, compression: str = "zstd") -> int:
+ROW_GROUP_ROWS = 1_000_000
+ROW_GROUP_BYTES = 128 * 1024 * 1024
+
+
+def write_parquet_stream(
+    stream: ArrowStream,
+    sink,
+    *,
+    compression: str = "zstd",
+    row_group_rows: int = ROW_GROUP_ROWS,
+    row_group_bytes: int = ROW_GROUP_BYTES,
+) -> int:
     """Write every batch of ``stream`` to ``sink`` (a path or binary file); return the row count.
 
-    Batches are written one by one as row groups: memory holds one batch at a time.
+    Batches are gathered into row groups of up to ``row_group_rows`` rows or ``row_group_bytes``
+    bytes of Arrow data (whichever comes first), so files stay as compact as a one-shot write
+    while memory holds at most one row group.
     """
     rows = 0
+    pending: list = []
+    pending_rows = pending_bytes = 0
     with pq.ParquetWriter(sink, stream.schema, compression=compression) as writer:
+
+        def flush() -> None:
+            nonlocal pending, pending_rows, pending_bytes
+            if pending:
+                table = pa.Table.from_batches(pending, schema=stream.schema)
+                writer.write_table(table, row_group_size=max(table.num_rows, 1))
+            pending, pending_rows, pending_bytes = [], 0, 0
+
         for batch in stream:
-            writer.write_batch(batch, row_group_size=max(batch.num_rows, 1))
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            pending_bytes += batch.nbytes
             rows += batch.num_rows
+            if pending_rows >= row_group_rows or pending_bytes >= row_group_bytes:
+                flush()
+        flush()
     return rows
 
 
-def write_parquet_atomic(stream: ArrowStream, path: str | os.PathLike, *, compression: str = "zstd") -> ParquetWriteResult:
+def write_parquet_atomic(
+    stream: ArrowStream, path: str | os.PathLike, *, compression: str = "zstd"
+) -> ParquetWriteResult:
     """Write ``stream`` to a temporary file beside ``path``, then rename it into place.
 
     A reader sees either the old file or the complete new one, never a half-written file; if

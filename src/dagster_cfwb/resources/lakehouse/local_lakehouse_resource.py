@@ -56,12 +56,14 @@ class LocalLakehouseResource(LakehouseResource):
 
     def _list(self, prefix: str) -> list[LakehouseFile]:
         root = self._root()
+        if not root.is_dir():
+            return []
         base = root / prefix
         if base.is_file():
             candidates = [base]
         else:
             folder = base if base.is_dir() else base.parent
-            if not folder.is_dir():
+            if not folder.is_dir() or not folder.is_relative_to(root):
                 return []
             candidates = [p for p in folder.rglob("*") if p.is_file()]
         files = []

@@ -1,19 +1,20 @@
 """When the enseignement pipelines run: a schedule, a sensor on the file share, and an asset job.
 
-- ``etablissements_daily`` (schedule, 06:30 Europe/Brussels): imports the schools; the cleaned,
-  gold and PostgreSQL tables follow by themselves (their ``AutomationCondition.eager()``).
-- ``new_files_on_share`` (sensor): watches the drop folder of the share and starts the schools
-  import when a new or changed file appears there.
+- ``enseignement_etablissements_daily`` (schedule, 06:30 Europe/Brussels): imports the schools; the
+  cleaned, gold and PostgreSQL tables follow by themselves (their ``AutomationCondition.eager()``).
+- ``enseignement_new_files_on_share`` (sensor): watches the department's share (resource
+  ``partage_enseignement``, declared in ``ressources/defs.yaml``) and imports the partner-schools CSV
+  again whenever a new or changed ``*.csv`` file has settled there.
 - ``stg_inscriptions`` runs by its own ``on_cron`` condition (see ``inscriptions.py``).
 
 Schedules, sensors and automation conditions only act when the Dagster daemon runs (``dagster dev``
-starts one) and when they are switched on in the UI (Automation tab) — sensors and schedules are
-created stopped, except the automation-condition sensor which is on by default.
+starts one) and when they are switched on in the UI (Automation tab): schedules and sensors are
+created stopped; the automation-condition sensor is on by default.
 """
 
 import dagster as dg
 
-from dagster_cfwb.deployment.share_sensor import folder_sensor
+from dagster_cfwb.resources.files.file_sensor import new_files_sensor
 
 etablissements_import_job = dg.define_asset_job(
     "enseignement_etablissements_import",
@@ -31,10 +32,12 @@ etablissements_daily = dg.ScheduleDefinition(
     description="Every day at 06:30 (Brussels time): import the schools.",
 )
 
-new_files_on_share = folder_sensor(
+new_files_on_share = new_files_sensor(
+    "partage_enseignement",
+    "*.csv",
+    target=dg.AssetSelection.assets(["enseignement", "stg", "ecoles_partenaires"]),
     name="enseignement_new_files_on_share",
-    folder_env_var="CFWB_SHARE_ENSEIGNEMENT",
-    default_folder="share/enseignement/inbox",
-    job=etablissements_import_job,
-    pattern="*.csv",
+    settle_seconds=60,
+    tags={"cfwb/source": "files"},
+    description="Imports the partner-schools CSV again when a new or changed `*.csv` file settles on the share.",
 )

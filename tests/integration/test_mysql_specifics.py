@@ -1,5 +1,5 @@
 """MariaDB-only behaviour: the INSERT fallback when LOAD DATA LOCAL is refused, warnings as errors,
-MySQL-specific column types on extract, and the upsert unique-key check."""
+MySQL-specific column types on extract, the upsert unique-key check, and the wire-level extract."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ def test_extract_maps_mysql_column_types(mysql):
     assert set(table.to_pylist()[1].values()) == {None, decimal.Decimal(2**64 - 1)}
 
 
-def test_packed_extract_keeps_order_and_falls_back_when_it_cannot_wrap(mysql):
+def test_wire_extract_keeps_order_charsets_and_odd_statements(mysql):
     mysql.execute("CREATE TABLE o (id INT, name VARCHAR(20) CHARACTER SET latin1, b VARBINARY(4))")
     mysql.execute("INSERT INTO o VALUES (3, 'é', x'00ff'), (1, '', NULL), (2, NULL, x'')")
     ordered = mysql.query("SELECT * FROM o ORDER BY id;", output="arrow")
@@ -113,9 +113,7 @@ def test_packed_extract_keeps_order_and_falls_back_when_it_cannot_wrap(mysql):
         {"id": 3, "name": "é", "b": b"\x00\xff"},
     ]
     assert mysql.query("SELECT id FROM o ORDER BY id DESC LIMIT 2").to_series().to_list() == [3, 2]
-    assert (
-        mysql.query("SELECT 1 AS a, 2 AS a", output="arrow").num_columns == 2
-    )  # cannot be wrapped: plain path
+    assert mysql.query("SELECT 1 AS a, 2 AS a", output="arrow").num_columns == 2  # duplicate names
     assert mysql.query("SHOW TABLES", output="arrow").column(0).to_pylist() == ["o"]
     with pytest.raises(Exception, match="no_such_table"):
         mysql.query("SELECT * FROM no_such_table")

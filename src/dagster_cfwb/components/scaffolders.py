@@ -125,14 +125,15 @@ requirements:
 
 class ResourcesScaffolder(ExampleYamlScaffolder):
     EXAMPLE = """
-# Resources (connections) of this code location, declared in YAML. Secrets: `secrets_from_env`
-# names environment variables read when a run starts, so they never sit in this file.
+# Connections (resources) of this code location, declared in YAML. The platform already provides
+# `lakehouse` (alias `azure_adls`) and `postgresql`: declare the *other* systems here, under new keys.
+# Secrets: `secrets_from_env` names environment variables read when a run starts (never stored here).
 attributes:
   resources:
-    lakehouse:
-      kind: local_lakehouse              # local_lakehouse | azure_adls | postgresql | mysql | mssql | db2
+    partage_service:                     # the key imports use in `resource_key`
+      kind: nfs                          # local_lakehouse | azure_adls | postgresql | mysql | mssql | db2
                                          # | denodo | rest_api | ftp | sftp | nfs
-      config: {root: lakehouse}
+      config: {root: /mnt/echanges/service}
     ecoles_db:
       kind: postgresql
       config:

@@ -269,6 +269,53 @@ def test_next_url_to_another_host_is_refused(api_server):
         api.get_json("http://127.0.0.2:1/steal")
 
 
+def test_api_key_header_does_not_follow_a_redirect_to_another_host(api_server):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: dict = {}
+
+    class Other(BaseHTTPRequestHandler):
+        def do_GET(self):
+            received.update(self.headers)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"[]")
+
+        def log_message(self, *args):
+            pass
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Other)
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{other.server_port}/landing")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    redirect = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    for server in (other, redirect):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        api = RestApiResource(
+            base_url=f"http://127.0.0.1:{redirect.server_port}", auth=ApiKeyAuth(api_key=API_KEY)
+        )
+        assert api.get_json("moved") == []
+        assert received and API_KEY not in received.values()
+    finally:
+        for server in (other, redirect):
+            server.shutdown()
+            server.server_close()
+    # on the API's own host the key is still sent (the server checks it)
+    api_server.state.auth_mode = "api_key_header"
+    assert len(make_api(api_server, auth=ApiKeyAuth(api_key=API_KEY)).get_json("secure/all")) > 0
+
+
 def test_fetch_records_types(api_server):
     api_server.state.total = 300
     df = make_api(api_server).fetch_records(

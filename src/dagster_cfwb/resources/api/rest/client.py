@@ -106,10 +106,12 @@ class RestClient:
         install_httpx_log_redaction()
         self._auth_config = auth or NoAuth()
         self._auth = build_httpx_auth(self._auth_config)
+        is_key = isinstance(self._auth_config, ApiKeyAuth)
         self._secret_params = (
-            [self._auth_config.name]
-            if isinstance(self._auth_config, ApiKeyAuth) and (self._auth_config.location == "query")
-            else []
+            [self._auth_config.name] if is_key and self._auth_config.location == "query" else []
+        )
+        self._key_header = (
+            self._auth_config.name if is_key and self._auth_config.location == "header" else None
         )
         self._policy = retry or RetryPolicy()
         self._limiter = RateLimiter(requests_per_second)
@@ -122,6 +124,7 @@ class RestClient:
             verify=verify,
             transport=transport,
             follow_redirects=True,  # httpx drops the Authorization header on a redirect to another host
+            event_hooks={"request": [self._drop_key_header_off_host]},  # …and we drop an API-key header
         )
         self.stats = FetchStats()
 
@@ -150,6 +153,16 @@ class RestClient:
 
     def mask(self, url: object) -> str:
         return mask_url(url, self._secret_params)
+
+    def _drop_key_header_off_host(self, request: httpx.Request) -> None:
+        """Keep an API key sent in a header from following a redirect to another host (httpx only strips
+        ``Authorization``); an upgrade from http to https on the same host keeps it, as httpx does."""
+        if self._key_header is None:
+            return
+        base, url = self._client.base_url, request.url
+        upgrade = url.host == base.host and base.scheme == "http" and url.scheme == "https"
+        if _origin(url) != _origin(base) and not upgrade:
+            request.headers.pop(self._key_header, None)
 
     def _url(self, path_or_url: str) -> httpx.URL:
         if path_or_url.startswith(("http://", "https://")):

@@ -137,3 +137,28 @@ def test_failed_login_names_server_but_never_the_password(pg_config, caplog):
 def test_iter_batches_streams_bounded_batches(postgresql):
     batches = list(postgresql.iter_batches("SELECT g AS n FROM generate_series(1, 2500) g", batch_rows=1000))
     assert [b.num_rows for b in batches] == [1000, 1000, 500]
+
+
+@pytest.mark.parametrize("engine", ["adbc", "psycopg"])
+def test_both_extract_engines_give_the_same_values(postgresql, engine):
+    import psycopg
+
+    from dagster_cfwb.transfer.pg_extract import iter_postgres_batches
+
+    sql = (
+        'SELECT \'{"a": [1, true], "b": "é"}\'::jsonb AS j, \'[1, 2]\'::json AS k, 12.50::numeric AS n, '
+        "interval '1 day 2 hours' AS i, 'x'::text AS t"
+    )
+    with psycopg.connect(
+        host=postgresql.host, port=postgresql.port, user=postgresql.user, dbname=postgresql.database
+    ) as conn:
+        rows = pa.Table.from_batches(list(iter_postgres_batches(conn, sql, engine=engine))).to_pylist()
+    assert rows == [
+        {
+            "j": '{"a": [1, true], "b": "é"}',
+            "k": "[1, 2]",
+            "n": "12.50",
+            "i": dt.timedelta(days=1, hours=2),
+            "t": "x",
+        }
+    ]

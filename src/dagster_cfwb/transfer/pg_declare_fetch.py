@@ -10,13 +10,12 @@ are held at a time.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterator
 
 import pyarrow as pa
 
-from dagster_cfwb.transfer.pg_extract import pg_oid_to_arrow
+from dagster_cfwb.transfer.pg_extract import fetch_batches
 
 __all__ = ["bind_client_side", "iter_declare_fetch_batches", "iter_simple_query_batches"]
 
@@ -31,27 +30,6 @@ def bind_client_side(conn, sql: str, params=None) -> str:
         return cur.mogrify(sql, params)
 
 
-def _text(value) -> str:
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def _array(values: list, data_type: pa.DataType | None) -> pa.Array:
-    if data_type is not None and pa.types.is_large_string(data_type):
-        # uuid, json and unconstrained numeric (kept exact as text) arrive as Python objects
-        values = [v if v is None or isinstance(v, str) else _text(v) for v in values]
-    return pa.array(values, type=data_type)
-
-
-def _batch(description, rows: list) -> pa.RecordBatch:
-    names = [d.name for d in description]
-    types = [pg_oid_to_arrow(d.type_code, d.precision, d.scale) for d in description]
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
-    arrays = [_array(list(col), t) for col, t in zip(columns, types, strict=True)]
-    return pa.RecordBatch.from_arrays(arrays, names=names)
-
-
 def iter_simple_query_batches(
     conn, sql: str, params=None, *, batch_rows: int = 65_536
 ) -> Iterator[pa.RecordBatch]:
@@ -64,16 +42,7 @@ def iter_simple_query_batches(
 
     with psycopg.ClientCursor(conn) as cur:
         cur.execute(bind_client_side(conn, sql, params))
-        description = cur.description or []
-        yielded = False
-        while True:
-            rows = cur.fetchmany(batch_rows)
-            if not rows and yielded:
-                break
-            yield _batch(description, rows)
-            yielded = True
-            if len(rows) < batch_rows:
-                break
+        yield from fetch_batches(lambda: (cur.description, cur.fetchmany(batch_rows)), batch_rows)
 
 
 def iter_declare_fetch_batches(
@@ -90,18 +59,13 @@ def iter_declare_fetch_batches(
     query = bind_client_side(conn, sql, params)
     with psycopg.ClientCursor(conn) as cur:
         cur.execute(f'DECLARE "{name}" CURSOR FOR {query}')
+
+        def fetch() -> tuple:
+            cur.execute(f'FETCH {int(batch_rows)} IN "{name}"')
+            return cur.description, cur.fetchall()
+
         try:
-            yielded = False
-            while True:
-                cur.execute(f'FETCH {int(batch_rows)} IN "{name}"')
-                description = cur.description or []
-                rows = cur.fetchall()
-                if not rows and yielded:
-                    break
-                yield _batch(description, rows)
-                yielded = True
-                if len(rows) < batch_rows:
-                    break
+            yield from fetch_batches(fetch, batch_rows)
         finally:
             if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
                 cur.execute(f'CLOSE "{name}"')

@@ -17,14 +17,15 @@ Query parameters are bound by psycopg (``%s`` placeholders) in both paths.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["iter_postgres_batches", "pg_oid_to_arrow"]
+__all__ = ["fetch_batches", "iter_postgres_batches", "pg_oid_to_arrow", "rows_to_batch"]
 
 _OID_TYPES: dict[int, pa.DataType] = {
     16: pa.bool_(),
@@ -152,12 +153,44 @@ def _iter_adbc(conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBat
 
 
 # -- psycopg fallback --------------------------------------------------------------------------
+def _text(value) -> str:
+    if isinstance(value, dict | list):  # json/jsonb decoded by psycopg: back to JSON text, as ADBC gives
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
 def _column(values: list, data_type: pa.DataType | None) -> pa.Array:
     if data_type is not None and pa.types.is_large_string(data_type):
-        values = [v if v is None or isinstance(v, str) else str(v) for v in values]
+        # uuid, json and unconstrained numeric (kept exact as text) arrive as Python objects
+        values = [v if v is None or isinstance(v, str) else _text(v) for v in values]
     if data_type is not None and pa.types.is_duration(data_type):
         values = [v if v is None or isinstance(v, dt.timedelta) else dt.timedelta(v) for v in values]
     return pa.array(values, type=data_type)
+
+
+def rows_to_batch(description, rows: list) -> pa.RecordBatch:
+    """One Arrow batch from psycopg rows, typed from the cursor ``description`` (see the OID table)."""
+    names = [d.name for d in description]
+    types = [pg_oid_to_arrow(d.type_code, d.precision, d.scale) for d in description]
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    arrays = [_column(list(col), t) for col, t in zip(columns, types, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def fetch_batches(fetch: Callable[[], tuple], batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """Call ``fetch()`` → ``(description, rows)`` (at most ``batch_rows`` rows) until the rows run out.
+
+    At least one batch is yielded, so an empty result still carries its schema.
+    """
+    yielded = False
+    while True:
+        description, rows = fetch()
+        if not rows and yielded:
+            return
+        yield rows_to_batch(description or [], rows)
+        yielded = True
+        if len(rows) < batch_rows:
+            return
 
 
 def _iter_cursor(conn, sql: str, params, batch_rows: int, *, named: bool = True) -> Iterator[pa.RecordBatch]:
@@ -165,20 +198,7 @@ def _iter_cursor(conn, sql: str, params, batch_rows: int, *, named: bool = True)
         if named:
             cur.itersize = batch_rows
         cur.execute(sql, params)
-        description = cur.description
-        names = [d.name for d in description]
-        types = [pg_oid_to_arrow(d.type_code, d.precision, d.scale) for d in description]
-        yielded = False
-        while True:
-            rows = cur.fetchmany(batch_rows)
-            if not rows and yielded:
-                break
-            columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
-            arrays = [_column(list(col), t) for col, t in zip(columns, types, strict=True)]
-            yield pa.RecordBatch.from_arrays(arrays, names=names)
-            yielded = True
-            if len(rows) < batch_rows:
-                break
+        yield from fetch_batches(lambda: (cur.description, cur.fetchmany(batch_rows)), batch_rows)
 
 
 def _adbc_available() -> bool:

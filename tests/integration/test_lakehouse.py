@@ -132,3 +132,30 @@ def test_batches_are_gathered_into_large_row_groups(local_lakehouse, tmp_path):
     local_lakehouse.write_table(batches, "x/stg/groups.parquet")
     meta = pq.ParquetFile(f"{local_lakehouse.root}/x/stg/groups.parquet").metadata
     assert meta.num_rows == 50_000 and meta.num_row_groups == 1
+
+
+def test_sas_token_and_account_key_are_masked_in_errors_whatever_their_form():
+    import duckdb
+
+    from dagster_cfwb.resources.lakehouse.azure_credentials import (
+        ConnectionStringCredential,
+        SasTokenCredential,
+    )
+
+    sas = AzureAdlsResource(
+        account_name="acct",
+        credential=SasTokenCredential(sas_token="?sv=2022-11-02&ss=b&sig=S1gn4tureXYZ%3D"),
+    )
+    echoed = duckdb.IOException(
+        "could not read: SharedAccessSignature=sv=2022-11-02&ss=b&sig=S1gn4tureXYZ%3D"
+    )
+    assert "S1gn4tureXYZ" not in str(sas._translate_error(echoed))
+    assert "S1gn4tureXYZ" not in str(
+        sas._translate_error(duckdb.IOException("GET /x?sig=S1gn4tureXYZ%3D&sv=1"))
+    )
+    key = AzureAdlsResource(
+        credential=ConnectionStringCredential(
+            connection_string="AccountName=acct;AccountKey=QUJDREVGR0hJSktM;BlobEndpoint=http://127.0.0.1:1/acct"
+        )
+    )
+    assert "QUJDREVGR0hJSktM" not in str(key._translate_error(duckdb.IOException("bad key QUJDREVGR0hJSktM")))

@@ -164,9 +164,14 @@ class AzureAdlsResource(LakehouseResource):
         values = [self.connection_string]
         for name in ("connection_string", "account_key", "sas_token", "client_secret"):
             values.append(getattr(cred, name, None))
-        if self.connection_string:
-            parsed = _parse_connection_string(self.connection_string)
-            values += [parsed.get("AccountKey"), parsed.get("SharedAccessSignature")]
+        # the connection string actually used (whichever credential built it), and its parts: a SAS
+        # is used without its leading `?`, and its signature may be echoed alone
+        used = self._connection_string()
+        if used:
+            parsed = _parse_connection_string(used)
+            sas = parsed.get("SharedAccessSignature") or ""
+            signature = re.search(r"(?:^|&)sig=([^&]+)", sas)
+            values += [used, parsed.get("AccountKey"), sas, signature.group(1) if signature else None]
         return values
 
     def _azure_identity(self):

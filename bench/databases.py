@@ -12,7 +12,7 @@ PostgreSQL extract (rows/s, ratio to connectorx):
 MariaDB load (ratio to the server's own ``LOAD DATA INFILE`` from a server-side file):
   ours ``copy_from_df`` (LOAD DATA LOCAL from streamed temp files) · ours with ``bulk_method=insert``
   (multi-row INSERTs) · pandas ``to_sql`` (SQLAlchemy + pymysql, multi-row).
-MariaDB extract (ratio to connectorx): ours ``iter_batches`` (SSCursor, packed rows) · connectorx · pandas.
+MariaDB extract (ratio to connectorx): ours ``iter_batches`` (SSCursor, rows read from the wire) · connectorx · pandas.
 Memory: peak RSS of a streamed load and a streamed extract of 0.5M vs ``--rows`` rows, each in a
 fresh subprocess, batches generated on the fly. Measured as ``VmHWM``: Linux carries
 ``ru_maxrss`` across ``exec``, so a child would report the parent's peak (the parent holds the
@@ -234,7 +234,7 @@ def mariadb(rows: int, slow_rows: int) -> None:
 
     sql = "SELECT * FROM load_ours"
     extract: dict[str, tuple[int, float]] = {}
-    extract["ours iter_batches (SSCursor, packed rows)"] = (
+    extract["ours iter_batches (SSCursor, wire reader)"] = (
         rows,
         timed(lambda: count_batches(my.iter_batches(sql)), REPEAT),
     )

@@ -152,25 +152,19 @@ class DenodoResource(PostgreSQLResource):
         ),
     )
 
-    def _open_connection(self):
-        try:
-            import psycopg
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError("DenodoResource needs psycopg: pip install 'dagster-cfwb[postgres]'") from e
-        options = {"sslrootcert": self.sslrootcert} if self.sslrootcert else {}
-        return psycopg.connect(
-            host=self.host,
-            port=self.port,
-            user=self.user,
-            password=self.password or None,
-            dbname=self.database,
-            sslmode=self.sslmode,
-            connect_timeout=self.connect_timeout_seconds,
-            application_name=self.application_name,
-            cursor_factory=psycopg.ClientCursor,
-            prepare_threshold=None,
-            **options,
-        )
+    statement_timeout_seconds: int | None = Field(
+        default=None,
+        description="Not used for Denodo (PostgreSQL session settings are not sent to it): set query timeouts in Denodo.",
+    )
+    copy_streams: int = Field(default=1, description="Not used for Denodo (it is read-only here).")
+
+    def _connect_kwargs(self) -> dict:
+        import psycopg
+
+        kwargs = super()._connect_kwargs()
+        kwargs.pop("options", None)  # PostgreSQL-only session settings
+        # values bound on the client and no prepared statements, as Denodo's own ODBC driver does
+        return {**kwargs, "cursor_factory": psycopg.ClientCursor, "prepare_threshold": None}
 
     def _iter_batches_on(self, conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
         if self.fetch_mode == "simple":

@@ -39,7 +39,9 @@ class PostgreSQLResource(SQLDatabaseResource):
             df = postgresql.query("SELECT * FROM example WHERE year = %s", params=[2024])
     """
 
-    host: str = Field(default="localhost", description="PostgreSQL server host name or IP, e.g. `pg.intranet.example`.")
+    host: str = Field(
+        default="localhost", description="PostgreSQL server host name or IP, e.g. `pg.intranet.example`."
+    )
     port: int = Field(default=5432, description="PostgreSQL port (default 5432).")
     user: str = Field(default="postgres", description="PostgreSQL role to sign in as.")
     database: str = Field(default="postgres", description="Database to connect to.")
@@ -54,7 +56,8 @@ class PostgreSQLResource(SQLDatabaseResource):
         default=None, description="Path of the CA certificate file used with `verify-ca`/`verify-full`."
     )
     statement_timeout_seconds: int | None = Field(
-        default=None, description="Cancel any single statement running longer than this many seconds (empty: no limit)."
+        default=None,
+        description="Cancel any single statement running longer than this many seconds (empty: no limit).",
     )
     copy_streams: int = Field(
         default=2,
@@ -67,32 +70,38 @@ class PostgreSQLResource(SQLDatabaseResource):
         default="dagster-cfwb", description="Name shown for our sessions in `pg_stat_activity`."
     )
 
+    def _connect_kwargs(self) -> dict:
+        """Keyword arguments of ``psycopg.connect`` for this server (the password included: never log them)."""
+        kwargs = {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password or None,
+            "dbname": self.database,
+            "sslmode": self.sslmode,
+            "connect_timeout": self.connect_timeout_seconds,
+            "application_name": self.application_name,
+        }
+        if self.statement_timeout_seconds:
+            kwargs["options"] = f"-c statement_timeout={int(self.statement_timeout_seconds) * 1000}"
+        if self.sslrootcert:
+            kwargs["sslrootcert"] = self.sslrootcert
+        return kwargs
+
     def _open_connection(self):
         try:
             import psycopg
         except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError("PostgreSQLResource needs psycopg: pip install 'dagster-cfwb[postgres]'") from e
-        options = {}
-        if self.statement_timeout_seconds:
-            options["options"] = f"-c statement_timeout={int(self.statement_timeout_seconds) * 1000}"
-        if self.sslrootcert:
-            options["sslrootcert"] = self.sslrootcert
-        return psycopg.connect(
-            host=self.host,
-            port=self.port,
-            user=self.user,
-            password=self.password or None,
-            dbname=self.database,
-            sslmode=self.sslmode,
-            connect_timeout=self.connect_timeout_seconds,
-            application_name=self.application_name,
-            **options,
-        )
+            raise ImportError(
+                f"{type(self).__name__} needs psycopg: pip install 'dagster-cfwb[postgres]'"
+            ) from e
+        return psycopg.connect(**self._connect_kwargs())
 
     def _is_transient(self, error: Exception) -> bool:
         message = str(error).lower()
         return not any(
-            word in message for word in ("authentication", "password", "does not exist", "no pg_hba", "permission")
+            word in message
+            for word in ("authentication", "password", "does not exist", "no pg_hba", "permission")
         )
 
     def _iter_batches_on(self, conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
@@ -100,7 +109,13 @@ class PostgreSQLResource(SQLDatabaseResource):
 
     def _load(self, conn, stream, table: QualifiedName, mode: str, keys) -> LoadResult:
         return load_postgres(
-            conn, stream, table, mode=mode, keys=keys, connect=self._open_connection, streams=self.copy_streams
+            conn,
+            stream,
+            table,
+            mode=mode,
+            keys=keys,
+            connect=self._open_connection,
+            streams=self.copy_streams,
         )
 
     def _table_schema(self, conn, table: QualifiedName) -> dict[str, str]:

@@ -43,10 +43,7 @@ class Engine:
         return f"{quote}{self.schema}{quote}.{quote}{table}{quote}"
 
     def tables(self) -> list[str]:
-        if self.name == "postgres":
-            sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
-        else:
-            sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
+        sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
         return sorted(self.admin.query(sql, params=[self.schema], output="arrow").column(0).to_pylist())
 
     def kill_loader(self) -> None:

@@ -45,6 +45,8 @@ def test_errors_name_page_and_column():
         list(records_to_batches([[{"x": 1}, 5]]))
     with pytest.raises(RecordsSchemaError, match=r"page 3, column `x`"):
         list(records_to_batches([[{"x": 1}], [{"x": 2}], [{"x": "a"}]], batch_rows=1))
+    with pytest.raises(RecordsSchemaError, match=r"page 2, column `x`: .*true/false"):
+        list(records_to_batches([[{"x": 1.5}], [{"x": True}]], batch_rows=1))
     assert RecordsSchemaError("page 12, column `x`: …").page == 12
 
 

@@ -141,6 +141,9 @@ def _column(values: list, data_type: pa.DataType, name: str, page: int) -> pa.Ar
                     f"Pass schema={{'{name}': 'float64'}} to keep the decimals."
                 )
             values = [int(v) if isinstance(v, float) else v for v in values]
+        if pa.types.is_floating(data_type) and any(type(v) is bool for v in values):
+            # Arrow would silently store true/false as 1.0/0.0
+            raise TypeError("true/false is not a number")
         if pa.types.is_temporal(data_type):
             return pa.array([_to_text(v) for v in values], type=pa.large_string()).cast(data_type)
         return pa.array(values, type=data_type)

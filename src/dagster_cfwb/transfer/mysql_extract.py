@@ -53,13 +53,14 @@ def _from_text(text: pa.Array, target: pa.DataType) -> pa.Array:
     return text.cast(target)
 
 
-def _convert(values: list, field, target: pa.DataType) -> pa.Array:
+def _convert(raw: pa.Array, field, target: pa.DataType) -> pa.Array:
     if field.type_code == 16:  # BIT(n): big-endian bytes
-        return pa.array([None if v is None else int.from_bytes(v, "big") for v in values], pa.uint64())
-    raw = pa.array(values, pa.binary())
+        return pa.array(
+            [None if v is None else int.from_bytes(v, "big") for v in raw.to_pylist()], pa.uint64()
+        )
     if pa.types.is_binary(target):
-        return raw
-    return _from_text(raw.cast(pa.string()), target)
+        return raw.cast(pa.binary())
+    return _from_text(raw.cast(pa.large_string()).cast(pa.string()), target)
 
 
 def iter_mysql_batches(conn, sql: str, params=None, *, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
@@ -88,9 +89,11 @@ def iter_mysql_batches(conn, sql: str, params=None, *, batch_rows: int = 65_536)
         yielded = False
         while True:
             columns = read_columns(cur, batch_rows, len(fields))
+            if columns is None:
+                if yielded:
+                    break
+                columns = [pa.array([], pa.large_binary()) for _ in fields]
             n = len(columns[0])
-            if not n and yielded:
-                break
             arrays = [_convert(col, f, t) for col, f, t in zip(columns, fields, types, strict=True)]
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
             yielded = True

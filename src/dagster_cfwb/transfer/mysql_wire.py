@@ -2,13 +2,16 @@
 
 pymysql turns every value into a Python object through several generic calls; for an extract that
 cost dominates. Here the text-protocol row packets are read directly from the connection's
-buffered socket and each value's raw bytes are appended to its column's list: one tight loop per
-row, no conversion. The caller then builds one Arrow array per column and converts it with Arrow
-compute (:mod:`mysql_extract`). Packet sequence numbers, end-of-result and error packets are
+buffered socket (one short loop per row); the length-prefixed values inside them are then located
+and gathered into one Arrow array per column for the whole batch at once with NumPy. The caller
+converts each column with Arrow compute (:mod:`mysql_extract`). Packet sequence numbers, end-of-result and error packets are
 handled as pymysql does, and the cursor is left in the state pymysql expects.
 """
 
 from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
 
 __all__ = ["read_columns"]
 
@@ -45,21 +48,18 @@ def _read_packet(read, conn, seq: int) -> tuple[bytes, int]:
     return payload, seq
 
 
-def read_columns(cursor, limit: int, ncols: int) -> list[list]:
-    """Up to ``limit`` rows of ``cursor``'s unbuffered result as ``ncols`` lists of raw ``bytes``/None.
-
-    Returns empty lists once the result is exhausted.
-    """
+def _read_payloads(cursor, limit: int) -> list[bytes]:
+    """Up to ``limit`` row packets of ``cursor``'s unbuffered result (empty once it is exhausted)."""
     import pymysql
 
-    columns: list[list] = [[] for _ in range(ncols)]
+    payloads: list[bytes] = []
     result = cursor._result
     if result is None or not result.unbuffered_active:
-        return columns
+        return payloads
     conn = result.connection
     read = conn._rfile.read
     seq = conn._next_seq_id
-    appenders = [c.append for c in columns]
+    append = payloads.append
     try:
         for _ in range(limit):
             payload, seq = _read_packet(read, conn, seq)
@@ -73,31 +73,59 @@ def read_columns(cursor, limit: int, ncols: int) -> list[list]:
                 result.unbuffered_active = False
                 conn._next_seq_id = seq
                 pymysql.protocol.MysqlPacket(payload, conn.encoding).raise_for_error()
-            pos = 0
-            for append in appenders:
-                b = payload[pos]
-                if b < 0xFB:
-                    end = pos + 1 + b
-                    append(payload[pos + 1 : end])
-                    pos = end
-                elif b == 0xFB:
-                    append(None)
-                    pos += 1
-                elif b == 0xFC:
-                    start = pos + 3
-                    end = start + (payload[pos + 1] | (payload[pos + 2] << 8))
-                    append(payload[start:end])
-                    pos = end
-                elif b == 0xFD:
-                    start = pos + 4
-                    end = start + int.from_bytes(payload[pos + 1 : start], "little")
-                    append(payload[start:end])
-                    pos = end
-                else:
-                    start = pos + 9
-                    end = start + int.from_bytes(payload[pos + 1 : start], "little")
-                    append(payload[start:end])
-                    pos = end
+            append(payload)
     finally:
         conn._next_seq_id = seq
+    return payloads
+
+
+def _le(buf: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
+    value = np.zeros(len(at), dtype=np.int64)
+    for k in range(width):
+        value |= buf[at + k].astype(np.int64) << (8 * k)
+    return value
+
+
+def read_columns(cursor, limit: int, ncols: int) -> list[pa.Array] | None:
+    """Up to ``limit`` rows of ``cursor``'s unbuffered result as ``ncols`` Arrow ``large_binary``
+    arrays of the values' raw text (NULLs as nulls), or None once the result is exhausted.
+
+    Only the packets are read row by row; the length-prefixed values are located and gathered for
+    the whole batch at once with NumPy, one column at a time.
+    """
+    payloads = _read_payloads(cursor, limit)
+    n = len(payloads)
+    if not n:
+        return None
+    lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=n)
+    buf = np.frombuffer(b"".join(payloads), dtype=np.uint8)
+    pos = np.cumsum(lengths) - lengths
+    columns = []
+    for _ in range(ncols):
+        first = buf[pos].astype(np.int64)
+        size = first.copy()
+        header = np.ones(n, dtype=np.int64)
+        nulls = first == 0xFB
+        for marker, width in ((0xFC, 2), (0xFD, 3), (0xFE, 8)):
+            wide = first == marker
+            if wide.any():
+                size[wide] = _le(buf, pos[wide] + 1, width)
+                header[wide] = width + 1
+        size[nulls] = 0
+        start = pos + header
+        pos = start + size
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(size, out=offsets[1:])
+        total = int(offsets[-1])
+        data = (
+            buf[np.repeat(start - offsets[:-1], size) + np.arange(total, dtype=np.int64)]
+            if total
+            else buf[:0]
+        )
+        validity = pa.py_buffer(np.packbits(~nulls, bitorder="little")) if nulls.any() else None
+        columns.append(
+            pa.Array.from_buffers(
+                pa.large_binary(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(data)], int(nulls.sum())
+            )
+        )
     return columns

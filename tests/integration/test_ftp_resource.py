@@ -85,3 +85,24 @@ def test_ftps_without_trusted_certificate_fails_clearly(ftps_server):
 def test_ftps_server_refuses_plain_ftp(ftps_server):
     with pytest.raises(FileServerConnectionError, match="Sign-in refused"):
         _resource(ftps_server).list()
+
+
+def test_failed_local_write_closes_the_data_connection(ftp_server, monkeypatch):
+    folder = f"t{secrets.token_hex(4)}"
+    (ftp_server.root / folder).mkdir()
+    (ftp_server.root / folder / "x.bin").write_bytes(b"x" * 600_000)
+    opened = []
+    original = ftp_module._FTPSession._transfer
+    monkeypatch.setattr(
+        ftp_module._FTPSession,
+        "_transfer",
+        lambda self, p, o: opened.append(original(self, p, o)) or opened[-1],
+    )
+
+    class FullDisk:
+        def write(self, data):
+            raise OSError(28, "No space left on device")
+
+    with _resource(ftp_server).connect() as session, pytest.raises(OSError, match="No space left"):
+        session.read_into(f"{folder}/x.bin", 0, FullDisk())
+    assert len(opened) == 1 and opened[0].fileno() == -1  # closed, not left to the garbage collector

@@ -129,13 +129,16 @@ class _FTPSession(FileSession):
             raise
 
     def read_into(self, path: str, offset: int, sink: BinaryIO) -> None:
-        stream = _FTPStream(self.ftp, self._transfer(path, offset))
-        while chunk := stream.read(_CHUNK):
-            sink.write(chunk)
-        if isinstance(stream._conn, ssl.SSLSocket):
-            stream._conn.unwrap()
-        stream._conn.close()
-        stream.closed = True
+        conn = self._transfer(path, offset)
+        stream = _FTPStream(self.ftp, conn)
+        try:
+            while chunk := stream.read(_CHUNK):
+                sink.write(chunk)
+            if isinstance(conn, ssl.SSLSocket):
+                conn.unwrap()
+        finally:  # the data connection is closed even when the transfer or the local write fails
+            conn.close()
+            stream.closed = True
         self.ftp.voidresp()
 
     def open_read(self, path: str) -> BinaryIO:

@@ -89,7 +89,7 @@ def test_demo_materialises_every_location(tmp_path, pg_config, demo_database):
     checks = re.search(r"Checks: (\d+) passed, (\d+) failed\.", output)
     assert checks and int(checks.group(1)) >= 13 and checks.group(2) == "0", output[-3000:]
     assert "FAILED" not in output
-    assert f"dev -w {platform / 'workspace.yaml'}" in output
+    assert f"cd {platform} && " in output and "/dagster dev" in output
     assert f"DAGSTER_HOME={platform / '.dagster_home'}" in output
     assert (
         platform / ".dagster_home" / "lakehouse" / "data_platform" / "gld" / "offre_par_commune.parquet"

@@ -81,9 +81,18 @@ def test_read_workspace_gives_absolute_existing_folders():
         assert (location.project_dir / "pyproject.toml").is_file()
 
 
+def test_read_workspace_accepts_python_file_entries(tmp_path):
+    (tmp_path / "workspace.yaml").write_text(
+        "load_from:\n  - python_file:\n      relative_path: x/src/x/definitions.py\n      working_directory: x/src\n"
+    )
+    (location,) = read_workspace(tmp_path)
+    assert (location.name, location.module_name) == ("x", "x.definitions")
+    assert location.project_dir == tmp_path / "x"
+
+
 def test_read_workspace_refuses_other_entries(tmp_path):
-    (tmp_path / "workspace.yaml").write_text("load_from:\n  - python_file: x.py\n")
-    with pytest.raises(ValueError, match=r"load_from\[0\] must be a `python_module`"):
+    (tmp_path / "workspace.yaml").write_text("load_from:\n  - python_package: x\n")
+    with pytest.raises(ValueError, match=r"load_from\[0\] must be a `python_file`"):
         read_workspace(tmp_path)
 
 

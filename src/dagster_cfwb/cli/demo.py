@@ -192,7 +192,7 @@ def _print_report(report: DemoReport, platform: Path, out) -> None:
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(report.env.items()))
     dagster = Path(sys.prefix) / "bin" / "dagster"
     print("\nOpen the Dagster UI (schedules, sensors, lineage, these runs):", file=out)
-    print(f"  {exports} \\\n    {dagster} dev -w {platform / 'workspace.yaml'}", file=out)
+    print(f"  cd {platform} && {exports} \\\n    {dagster} dev", file=out)
     print("  then browse http://127.0.0.1:3000", file=out)
     if report.embedded_postgres:
         print("The embedded PostgreSQL keeps running for the UI; stop it with: cfwb postgres stop", file=out)

@@ -60,21 +60,40 @@ def find_platform_dir(start: str | os.PathLike | None = None) -> Path:
 
 
 def read_workspace(platform_dir: Path) -> list[CodeLocation]:
-    """The code locations listed in ``<platform_dir>/workspace.yaml`` (``python_module`` entries)."""
+    """The code locations listed in ``<platform_dir>/workspace.yaml``.
+
+    Entries are ``python_file`` (``relative_path`` of ``<src>/<package>/definitions.py`` and its
+    ``working_directory``, both relative to the workspace file) or ``python_module``.
+    """
     workspace_file = platform_dir / "workspace.yaml"
     content = yaml.safe_load(workspace_file.read_text(encoding="utf-8")) or {}
     locations = []
     for i, entry in enumerate(content.get("load_from") or []):
-        spec = (entry or {}).get("python_module")
-        if not isinstance(spec, dict) or "module_name" not in spec:
+        entry = entry or {}
+        if isinstance(entry.get("python_file"), dict) and "relative_path" in entry["python_file"]:
+            spec = entry["python_file"]
+            file = (platform_dir / spec["relative_path"]).resolve()
+            working_directory = (platform_dir / spec.get("working_directory", ".")).resolve()
+            try:
+                module_name = ".".join(file.relative_to(working_directory).with_suffix("").parts)
+            except ValueError:
+                raise ValueError(
+                    f"`{workspace_file}`: load_from[{i}]: `{spec['relative_path']}` is not inside its "
+                    f"working_directory `{spec.get('working_directory')}`."
+                ) from None
+        elif isinstance(entry.get("python_module"), dict) and "module_name" in entry["python_module"]:
+            spec = entry["python_module"]
+            module_name = spec["module_name"]
+            working_directory = (platform_dir / spec.get("working_directory", ".")).resolve()
+        else:
             raise ValueError(
-                f"`{workspace_file}`: load_from[{i}] must be a `python_module` with `module_name`; got {entry!r}."
+                f"`{workspace_file}`: load_from[{i}] must be a `python_file` with `relative_path` (or a "
+                f"`python_module` with `module_name`); got {entry!r}."
             )
-        working_directory = (platform_dir / spec.get("working_directory", ".")).resolve()
         locations.append(
             CodeLocation(
-                name=spec.get("location_name") or spec["module_name"].split(".")[0],
-                module_name=spec["module_name"],
+                name=spec.get("location_name") or module_name.split(".")[0],
+                module_name=module_name,
                 working_directory=working_directory,
             )
         )

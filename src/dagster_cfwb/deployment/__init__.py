@@ -1,9 +1,10 @@
-"""Glue the platform template's code locations share: resources chosen from the environment."""
+"""Glue the platform template's code locations share: resources from the environment, automation."""
 
+from dagster_cfwb.deployment.automation import automation_sensor
 from dagster_cfwb.deployment.platform_resources import (
     lakehouse_from_env,
     platform_resources,
     postgresql_from_env,
 )
 
-__all__ = ["lakehouse_from_env", "platform_resources", "postgresql_from_env"]
+__all__ = ["automation_sensor", "lakehouse_from_env", "platform_resources", "postgresql_from_env"]

@@ -43,7 +43,7 @@ class ScaffoldedLocation:
             "Next steps:",
             f"  cd {self.folder} && dg check defs        # what CI runs",
             f"  pytest {self.folder / 'tests'}            # the location's test",
-            "  dagster dev -w platform/workspace.yaml   # see it in the UI",
+            f"  cd {self.folder.parent} && dagster dev    # see it in the UI",
         ]
         return "\n".join(lines)
 

@@ -2,17 +2,17 @@
 
 Everything under `defs/` is loaded (Python assets, schedules, sensors, and the `defs.yaml` files of
 YAML components), then the platform resources are bound: `azure_adls`/`lakehouse` and
-`postgresql`, chosen from environment variables (see `dagster_cfwb.deployment`), and `dbt`, the
-dbt project over the lakehouse (`../../dbt_project`).
+`postgresql`, chosen from environment variables (see `dagster_cfwb.deployment`), `dbt`, the
+dbt project over the lakehouse (`../../dbt_project`), and the sensor that runs the assets'
+automation conditions (`data_platform_automation`, on by default).
 """
 
 from pathlib import Path
 
 import dagster as dg
 
-from dagster_cfwb.deployment import platform_resources
-
-from .defs.lakehouse_dbt import dbt_resource
+from dagster_cfwb.deployment import automation_sensor, platform_resources
+from data_platform.defs.lakehouse_dbt import dbt_resource
 
 CODE_LOCATION = "data_platform"
 
@@ -21,5 +21,8 @@ CODE_LOCATION = "data_platform"
 def defs() -> dg.Definitions:
     return dg.Definitions.merge(
         dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
-        dg.Definitions(resources={**platform_resources(CODE_LOCATION), "dbt": dbt_resource}),
+        dg.Definitions(
+            resources={**platform_resources(CODE_LOCATION), "dbt": dbt_resource},
+            sensors=[automation_sensor(CODE_LOCATION)],
+        ),
     )

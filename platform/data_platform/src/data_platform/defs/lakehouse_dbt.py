@@ -6,12 +6,14 @@ sources are the import assets of ``enseignement`` and ``culture`` (``models/sour
 asset graph runs imports → dbt models → the PostgreSQL export below, across code locations.
 
 The dbt manifest is built when the image is built (``dbt parse`` in the Dockerfile, or ``cfwb dbt
-parse``), not when the code location loads; ``dagster dev`` re-parses at start
-(``prepare_if_dev``) so edits to models show at once.
+parse``), not when the code location loads; under ``dagster dev`` only, it is rebuilt at start when
+a model changed, so edits show at once.
 """
 
 import json
+import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from dagster_cfwb.cli.platform_layout import dbt_manifest_is_current
 from dagster_cfwb.metadata import table_metadata
 from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
 from dagster_cfwb.resources.lakehouse.azure_adls_resource import AzureAdlsResource
@@ -30,7 +33,24 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
 LAYERS = ("stg", "slv", "gld")
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()
+
+
+def _dbt_executable() -> str:
+    """The `dbt` of this Python environment (the venv or the image), else the one on PATH."""
+    for folder in (Path(sys.prefix) / "bin", Path(sys.executable).parent):
+        if (folder / "dbt").exists():
+            return str(folder / "dbt")
+    return shutil.which("dbt") or "dbt"
+
+
+# Under `dagster dev` only, rebuild the manifest when a model changed (what `prepare_if_dev` does,
+# with the venv's dbt even when the venv is not activated). Servers use the manifest of the image.
+if os.environ.get("DAGSTER_IS_DEV_CLI") and not dbt_manifest_is_current(DBT_PROJECT_DIR):
+    subprocess.run(
+        [_dbt_executable(), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
+        cwd=DBT_PROJECT_DIR,
+        check=True,
+    )
 
 
 class LakehouseDbtTranslator(DagsterDbtTranslator):
@@ -128,14 +148,6 @@ def pg_offre_par_commune(
             dashboard_url="https://vizu.intranet.example/offre-communale",
         )
     )
-
-
-def _dbt_executable() -> str:
-    """The `dbt` of this Python environment (the venv or the image), else the one on PATH."""
-    for folder in (Path(sys.prefix) / "bin", Path(sys.executable).parent):
-        if (folder / "dbt").exists():
-            return str(folder / "dbt")
-    return shutil.which("dbt") or "dbt"
 
 
 dbt_resource = DbtCliResource(

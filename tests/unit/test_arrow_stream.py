@@ -58,6 +58,13 @@ def test_rejects_unknown_input_and_empty_iterators():
         to_arrow_stream([1, 2])
 
 
+def test_batches_with_other_columns_are_refused_not_matched_by_position():
+    first = pa.record_batch({"a": [1], "b": [10]})
+    swapped = pa.record_batch({"b": [20], "a": [2]})
+    with pytest.raises(ValueError, match=r"columns \['b', 'a'\].*first batch had \['a', 'b'\]"):
+        list(to_arrow_stream(iter([first, swapped])))
+
+
 def test_to_output():
     table = pa.table({"a": [1, 2]})
     assert to_output(table, "polars").shape == (2, 1)

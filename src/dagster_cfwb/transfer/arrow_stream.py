@@ -71,6 +71,11 @@ def normalize_schema(schema: pa.Schema) -> pa.Schema:
 def _cast_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     if batch.schema.equals(schema, check_metadata=False):
         return batch
+    if batch.schema.names != schema.names:  # columns are matched by position below: never by accident
+        raise ValueError(
+            f"A record batch has columns {batch.schema.names}, but the first batch had {schema.names}; "
+            "every batch of one load must have the same columns in the same order."
+        )
     columns = []
     for column, field in zip(batch.columns, schema, strict=True):
         if column.type.equals(field.type):
@@ -84,20 +89,26 @@ def _cast_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
-def _rebatch(batches: Iterable[pa.RecordBatch], schema: pa.Schema, batch_rows: int) -> Iterator[pa.RecordBatch]:
+def _rebatch(
+    batches: Iterable[pa.RecordBatch], schema: pa.Schema, batch_rows: int
+) -> Iterator[pa.RecordBatch]:
     for batch in batches:
         if isinstance(batch, pa.Table):
             inner = batch.to_batches(max_chunksize=batch_rows)
         else:
-            inner = [batch] if batch.num_rows <= batch_rows else pa.Table.from_batches([batch]).to_batches(
-                max_chunksize=batch_rows
+            inner = (
+                [batch]
+                if batch.num_rows <= batch_rows
+                else pa.Table.from_batches([batch]).to_batches(max_chunksize=batch_rows)
             )
         for b in inner:
             if b.num_rows:
                 yield _cast_batch(b, schema)
 
 
-def to_arrow_stream(data: Any, *, batch_rows: int = DEFAULT_BATCH_ROWS, normalize: bool = True) -> ArrowStream:
+def to_arrow_stream(
+    data: Any, *, batch_rows: int = DEFAULT_BATCH_ROWS, normalize: bool = True
+) -> ArrowStream:
     """Accept a polars/pandas DataFrame, an Arrow table, batch or reader, or an iterable of batches.
 
     Args:
@@ -142,7 +153,9 @@ def to_arrow_stream(data: Any, *, batch_rows: int = DEFAULT_BATCH_ROWS, normaliz
                 "Got an empty iterator of record batches: there is no schema to create the table from."
             ) from None
         if not isinstance(first, pa.RecordBatch | pa.Table):
-            raise TypeError(f"Expected an iterator of Arrow record batches, got items of type {type(first).__name__}.")
+            raise TypeError(
+                f"Expected an iterator of Arrow record batches, got items of type {type(first).__name__}."
+            )
 
         def chained() -> Iterator[pa.RecordBatch]:
             yield first

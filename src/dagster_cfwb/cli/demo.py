@@ -36,6 +36,8 @@ from dagster_cfwb.cli.platform_layout import (
 __all__ = ["DemoReport", "run_demo"]
 
 BACKFILL_DAYS = 7
+# Step logs (e.g. "Imported 245 schools", dbt's lines) but not Dagster's DEBUG event lines.
+_QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 @dataclass
@@ -154,6 +156,7 @@ def run_demo(
             selection=dg.AssetSelection.assets(*asset.keys),
             resources=resources,
             instance=instance,
+            run_config=_QUIET,
             tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
             raise_on_error=False,
         )
@@ -166,6 +169,7 @@ def run_demo(
         selection=dg.AssetSelection.assets(*unpartitioned_keys),
         resources=resources,
         instance=instance,
+        run_config=_QUIET,
         raise_on_error=False,
     )
     collect(result)

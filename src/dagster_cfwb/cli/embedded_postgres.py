@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,9 +64,11 @@ def start_embedded_postgres(data_dir: Path) -> EmbeddedPostgres:
     The server is left running after this process exits, so ``dagster dev`` can use it; stop it with
     ``cfwb postgres stop`` (:func:`stop_embedded_postgres`).
     """
-    pgserver = _require_pgserver()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode=None)
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, root)
+        warnings.simplefilter("ignore")
+        pgserver = _require_pgserver()
+        server = pgserver.get_server(data_dir, cleanup_mode=None)
     info = server.get_postmaster_info()
     return EmbeddedPostgres(data_dir=data_dir, host=str(info.socket_dir), port=int(info.port or 5432))
 

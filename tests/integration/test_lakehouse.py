@@ -159,3 +159,23 @@ def test_sas_token_and_account_key_are_masked_in_errors_whatever_their_form():
         )
     )
     assert "QUJDREVGR0hJSktM" not in str(key._translate_error(duckdb.IOException("bad key QUJDREVGR0hJSktM")))
+
+
+def test_first_writes_racing_to_create_the_container_both_succeed(azurite, tmp_path, monkeypatch):
+    from azure.core.exceptions import ResourceNotFoundError
+    from azure.storage.blob import BlobServiceClient
+
+    lake = AzureAdlsResource(
+        connection_string=azurite, container=f"race-{tmp_path.name[-8:].lower().replace('_', '-')}"
+    )
+    client = lake._container_client
+    upload = client.upload_blob
+
+    def other_writer_wins(*args, **kwargs):  # the container appears between our failed upload and our create
+        monkeypatch.setattr(client, "upload_blob", upload)
+        BlobServiceClient.from_connection_string(azurite).create_container(lake.container)
+        raise ResourceNotFoundError("The specified container does not exist.")
+
+    monkeypatch.setattr(client, "upload_blob", other_writer_wins)
+    result = lake.write_table(pa.table({"n": [1, 2]}), "x/stg/race.parquet")
+    assert result.rows == 2 and lake.read_table("x/stg/race.parquet")["n"].to_list() == [1, 2]

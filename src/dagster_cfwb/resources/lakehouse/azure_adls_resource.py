@@ -272,14 +272,17 @@ class AzureAdlsResource(LakehouseResource):
 
     # -- files --------------------------------------------------------------------------------
     def _store_file(self, local_file: str, path: str) -> None:
-        from azure.core.exceptions import ResourceNotFoundError
+        from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 
         client = self._container_client
         try:
             with open(local_file, "rb") as f:
                 client.upload_blob(path, f, overwrite=True, max_concurrency=self.upload_concurrency)
         except ResourceNotFoundError:
-            client.create_container()
+            try:
+                client.create_container()
+            except ResourceExistsError:
+                pass  # another writer created it meanwhile
             with open(local_file, "rb") as f:
                 client.upload_blob(path, f, overwrite=True, max_concurrency=self.upload_concurrency)
 

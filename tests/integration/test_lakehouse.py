@@ -179,3 +179,11 @@ def test_first_writes_racing_to_create_the_container_both_succeed(azurite, tmp_p
     monkeypatch.setattr(client, "upload_blob", other_writer_wins)
     result = lake.write_table(pa.table({"n": [1, 2]}), "x/stg/race.parquet")
     assert result.rows == 2 and lake.read_table("x/stg/race.parquet")["n"].to_list() == [1, 2]
+
+
+def test_list_accepts_the_same_url_schemes_as_sql(tmp_path):
+    lake = LocalLakehouseResource(root=str(tmp_path / "lake"))
+    lake.write_table(pa.table({"n": [1]}), "x/stg/a.parquet")
+    expected = ["x/stg/a.parquet"]
+    for prefix in ("x/stg/", "azure://x/stg/", "az://x/stg/"):
+        assert [f.path for f in lake.list(prefix)] == expected, prefix

@@ -26,6 +26,7 @@ from dagster_cfwb.transfer.lakehouse_paths import (
     lakehouse_path,
     normalize_lakehouse_path,
     rewrite_lakehouse_urls,
+    strip_scheme,
 )
 from dagster_cfwb.transfer.parquet_files import ParquetWriteResult, write_parquet_stream
 
@@ -169,7 +170,7 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
 
         Args:
             data: a polars/pandas DataFrame, an Arrow table or reader, or an iterator of Arrow record
-                batches (streamed: memory holds one batch at a time).
+                batches (streamed: memory holds one Parquet row group, at most 122,880 rows or 64 MB, at a time).
             path: e.g. ``"enseignement/stg/eleves.parquet"`` or ``"azure://enseignement/stg/eleves.parquet"``.
             compression: Parquet compression codec (``zstd``, ``snappy``, ``gzip``, ``none``).
 
@@ -193,7 +194,7 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
 
     def list(self, prefix: str = "") -> list[LakehouseFile]:
         """Files under ``prefix`` (e.g. ``"enseignement/stg/"``), sorted by path."""
-        clean = prefix.replace("azure://", "", 1).lstrip("/") if prefix else ""
+        clean = strip_scheme(prefix) if prefix else ""
         if ".." in clean.split("/"):
             raise ValueError(f"Invalid lakehouse prefix {prefix!r}.")
         return sorted(self._list(clean), key=lambda f: f.path)

@@ -92,6 +92,13 @@ def _apply_schema(table_or_batch, schema_spec: Any, label: str):
     return type(table_or_batch).from_arrays(columns, names=table_or_batch.schema.names)
 
 
+def _declared_schema(schema: pa.Schema, opts: ReadOptions, label: str) -> pa.Schema:
+    """The file's schema with the column types given in ``schema`` applied (what the batches will have)."""
+    if not opts.csv.schema:
+        return schema
+    return _apply_schema(schema.empty_table(), opts.csv.schema, label).schema
+
+
 def _excel(path: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
     try:
         import fastexcel
@@ -141,10 +148,7 @@ def _json(path: str, fmt: str, opts: ReadOptions, label: str) -> tuple[pa.Schema
         finally:
             con.close()
 
-    schema = reader.schema
-    if opts.csv.schema:
-        schema = _apply_schema(schema.empty_table(), opts.csv.schema, label).schema
-    return schema, batches()
+    return _declared_schema(reader.schema, opts, label), batches()
 
 
 def _duckdb_message(error: Exception, path: str) -> str:
@@ -167,10 +171,7 @@ def _parquet(path: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, Itera
         finally:
             parquet.close()
 
-    schema = parquet.schema_arrow
-    if opts.csv.schema:
-        schema = _apply_schema(schema.empty_table(), opts.csv.schema, label).schema
-    return schema, batches()
+    return _declared_schema(parquet.schema_arrow, opts, label), batches()
 
 
 def _renamed_csv(path: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import sys
 import traceback
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -135,3 +136,27 @@ def test_broken_location_fails_with_a_located_error(tmp_path):
         sys.path.remove(str(broken / "src"))
     located = "".join(traceback.format_exception(error.value))
     assert f'{Path(module)}", line {line_number}' in located
+
+
+@pytest.mark.azurite
+def test_locations_use_azure_when_its_variables_are_set(loaded, azurite, monkeypatch):
+    """With AZURE_STORAGE_CONNECTION_STRING set, `azure_adls`/`lakehouse` are Azure: the demo asset writes there."""
+    from dagster_cfwb.deployment import platform_resources
+    from dagster_cfwb.resources.lakehouse.azure_adls_resource import AzureAdlsResource
+
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite)
+    monkeypatch.setenv("CFWB_LAKEHOUSE_CONTAINER", f"platform-{uuid.uuid4().hex[:8]}")
+    resources = platform_resources("data_platform")
+    assert isinstance(resources["azure_adls"], AzureAdlsResource)
+    assert resources["lakehouse"] is resources["azure_adls"]
+    assert "AccountKey" not in repr(resources["azure_adls"])  # the EnvVar, never its value
+
+    definitions = loaded["data_platform"]
+    result = dg.materialize(
+        definitions.assets,
+        selection=dg.AssetSelection.assets("stg_example"),
+        resources={**definitions.resources, **resources},
+    )
+    assert result.success
+    lakehouse = AzureAdlsResource(connection_string=azurite, container=resources["azure_adls"].container)
+    assert lakehouse.query_blob_storage("FROM 'azure://code_location/stg/example.parquet'").shape == (1000, 5)

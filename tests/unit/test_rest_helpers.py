@@ -146,3 +146,19 @@ def test_oauth2_token_errors(status, kind):
     with pytest.raises(Exception) as err:
         gen.send(httpx.Response(status, text="bad client sec-XYZ-9", request=token_request))
     assert type(err.value).__name__ == kind and "sec-XYZ-9" not in str(err.value)
+
+
+def test_oauth2_basic_client_auth_header_is_masked_when_echoed():
+    config = OAuth2ClientCredentials(
+        token_url="https://t/token",
+        client_id="c",
+        client_secret="sec-XYZ-9",
+        client_auth_method="client_secret_basic",
+    )
+    flow = build_httpx_auth(config)
+    gen = flow.auth_flow(httpx.Request("GET", "https://api.example/x"))
+    token_request = next(gen)
+    sent = token_request.headers["Authorization"]  # "Basic <base64(c:sec-XYZ-9)>"
+    with pytest.raises(Exception) as err:
+        gen.send(httpx.Response(401, text=f"refused header {sent}", request=token_request))
+    assert sent.split(" ", 1)[1] not in str(err.value)

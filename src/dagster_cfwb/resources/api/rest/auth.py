@@ -163,7 +163,11 @@ class OAuth2ClientCredentialsFlow(httpx.Auth):
         self.past_tokens: list[str] = []  # kept only so error messages can mask them
 
     def secrets(self) -> list[str | None]:
-        return [self._config.client_secret, self._token, *self.past_tokens[-5:]]
+        cfg = self._config
+        basic = basic_auth_header(cfg.client_id, cfg.client_secret).split(" ", 1)[
+            1
+        ]  # sent with client_secret_basic
+        return [cfg.client_secret, basic, self._token, *self.past_tokens[-5:]]
 
     def _valid_token(self) -> str | None:
         with self._lock:

@@ -297,7 +297,7 @@ def test_cut_connection_mid_load_keeps_the_old_table(engine):
     assert killed.is_set()
     assert engine.admin.query(f"SELECT * FROM {engine.q('t')}").rows() == [(7, "old")]
     # MariaDB drops the staging table at once from a fresh session; PostgreSQL's parallel COPY
-    # leaves it to the next (multi-batch) load of the same table: the job's re-run cleans up.
+    # leaves it to the next load of the same table: the job's re-run cleans up.
     db.copy_from_df(_batches_then(lambda: None, n_batches=3, rows=10), "t", schema=s)
     assert engine.count("t") == 30
     assert engine.tables() == ["t"]

@@ -51,8 +51,9 @@ def test_failed_replace_keeps_old_table_and_drops_staging(pg_config, pg_schema, 
     assert leftovers == 0
 
 
-def test_orphan_staging_table_from_a_dead_session_is_cleaned(pg_config, pg_schema):
-    pg = PostgreSQLResource(**pg_config, copy_streams=2, batch_rows=100)
+@pytest.mark.parametrize("streams", [1, 2])
+def test_orphan_staging_table_from_a_dead_session_is_cleaned(pg_config, pg_schema, streams):
+    pg = PostgreSQLResource(**pg_config, copy_streams=streams, batch_rows=100)
     pg.execute(f'CREATE TABLE "{pg_schema}"."_cfwb_t_deadbeef" (id bigint)')
     pg.execute(f"""COMMENT ON TABLE "{pg_schema}"."_cfwb_t_deadbeef" IS 'dagster-cfwb staging, backend 1'""")
     pg.copy_from_df(_batches(3, 100), "t", schema=pg_schema)

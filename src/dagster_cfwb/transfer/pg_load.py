@@ -192,6 +192,7 @@ def load_postgres(
             existing = pg_table_columns(cur, table)
             if mode == "replace":
                 staging = _staging_name(table)
+                _drop_orphan_staging(cur, table)
                 _create_table(cur, staging, stream, [])
                 rows = copy_batches_binary(cur, staging, stream.schema, stream, on_batch=on_progress)
                 _swap_in(cur, staging, table, existing is not None, key_list)

@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 import psycopg
 import pytest
-from platform_copy import copy_platform
+from platform_copy import PLATFORM, copy_platform
 
 from dagster_cfwb.cli.embedded_postgres import start_embedded_postgres, stop_embedded_postgres
 from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
@@ -129,3 +129,32 @@ def test_embedded_postgres_starts_loads_and_stops(tmp_path):
     finally:
         assert stop_embedded_postgres(data_dir) is True
     assert stop_embedded_postgres(data_dir) is False
+
+
+@pytest.mark.postgres
+def test_production_dagster_yaml_on_postgresql(tmp_path, pg_config, demo_database, monkeypatch):
+    """platform/dagster.yaml gives a PostgreSQL-backed instance with the queue, retries and monitoring."""
+    pytest.importorskip("dagster_postgres", reason="the `platform` extra installs dagster-postgres")
+    import dagster as dg
+
+    (tmp_path / "dagster.yaml").write_text((PLATFORM / "dagster.yaml").read_text())
+    for name, value in {
+        "DAGSTER_HOME": str(tmp_path),
+        "DAGSTER_PG_HOST": pg_config["host"],
+        "DAGSTER_PG_PORT": str(pg_config["port"]),
+        "DAGSTER_PG_USER": pg_config["user"],
+        "DAGSTER_PG_PASSWORD": pg_config.get("password") or "",
+        "DAGSTER_PG_DB": demo_database,
+        "DAGSTER_MAX_CONCURRENT_RUNS": "10",
+        "DAGSTER_COMPUTE_LOGS_DIR": str(tmp_path / "logs"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    with dg.DagsterInstance.get() as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        assert type(instance.schedule_storage).__name__ == "PostgresScheduleStorage"
+        queue = instance.run_coordinator.get_run_queue_config()
+        assert queue.max_concurrent_runs == 10
+        assert {"key": "cfwb/source", "value": "denodo", "limit": 3} in queue.tag_concurrency_limits
+        assert instance.run_retries_enabled and instance.run_monitoring_enabled
+        assert instance.get_runs() == []

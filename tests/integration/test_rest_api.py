@@ -269,7 +269,8 @@ def test_next_url_to_another_host_is_refused(api_server):
         api.get_json("http://127.0.0.2:1/steal")
 
 
-def test_api_key_header_does_not_follow_a_redirect_to_another_host(api_server):
+@pytest.mark.parametrize("location", ["header", "query"])
+def test_api_key_does_not_follow_a_redirect_to_another_host(api_server, location):
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -278,6 +279,7 @@ def test_api_key_header_does_not_follow_a_redirect_to_another_host(api_server):
     class Other(BaseHTTPRequestHandler):
         def do_GET(self):
             received.update(self.headers)
+            received["path"] = self.path
             self.send_response(200)
             self.send_header("Content-Length", "2")
             self.end_headers()
@@ -289,9 +291,10 @@ def test_api_key_header_does_not_follow_a_redirect_to_another_host(api_server):
     other = ThreadingHTTPServer(("127.0.0.1", 0), Other)
 
     class Redirect(BaseHTTPRequestHandler):
-        def do_GET(self):
+        def do_GET(self):  # a careless server that keeps the query string when it redirects
+            query = self.path.partition("?")[2]
             self.send_response(302)
-            self.send_header("Location", f"http://127.0.0.1:{other.server_port}/landing")
+            self.send_header("Location", f"http://127.0.0.1:{other.server_port}/landing?{query}")
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -301,19 +304,21 @@ def test_api_key_header_does_not_follow_a_redirect_to_another_host(api_server):
     redirect = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
     for server in (other, redirect):
         threading.Thread(target=server.serve_forever, daemon=True).start()
+    auth = ApiKeyAuth(
+        api_key=API_KEY, name="X-API-Key" if location == "header" else "api_key", location=location
+    )
     try:
-        api = RestApiResource(
-            base_url=f"http://127.0.0.1:{redirect.server_port}", auth=ApiKeyAuth(api_key=API_KEY)
-        )
-        assert api.get_json("moved") == []
-        assert received and API_KEY not in received.values()
+        api = RestApiResource(base_url=f"http://127.0.0.1:{redirect.server_port}", auth=auth)
+        assert api.get_json("moved", params={"page": 2}) == []
+        assert received["path"].startswith("/landing?page=2")
+        assert received and not any(API_KEY in str(v) for v in received.values())
     finally:
         for server in (other, redirect):
             server.shutdown()
             server.server_close()
     # on the API's own host the key is still sent (the server checks it)
-    api_server.state.auth_mode = "api_key_header"
-    assert len(make_api(api_server, auth=ApiKeyAuth(api_key=API_KEY)).get_json("secure/all")) > 0
+    api_server.state.auth_mode = f"api_key_{location}"
+    assert len(make_api(api_server, auth=auth).get_json("secure/all")) > 0
 
 
 def test_fetch_records_types(api_server):

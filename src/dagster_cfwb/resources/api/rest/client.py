@@ -124,7 +124,7 @@ class RestClient:
             verify=verify,
             transport=transport,
             follow_redirects=True,  # httpx drops the Authorization header on a redirect to another host
-            event_hooks={"request": [self._drop_key_header_off_host]},  # …and we drop an API-key header
+            event_hooks={"request": [self._drop_key_off_host]},  # …and we drop an API key
         )
         self.stats = FetchStats()
 
@@ -154,15 +154,18 @@ class RestClient:
     def mask(self, url: object) -> str:
         return mask_url(url, self._secret_params)
 
-    def _drop_key_header_off_host(self, request: httpx.Request) -> None:
-        """Keep an API key sent in a header from following a redirect to another host (httpx only strips
-        ``Authorization``); an upgrade from http to https on the same host keeps it, as httpx does."""
-        if self._key_header is None:
+    def _drop_key_off_host(self, request: httpx.Request) -> None:
+        """Keep an API key (header or query parameter) from following a redirect to another host (httpx
+        only strips ``Authorization``); an upgrade from http to https on the same host keeps it, as httpx does."""
+        if self._key_header is None and not self._secret_params:
             return
         base, url = self._client.base_url, request.url
         upgrade = url.host == base.host and base.scheme == "http" and url.scheme == "https"
         if _origin(url) != _origin(base) and not upgrade:
-            request.headers.pop(self._key_header, None)
+            if self._key_header is not None:
+                request.headers.pop(self._key_header, None)
+            for name in self._secret_params:
+                request.url = request.url.copy_remove_param(name)
 
     def _url(self, path_or_url: str) -> httpx.URL:
         if path_or_url.startswith(("http://", "https://")):

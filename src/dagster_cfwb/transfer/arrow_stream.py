@@ -113,7 +113,8 @@ def to_arrow_stream(
 
     Args:
         data: the rows to load. An iterable of Arrow record batches is consumed lazily, so a
-            table far larger than memory can flow through.
+            table far larger than memory can flow through. A polars LazyFrame is collected first:
+            its whole result is held in memory.
         batch_rows: largest batch handed downstream; big tables are sliced (zero-copy).
         normalize: replace Arrow view/dictionary/null types by plain ones (see :func:`normalize_schema`).
 

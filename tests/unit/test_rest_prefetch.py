@@ -47,3 +47,21 @@ def test_consumer_stopping_early_stops_the_producer():
     time.sleep(0.3)
     assert len(produced) <= 3 + 2 + 2  # what was consumed, the queue, and one in hand
     assert not [t for t in threading.enumerate() if t.name == "cfwb-page-prefetch"]
+
+
+def test_error_creating_the_iterator_is_raised_not_a_hang():
+    def make():
+        raise ValueError("bad paginator settings")
+
+    outcome: list = []
+
+    def consume():
+        try:
+            list(prefetch(make))
+        except ValueError as e:
+            outcome.append(e)
+
+    consumer = threading.Thread(target=consume, daemon=True)  # a hang must not block the test run
+    consumer.start()
+    consumer.join(timeout=10)
+    assert not consumer.is_alive() and "bad paginator" in str(outcome[0])

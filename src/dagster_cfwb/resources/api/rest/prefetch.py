@@ -42,8 +42,9 @@ def prefetch(make_iterator: Callable[[], Iterator[T]], depth: int = 2) -> Iterat
         return False
 
     def produce() -> None:
-        iterator = make_iterator()
+        iterator = None
         try:
+            iterator = make_iterator()  # inside the try: if it fails, the caller gets the error
             for item in iterator:
                 if not put(item):
                     return

@@ -75,9 +75,11 @@ def start_embedded_postgres(data_dir: Path) -> EmbeddedPostgres:
 
 def stop_embedded_postgres(data_dir: Path) -> bool:
     """Stop the embedded PostgreSQL of ``data_dir``; return False when it was not running."""
-    _require_pgserver()
-    from pgserver._commands import pg_ctl
-    from pgserver.utils import PostmasterInfo
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        _require_pgserver()
+        from pgserver._commands import pg_ctl
+        from pgserver.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(data_dir) if data_dir.is_dir() else None
     if info is None or not info.is_running():

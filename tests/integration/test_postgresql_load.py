@@ -163,3 +163,16 @@ def test_both_extract_engines_give_the_same_values(postgresql, engine):
             "t": "x",
         }
     ]
+
+
+def test_types_arrow_cannot_infer_are_read_as_text_without_adbc(postgresql):
+    import psycopg
+
+    from dagster_cfwb.transfer.pg_extract import iter_postgres_batches
+
+    sql = "SELECT inet '10.0.0.1/8' AS net, int4range(1, 5) AS r, ARRAY[1, 2] AS a"
+    with psycopg.connect(
+        host=postgresql.host, port=postgresql.port, user=postgresql.user, dbname=postgresql.database
+    ) as conn:
+        [batch] = list(iter_postgres_batches(conn, sql, engine="psycopg"))
+    assert batch.to_pylist() == [{"net": "10.0.0.1/8", "r": "[1, 5)", "a": [1, 2]}]

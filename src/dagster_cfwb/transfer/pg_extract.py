@@ -160,10 +160,15 @@ def _text(value) -> str:
 
 
 def _column(values: list, data_type: pa.DataType | None) -> pa.Array:
-    if data_type is not None and pa.types.is_large_string(data_type):
+    if data_type is None:  # a type without a fixed mapping: let Arrow infer it from the values
+        try:
+            return pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # inet, ranges…: kept as their text
+            data_type = pa.large_string()
+    if pa.types.is_large_string(data_type):
         # uuid, json and unconstrained numeric (kept exact as text) arrive as Python objects
         values = [v if v is None or isinstance(v, str) else _text(v) for v in values]
-    if data_type is not None and pa.types.is_duration(data_type):
+    if pa.types.is_duration(data_type):
         values = [v if v is None or isinstance(v, dt.timedelta) else dt.timedelta(v) for v in values]
     return pa.array(values, type=data_type)
 

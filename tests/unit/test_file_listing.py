@@ -80,3 +80,11 @@ def test_secrets_masked_in_repr_but_settings_visible():
         and "check_known_hosts=True" in repr(sftp)
     )
     assert ftp.describe("in/a.csv") == "ftp://u@h:21/in/a.csv"
+
+
+def test_wildcards_skip_hidden_files_such_as_transfers_in_progress():
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    files = [RemoteFile(p, 1, now) for p in ("in/a.csv", "in/.a.csv.1f2e3d4c.part", "in/.hidden")]
+    assert [f.name for f in match_files(files, "*")] == ["a.csv"]
+    assert [f.name for f in match_files(files, "*.csv*")] == ["a.csv"]
+    assert [f.name for f in match_files(files, ".*")] == [".a.csv.1f2e3d4c.part", ".hidden"]

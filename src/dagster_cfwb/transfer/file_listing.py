@@ -64,8 +64,21 @@ def split_pattern(pattern: str) -> tuple[str, str]:
 
 
 def match_files(files: list[RemoteFile], name_glob: str) -> list[RemoteFile]:
-    """Files whose name matches ``name_glob`` (case-sensitive), sorted by path."""
-    return sorted((f for f in files if fnmatch.fnmatchcase(f.name, name_glob)), key=lambda f: f.path)
+    """Files whose name matches ``name_glob`` (case-sensitive), sorted by path.
+
+    As in a shell, a wildcard does not match a hidden name (starting with ``.``) unless the pattern
+    itself starts with ``.``: uploads and downloads in progress (``.<name>.<random>.part``) are never
+    picked up by a ``*`` load or sensor.
+    """
+    show_hidden = name_glob.startswith(".")
+    return sorted(
+        (
+            f
+            for f in files
+            if fnmatch.fnmatchcase(f.name, name_glob) and (show_hidden or not f.name.startswith("."))
+        ),
+        key=lambda f: f.path,
+    )
 
 
 def utc_from_timestamp(seconds: float | None) -> datetime | None:

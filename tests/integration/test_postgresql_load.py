@@ -175,4 +175,18 @@ def test_types_arrow_cannot_infer_are_read_as_text_without_adbc(postgresql):
         host=postgresql.host, port=postgresql.port, user=postgresql.user, dbname=postgresql.database
     ) as conn:
         [batch] = list(iter_postgres_batches(conn, sql, engine="psycopg"))
-    assert batch.to_pylist() == [{"net": "10.0.0.1/8", "r": "[1, 5)", "a": [1, 2]}]
+    assert batch.to_pylist() == [{"net": "10.0.0.1/8", "r": "[1, 5)", "a": "[1, 2]"}]
+
+
+def test_unmapped_types_keep_one_schema_across_batches_without_adbc(postgresql):
+    import psycopg
+
+    from dagster_cfwb.transfer.pg_extract import iter_postgres_batches
+
+    sql = "SELECT CASE WHEN g > 3 THEN inet '10.0.0.1' END AS net FROM generate_series(1, 6) g ORDER BY g"
+    with psycopg.connect(
+        host=postgresql.host, port=postgresql.port, user=postgresql.user, dbname=postgresql.database
+    ) as conn:
+        batches = list(iter_postgres_batches(conn, sql, batch_rows=3, engine="psycopg"))
+    assert [b.schema.field("net").type for b in batches] == [pa.large_string()] * 2
+    assert pa.Table.from_batches(batches).column("net").to_pylist() == [None] * 3 + ["10.0.0.1"] * 3

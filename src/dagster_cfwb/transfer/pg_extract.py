@@ -160,11 +160,10 @@ def _text(value) -> str:
 
 
 def _column(values: list, data_type: pa.DataType | None) -> pa.Array:
-    if data_type is None:  # a type without a fixed mapping: let Arrow infer it from the values
-        try:
-            return pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # inet, ranges…: kept as their text
-            data_type = pa.large_string()
+    if data_type is None:
+        # A type without a fixed mapping (arrays, inet, ranges, money…) is kept as its text, so
+        # every batch has the same schema whatever values (or NULLs) it happens to hold.
+        data_type = pa.large_string()
     if pa.types.is_large_string(data_type):
         # uuid, json and unconstrained numeric (kept exact as text) arrive as Python objects
         values = [v if v is None or isinstance(v, str) else _text(v) for v in values]

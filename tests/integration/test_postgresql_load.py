@@ -190,3 +190,36 @@ def test_unmapped_types_keep_one_schema_across_batches_without_adbc(postgresql):
         batches = list(iter_postgres_batches(conn, sql, batch_rows=3, engine="psycopg"))
     assert [b.schema.field("net").type for b in batches] == [pa.large_string()] * 2
     assert pa.Table.from_batches(batches).column("net").to_pylist() == [None] * 3 + ["10.0.0.1"] * 3
+
+
+def test_replace_keeps_grants_and_comments(postgresql, pg_schema):
+    role = f"reader_{pg_schema}"
+    postgresql.execute(f'CREATE ROLE "{role}"')
+    try:
+        postgresql.copy_from_df(pl.DataFrame({"id": [1], "nom": ["a"]}), "g", schema=pg_schema)
+        postgresql.execute(f'GRANT SELECT ON "{pg_schema}".g TO "{role}"')
+        postgresql.execute(f"""COMMENT ON TABLE "{pg_schema}".g IS 'Établissements'""")
+        postgresql.execute(f"""COMMENT ON COLUMN "{pg_schema}".g.nom IS 'Nom de l''école'""")
+        postgresql.copy_from_df(pl.DataFrame({"id": [2, 3], "nom": ["b", "c"]}), "g", schema=pg_schema)
+        grants = postgresql.query(
+            "SELECT grantee, privilege_type FROM information_schema.role_table_grants "
+            "WHERE table_schema = %s AND table_name = 'g' AND grantee = %s",
+            params=[pg_schema, role],
+        ).rows()
+        assert grants == [(role, "SELECT")]
+        comments = postgresql.query(
+            "SELECT obj_description(%s::regclass, 'pg_class') AS t, col_description(%s::regclass, 2) AS c",
+            params=[f'"{pg_schema}".g', f'"{pg_schema}".g'],
+        ).rows()
+        assert comments == [("Établissements", "Nom de l'école")]
+    finally:
+        postgresql.execute(f'DROP TABLE IF EXISTS "{pg_schema}".g')
+        postgresql.execute(f'DROP ROLE "{role}"')
+
+
+def test_replace_under_a_view_fails_clearly_and_keeps_the_table(postgresql, pg_schema):
+    postgresql.copy_from_df(pl.DataFrame({"id": [1]}), "base", schema=pg_schema)
+    postgresql.execute(f'CREATE VIEW "{pg_schema}".v AS SELECT id FROM "{pg_schema}".base')
+    with pytest.raises(ValueError, match=r"view\(s\) .*v.* depend on it"):
+        postgresql.copy_from_df(pl.DataFrame({"id": [2, 3]}), "base", schema=pg_schema)
+    assert _count(postgresql, f'"{pg_schema}".v') == 1

@@ -80,8 +80,61 @@ def _swap_in(cur, staging: QualifiedName, table: QualifiedName, exists: bool, ke
     if keys:
         cur.execute(f"ALTER TABLE {staging.quoted()} ADD PRIMARY KEY ({', '.join(_q(k) for k in keys)})")
     if exists:
+        _carry_over_grants_and_comments(cur, table, staging)
+        dependents = _dependent_views(cur, table)
+        if dependents:
+            raise ValueError(
+                f"Cannot replace PostgreSQL table `{table}`: view(s) {dependents} depend on it. Load with "
+                "mode='append' after a TRUNCATE, or drop and recreate the views around the load."
+            )
         cur.execute(f"DROP TABLE {table.quoted()}")
     cur.execute(f"ALTER TABLE {staging.quoted()} RENAME TO {_q(table.table)}")
+
+
+def _dependent_views(cur, table: QualifiedName) -> list[str]:
+    cur.execute(
+        "SELECT DISTINCT v.oid::regclass::text FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid "
+        "JOIN pg_class v ON v.oid = r.ev_class WHERE d.refobjid = to_regclass(%s) AND v.oid <> d.refobjid",
+        (table.quoted(),),
+    )
+    return [r[0] for r in cur.fetchall()]
+
+
+def _carry_over_grants_and_comments(cur, old: QualifiedName, new: QualifiedName) -> None:
+    """Give the new table the old one's privileges and table/column comments (a replace keeps them).
+
+    COMMENT takes no bound parameters, so comment texts are rendered by psycopg's ``sql.Literal``.
+    """
+    from psycopg import sql
+
+    cur.execute(
+        "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END, a.privilege_type, "
+        "a.is_grantable FROM pg_class c, aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee "
+        "WHERE c.oid = to_regclass(%s) AND a.grantee <> c.relowner",
+        (old.quoted(),),
+    )
+    for grantee, privilege, grantable in cur.fetchall():
+        option = " WITH GRANT OPTION" if grantable else ""
+        # grantee is quoted by the server (quote_ident); privilege is one of PostgreSQL's keywords
+        cur.execute(f"GRANT {privilege} ON {new.quoted()} TO {grantee}{option}")
+    cur.execute("SELECT obj_description(to_regclass(%s), 'pg_class')", (old.quoted(),))
+    comment = cur.fetchone()[0]
+    if comment is not None:
+        cur.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(sql.SQL(new.quoted()), sql.Literal(comment)))
+    cur.execute(
+        "SELECT a.attname, col_description(a.attrelid, a.attnum) FROM pg_attribute a "
+        "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped "
+        "AND col_description(a.attrelid, a.attnum) IS NOT NULL",
+        (old.quoted(),),
+    )
+    for column, text in cur.fetchall():
+        cur.execute(
+            "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attname = %s AND NOT attisdropped",
+            (new.quoted(), column),
+        )
+        if cur.fetchone():
+            target = sql.SQL(f"{new.quoted()}.{_q(column)}")
+            cur.execute(sql.SQL("COMMENT ON COLUMN {} IS {}").format(target, sql.Literal(text)))
 
 
 def _drop_orphan_staging(cur, table: QualifiedName) -> None:

@@ -23,7 +23,8 @@ from dagster_cfwb.transfer.pg_types import UnsupportedTypeError
 
 ENGINES = [
     pytest.param("postgres", marks=pytest.mark.postgres, id="postgres"),
-    pytest.param("mysql", marks=pytest.mark.mysql, id="mariadb"),
+    pytest.param("mysql", marks=pytest.mark.mysql, id="mariadb"),  # connectorx where exact, else pymysql
+    pytest.param("mysql-pymysql", marks=pytest.mark.mysql, id="mariadb-pymysql"),  # always our reader
 ]
 
 
@@ -84,7 +85,8 @@ def engine(request):
         admin = MySQLResource(**cfg)
         admin.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
         cfg["database"] = name
-        db = MySQLResource(**cfg, connect_retries=0)
+        reader = "pymysql" if request.param == "mysql-pymysql" else "auto"
+        db = MySQLResource(**cfg, connect_retries=0, extract_reader=reader)
         try:
             yield Engine("mysql", db, admin, name)
         finally:

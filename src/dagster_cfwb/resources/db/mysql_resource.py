@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import quote
 
+import dagster as dg
 import pyarrow as pa
 from pydantic import Field
 
@@ -12,6 +14,13 @@ from dagster_cfwb.resources.db.sql_resource import SQLDatabaseResource
 from dagster_cfwb.transfer.dialect_load import load_with_dialect
 from dagster_cfwb.transfer.identifiers import QualifiedName
 from dagster_cfwb.transfer.load_result import LoadResult
+from dagster_cfwb.transfer.mysql_connectorx import (
+    ConnectorxError,
+    connectorx_url,
+    describe_query,
+    iter_connectorx_batches,
+    not_exact_reason,
+)
 from dagster_cfwb.transfer.mysql_extract import iter_mysql_batches
 from dagster_cfwb.transfer.mysql_load import MySQLDialect
 
@@ -69,6 +78,14 @@ class MySQLResource(SQLDatabaseResource):
         default=None,
         description="Fail a query whose server does not answer for this many seconds (empty: no limit).",
     )
+    extract_reader: Literal["auto", "pymysql"] = Field(
+        default="auto",
+        description=(
+            "How `query`/`iter_batches`/`extract_to_lakehouse` read rows: `auto` uses connectorx (about twice "
+            "as fast) when every result column is of a type it reads exactly and the query has no `params`, "
+            "else our own pymysql reader; `pymysql` always uses our reader. Both give the same types and values."
+        ),
+    )
 
     dialect = "mysql"
 
@@ -100,7 +117,53 @@ class MySQLResource(SQLDatabaseResource):
         code = error.args[0] if error.args and isinstance(error.args[0], int) else None
         return code not in _NOT_TRANSIENT
 
+    def _connectorx_plan(self, conn, sql: str, params) -> tuple[list | None, str]:
+        """(column definitions, "connectorx") when connectorx can read ``sql`` exactly, else (None, why not)."""
+        if self.extract_reader == "pymysql":
+            return None, "extract_reader='pymysql'"
+        if params is not None:
+            return None, "the query has params (connectorx binds no values)"
+        if self.ssl_ca or self.read_timeout_seconds:
+            return None, "ssl_ca/read_timeout_seconds are set (our reader applies them)"
+        try:
+            import connectorx  # noqa: F401
+        except ImportError:
+            return None, "connectorx is not installed"
+        described = describe_query(conn, sql)
+        if described is None:
+            return None, "the server cannot prepare the statement"
+        fields, placeholders = described
+        if placeholders:
+            return None, "the statement has ? placeholders"
+        reason = not_exact_reason(fields)
+        return (None, reason) if reason else (fields, "connectorx")
+
+    def extract_path(self, sql: str, params: Any = None) -> str:
+        """Which reader `iter_batches(sql, params)` would use: ``"connectorx"``, or ``"pymysql: <why>"``."""
+        with self.get_connection() as conn:
+            fields, why = self._connectorx_plan(conn, sql, params)
+        return "connectorx" if fields is not None else f"pymysql: {why}"
+
     def _iter_batches_on(self, conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        fields, why = self._connectorx_plan(conn, sql, params)
+        log = dg.get_dagster_logger()
+        if fields is not None:
+            url = connectorx_url(self.host, self.port, self.user, self.password, self.database)
+            hide = [self.password, quote(self.password or "", safe=""), url]
+            yielded = False
+            try:
+                for batch in iter_connectorx_batches(
+                    conn, url, sql, fields, batch_rows=batch_rows, hide=hide
+                ):
+                    yielded = True
+                    yield batch
+                return
+            except ConnectorxError as e:
+                if yielded:
+                    raise
+                why = str(e)
+                log.warning(f"{self._describe()}: {why}; reading with pymysql instead")
+        log.debug(f"{self._describe()}: extract with pymysql ({why})")
         yield from iter_mysql_batches(conn, sql, params, batch_rows=batch_rows)
 
     def _load(self, conn, stream, table: QualifiedName, mode: str, keys) -> LoadResult:

@@ -9,9 +9,6 @@ from pydantic import Field
 
 from dagster_cfwb.resources.db.sql_resource import SQLDatabaseResource
 from dagster_cfwb.transfer.db2_load import DB2Dialect, iter_db2_batches
-from dagster_cfwb.transfer.dialect_load import load_with_dialect
-from dagster_cfwb.transfer.identifiers import QualifiedName
-from dagster_cfwb.transfer.load_result import LoadResult
 
 __all__ = ["DB2Resource", "db2_connection_string"]
 
@@ -82,6 +79,7 @@ class DB2Resource(SQLDatabaseResource):
     )
 
     dialect = "db2"
+    engine_label = "DB2"
 
     def _open_connection(self):
         try:
@@ -108,19 +106,5 @@ class DB2Resource(SQLDatabaseResource):
     def _iter_batches_on(self, conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
         yield from iter_db2_batches(conn, sql, params, batch_rows=batch_rows)
 
-    def _load(self, conn, stream, table: QualifiedName, mode: str, keys) -> LoadResult:
-        dialect = DB2Dialect(insert_rows=self.insert_rows)
-        return load_with_dialect(
-            conn, stream, table, dialect, mode=mode, keys=keys, reconnect=self._open_connection
-        )
-
-    def _table_schema(self, conn, table: QualifiedName) -> dict[str, str]:
-        cur = conn.cursor()
-        try:
-            columns = DB2Dialect().table_columns(cur, table)
-        finally:
-            cur.close()
-        conn.rollback()
-        if columns is None:
-            raise LookupError(f"DB2 table `{table}` does not exist in database `{self.database}`.")
-        return columns
+    def _sql_dialect(self) -> DB2Dialect:
+        return DB2Dialect(insert_rows=self.insert_rows)

@@ -8,9 +8,6 @@ import pyarrow as pa
 from pydantic import Field
 
 from dagster_cfwb.resources.db.sql_resource import SQLDatabaseResource
-from dagster_cfwb.transfer.dialect_load import load_with_dialect
-from dagster_cfwb.transfer.identifiers import QualifiedName
-from dagster_cfwb.transfer.load_result import LoadResult
 from dagster_cfwb.transfer.mssql_load import MSSQLDialect, iter_mssql_batches
 
 __all__ = ["MSSQLResource", "mssql_connection_string"]
@@ -95,6 +92,7 @@ class MSSQLResource(SQLDatabaseResource):
     )
 
     dialect = "mssql"
+    engine_label = "SQL Server"
 
     def _open_connection(self):
         try:
@@ -119,19 +117,5 @@ class MSSQLResource(SQLDatabaseResource):
     def _iter_batches_on(self, conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
         yield from iter_mssql_batches(conn, sql, params, batch_rows=batch_rows)
 
-    def _load(self, conn, stream, table: QualifiedName, mode: str, keys) -> LoadResult:
-        dialect = MSSQLDialect(bulk_timeout_seconds=self.bulk_timeout_seconds)
-        return load_with_dialect(
-            conn, stream, table, dialect, mode=mode, keys=keys, reconnect=self._open_connection
-        )
-
-    def _table_schema(self, conn, table: QualifiedName) -> dict[str, str]:
-        cur = conn.cursor()
-        try:
-            columns = MSSQLDialect().table_columns(cur, table)
-        finally:
-            cur.close()
-        conn.rollback()
-        if columns is None:
-            raise LookupError(f"SQL Server table `{table}` does not exist in database `{self.database}`.")
-        return columns
+    def _sql_dialect(self) -> MSSQLDialect:
+        return MSSQLDialect(bulk_timeout_seconds=self.bulk_timeout_seconds)

@@ -32,7 +32,9 @@ class DatabaseConnectionError(ConnectionError):
 class SQLDatabaseResource(RedactedReprMixin, dg.ConfigurableResource):
     """Shared fields and verbs of the SQL database resources (not used directly)."""
 
-    host: str = Field(default="localhost", description="Server host name or IP address, e.g. `db.intranet.example`.")
+    host: str = Field(
+        default="localhost", description="Server host name or IP address, e.g. `db.intranet.example`."
+    )
     port: int = Field(default=0, description="Server TCP port (each engine has its usual default).")
     user: str = Field(default="", description="User name to sign in with.")
     password: str | None = Field(
@@ -54,6 +56,7 @@ class SQLDatabaseResource(RedactedReprMixin, dg.ConfigurableResource):
 
     dialect: ClassVar[str] = "postgres"  # overridden by each engine; not a config field
     default_schema: ClassVar[str | None] = None
+    engine_label: ClassVar[str] = "database"  # e.g. "SQL Server", used in messages
 
     # -- what an engine provides --------------------------------------------------------------
     def _open_connection(self):
@@ -62,11 +65,30 @@ class SQLDatabaseResource(RedactedReprMixin, dg.ConfigurableResource):
     def _iter_batches_on(self, conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
         raise NotImplementedError
 
-    def _load(self, conn, stream, table: QualifiedName, mode: str, keys) -> LoadResult:
+    def _sql_dialect(self):
+        """The engine's :class:`~dagster_cfwb.transfer.sql_dialect.SqlDialect` (engines loaded by
+        :func:`~dagster_cfwb.transfer.dialect_load.load_with_dialect`)."""
         raise NotImplementedError
 
+    def _load(self, conn, stream, table: QualifiedName, mode: str, keys) -> LoadResult:
+        from dagster_cfwb.transfer.dialect_load import load_with_dialect
+
+        return load_with_dialect(
+            conn, stream, table, self._sql_dialect(), mode=mode, keys=keys, reconnect=self._open_connection
+        )
+
     def _table_schema(self, conn, table: QualifiedName) -> dict[str, str]:
-        raise NotImplementedError
+        cur = conn.cursor()
+        try:
+            columns = self._sql_dialect().table_columns(cur, table)
+        finally:
+            cur.close()
+        conn.rollback()
+        if columns is None:
+            raise LookupError(
+                f"{self.engine_label} table `{table}` does not exist in database `{table.schema or self.database}`."
+            )
+        return columns
 
     def _is_transient(self, error: Exception) -> bool:
         """True when a connection error is worth retrying (refused, reset, timed out)."""
@@ -98,7 +120,9 @@ class SQLDatabaseResource(RedactedReprMixin, dg.ConfigurableResource):
                 message = self._safe_message(e)
                 if attempt < attempts and self._is_transient(e):
                     delay = 2 ** (attempt - 1)
-                    log.warning(f"Connection to {self._describe()} failed ({message}); retry {attempt} in {delay}s")
+                    log.warning(
+                        f"Connection to {self._describe()} failed ({message}); retry {attempt} in {delay}s"
+                    )
                     time.sleep(delay)
                     continue
                 raise DatabaseConnectionError(
@@ -123,7 +147,9 @@ class SQLDatabaseResource(RedactedReprMixin, dg.ConfigurableResource):
         batches = list(self.iter_batches(sql, params))
         return to_output(pa.Table.from_batches(batches), output)
 
-    def iter_batches(self, sql: str, params: Any = None, batch_rows: int | None = None) -> Iterator[pa.RecordBatch]:
+    def iter_batches(
+        self, sql: str, params: Any = None, batch_rows: int | None = None
+    ) -> Iterator[pa.RecordBatch]:
         """Stream a query's rows as Arrow record batches of at most ``batch_rows`` rows.
 
         Memory stays flat however large the result: rows are fetched from a server-side cursor.

@@ -12,7 +12,9 @@ PostgreSQL extract (rows/s, ratio to connectorx):
 MariaDB load (ratio to the server's own ``LOAD DATA INFILE`` from a server-side file):
   ours ``copy_from_df`` (LOAD DATA LOCAL from streamed temp files) · ours with ``bulk_method=insert``
   (multi-row INSERTs) · pandas ``to_sql`` (SQLAlchemy + pymysql, multi-row).
-MariaDB extract (ratio to connectorx): ours ``iter_batches`` (SSCursor, rows read from the wire) · connectorx · pandas.
+MariaDB extract (ratio to connectorx): ours ``iter_batches`` with the default ``extract_reader="auto"`` (the
+  line names the reader it chose: connectorx when every column is read exactly) · ours with the pymysql
+  wire reader forced · connectorx (whole result, and its raw stream) · pandas.
 Memory: peak RSS of a streamed load and a streamed extract of 0.5M vs ``--rows`` rows, each in a
 fresh subprocess, batches generated on the fly. Measured as ``VmHWM``: Linux carries
 ``ru_maxrss`` across ``exec``, so a child would report the parent's peak (the parent holds the
@@ -233,19 +235,33 @@ def mariadb(rows: int, slow_rows: int) -> None:
     report("MariaDB load", results, "server LOAD DATA INFILE (server-side file)")
 
     sql = "SELECT * FROM load_ours"
+    wire = MySQLResource(**MY, database=SCHEMA, extract_reader="pymysql")
     extract: dict[str, tuple[int, float]] = {}
-    extract["ours iter_batches (SSCursor, wire reader)"] = (
+    path = my.extract_path(sql)  # which reader the default (auto) extract uses for this query
+    extract[f"ours iter_batches, auto -> {path[:20]}"] = (
         rows,
         timed(lambda: count_batches(my.iter_batches(sql)), REPEAT),
+    )
+    extract["ours iter_batches, pymysql wire reader"] = (
+        rows,
+        timed(lambda: count_batches(wire.iter_batches(sql)), REPEAT),
     )
     extract["connectorx arrow (whole result)"] = (
         rows,
         timed(lambda: cx.read_sql(MY_URL, sql, return_type="arrow"), REPEAT),
     )
+    extract["connectorx arrow_stream (raw, no casts)"] = (
+        rows,
+        timed(
+            lambda: count_batches(cx.read_sql(MY_URL, sql, return_type="arrow_stream", batch_size=65_536)),
+            REPEAT,
+        ),
+    )
     extract["pandas read_sql (SQLAlchemy + pymysql)"] = (
         slow_rows,
         timed(lambda: pandas_read(MY_URL, "mysql+pymysql", f"{sql} WHERE id < {slow_rows}")),
     )
+    print(f"\nMariaDB extract path for `{sql}`: {path}")
     report("MariaDB extract", extract, "connectorx arrow (whole result)")
     admin.execute(f"DROP DATABASE `{SCHEMA}`")
 

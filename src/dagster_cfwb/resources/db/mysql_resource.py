@@ -42,6 +42,10 @@ class MySQLResource(SQLDatabaseResource):
     needs a primary key or unique index on ``keys``. Column types: see
     :mod:`dagster_cfwb.transfer.mysql_types` (text is stored as utf8mb4, so any Unicode fits).
 
+    Queries are read by connectorx (fast) when every result column is of a type it reads exactly and
+    there are no ``params``, else by our pymysql reader; both give the same types and values (see
+    :mod:`dagster_cfwb.transfer.mysql_connectorx`). ``extract_path(sql)`` says which one a query gets.
+
     Example:
         .. code-block:: python
 

@@ -11,9 +11,6 @@ import pyarrow as pa
 from pydantic import Field
 
 from dagster_cfwb.resources.db.sql_resource import SQLDatabaseResource
-from dagster_cfwb.transfer.dialect_load import load_with_dialect
-from dagster_cfwb.transfer.identifiers import QualifiedName
-from dagster_cfwb.transfer.load_result import LoadResult
 from dagster_cfwb.transfer.mysql_connectorx import (
     ConnectorxError,
     connectorx_url,
@@ -92,6 +89,7 @@ class MySQLResource(SQLDatabaseResource):
     )
 
     dialect = "mysql"
+    engine_label = "MySQL/MariaDB"
 
     def _open_connection(self):
         try:
@@ -170,18 +168,5 @@ class MySQLResource(SQLDatabaseResource):
         log.debug(f"{self._describe()}: extract with pymysql ({why})")
         yield from iter_mysql_batches(conn, sql, params, batch_rows=batch_rows)
 
-    def _load(self, conn, stream, table: QualifiedName, mode: str, keys) -> LoadResult:
-        dialect = MySQLDialect(method=self.bulk_method)
-        return load_with_dialect(
-            conn, stream, table, dialect, mode=mode, keys=keys, reconnect=self._open_connection
-        )
-
-    def _table_schema(self, conn, table: QualifiedName) -> dict[str, str]:
-        with conn.cursor() as cur:
-            columns = MySQLDialect().table_columns(cur, table)
-        conn.rollback()
-        if columns is None:
-            raise LookupError(
-                f"MySQL/MariaDB table `{table}` does not exist in database `{table.schema or self.database}`."
-            )
-        return columns
+    def _sql_dialect(self) -> MySQLDialect:
+        return MySQLDialect(method=self.bulk_method)

@@ -9,13 +9,12 @@ Imported by ``tests/conftest.py``.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import ipaddress
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import tls_certificates
 
 USER = "etl"
 PASSWORD = "s3cr3t-Pa55word"  # noqa: S105 - test server only
@@ -54,36 +53,10 @@ def _free_port() -> int:
 
 def self_signed_certificate(folder: Path) -> tuple[Path, str]:
     """Write key+certificate (for 127.0.0.1) to ``folder/server.pem``; return its path and the certificate PEM."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
+    cert_path, key_path = tls_certificates.self_signed_certificate(folder)
+    cert_pem = cert_path.read_text()
     path = folder / "server.pem"
-    path.write_text(key_pem + cert_pem)
+    path.write_text(key_path.read_text() + cert_pem)
     return path, cert_pem
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
-__all__ = ["PREVIEW_ROWS", "markdown_preview", "source_checksum", "table_metadata"]
+__all__ = ["PREVIEW_ROWS", "markdown_preview", "source_checksum", "table_metadata", "written_table_metadata"]
 
 PREVIEW_ROWS = 10
 
@@ -121,3 +121,27 @@ def table_metadata(
     for key, value in (extra or {}).items():
         metadata[key] = value
     return metadata
+
+
+def written_table_metadata(written, table_name: str, **kwargs: Any) -> dict[str, Any]:
+    """:func:`table_metadata` for what ``lakehouse.write_table`` (or an extract) returned.
+
+    Args:
+        written: the ParquetWriteResult (path, rows, bytes, schema) of the file just written.
+        table_name: logical name, e.g. ``enseignement/stg/eleves``.
+        **kwargs: any other :func:`table_metadata` argument (``source``, ``dashboard_url``…).
+
+    Example:
+        .. code-block:: python
+
+            written = lakehouse.write_table(df, "enseignement/stg/eleves.parquet")
+            return dg.MaterializeResult(metadata=written_table_metadata(written, "enseignement/stg/eleves"))
+    """
+    return table_metadata(
+        schema=written.schema,
+        rows=written.rows,
+        table_name=table_name,
+        lakehouse_path=f"azure://{written.path.removeprefix('azure://')}",
+        bytes=written.bytes,
+        **kwargs,
+    )

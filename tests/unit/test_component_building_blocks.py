@@ -141,3 +141,23 @@ def test_yaml_examples_of_the_guide_load(monkeypatch):
     for i, example in enumerate(examples):
         with yaml_defs({f"example_{i}/defs.yaml": example}) as defs:
             assert defs is not None
+
+
+def test_written_table_metadata_from_a_write_result(tmp_path):
+    import pyarrow as pa
+
+    from dagster_cfwb.metadata import written_table_metadata
+    from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
+
+    written = LocalLakehouseResource(root=str(tmp_path)).write_table(
+        pa.table({"id": [1, 2, 3]}), "enseignement/stg/eleves.parquet"
+    )
+    meta = written_table_metadata(written, "enseignement/stg/eleves", dashboard_url="https://vizu.example/x")
+
+    def value(key):
+        return getattr(meta[key], "value", meta[key])
+
+    assert value("dagster/row_count") == 3
+    assert value("dagster/table_name") == "enseignement/stg/eleves"
+    assert value("lakehouse_path") == "azure://enseignement/stg/eleves.parquet"
+    assert value("dashboard_url") == "https://vizu.example/x"

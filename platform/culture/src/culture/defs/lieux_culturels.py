@@ -10,7 +10,7 @@ from datetime import timedelta
 import dagster as dg
 import polars as pl
 
-from dagster_cfwb.metadata import table_metadata
+from dagster_cfwb.metadata import written_table_metadata
 from dagster_cfwb.resources.lakehouse.lakehouse_base import LakehouseResource
 
 GROUP = "lieux_culturels"
@@ -34,16 +34,7 @@ def demo_lieux(n: int = 120) -> pl.DataFrame:
 
 
 def _published(written, table_name: str, **extra) -> dg.MaterializeResult:
-    return dg.MaterializeResult(
-        metadata=table_metadata(
-            schema=written.schema,
-            rows=written.rows,
-            table_name=table_name,
-            lakehouse_path=f"azure://{written.path.removeprefix('azure://')}",
-            bytes=written.bytes,
-            **extra,
-        )
-    )
+    return dg.MaterializeResult(metadata=written_table_metadata(written, table_name, **extra))
 
 
 @dg.asset(

@@ -8,8 +8,8 @@ fi
 if [ ! -x .venv/bin/uv ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv>=0.5,<1"
 fi
-# Install exactly what uv.lock pins (all extras, dev group) into .venv.
-.venv/bin/uv sync --quiet --frozen --all-extras --python .venv/bin/python
+# Install exactly what uv.lock pins (all extras, dev group) into .venv; fail if uv.lock is stale.
+.venv/bin/uv sync --quiet --locked --all-extras --python .venv/bin/python
 if [ "${CFWB_SKIP_NPM:-0}" != "1" ] && [ ! -x node_modules/.bin/azurite-blob ]; then
   if command -v npm >/dev/null 2>&1; then
     npm ci --silent --no-audit --no-fund

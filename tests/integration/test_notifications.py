@@ -214,3 +214,17 @@ def test_run_filter_selects_jobs_and_asset_prefixes():
     assert not RunFilter(asset_prefixes=["culture"]).matches(run)
     assert not RunFilter(asset_prefixes=["enseignement/st"]).matches(run)
     assert RunFilter(jobs=["import_job"]).matches(run) and not RunFilter(jobs=["other"]).matches(run)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1:9/workflows/x y?sig=SECRETSIG",
+        "https://127.0.0.1:9/workflows/x?sig=SECRET\tSIG",
+        "https://127.0.0.1:abc/workflows/x?sig=SECRETSIG",
+    ],
+)
+def test_malformed_webhook_url_error_hides_the_secret(url):
+    with pytest.raises(NotificationError, match="not valid") as error:
+        send_teams(url, FAILURE, timeout=2)
+    assert "SECRET" not in str(error.value) and "sig=" not in str(error.value)

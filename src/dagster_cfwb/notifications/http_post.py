@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -28,10 +29,6 @@ def post_json(
 ) -> int:
     """POST ``payload`` as JSON to ``url``; return the HTTP status (2xx) or raise NotificationError."""
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    request = urllib.request.Request(url, data=body, method="POST")  # noqa: S310 - URL from configuration
-    request.add_header("Content-Type", "application/json; charset=utf-8")
-    for key, value in (headers or {}).items():
-        request.add_header(key, value)
     parts = urlsplit(url)
     host = parts.netloc or "?"
     # webhook URLs carry their secret in the path or query (Teams: `sig=…`): never echo them back
@@ -44,6 +41,10 @@ def post_json(
     ]
     hidden = [h for h in hidden if h and h != "/"]
     try:
+        request = urllib.request.Request(url, data=body, method="POST")  # noqa: S310 - URL from configuration
+        request.add_header("Content-Type", "application/json; charset=utf-8")
+        for key, value in (headers or {}).items():
+            request.add_header(key, value)
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return response.status
     except urllib.error.HTTPError as e:
@@ -52,3 +53,8 @@ def post_json(
     except (urllib.error.URLError, OSError) as e:
         reason = redact(str(getattr(e, "reason", e)), hidden)
         raise NotificationError(f"{channel}: could not reach `{host}`: {reason}") from None
+    except (ValueError, http.client.HTTPException):  # http.client quotes the URL (its secret) in these
+        raise NotificationError(
+            f"{channel}: the URL for `{host}` is not valid (a space or control character in it, or a "
+            "port that is not a number?); check the environment variable that holds it."
+        ) from None

@@ -228,3 +228,9 @@ def test_malformed_webhook_url_error_hides_the_secret(url):
     with pytest.raises(NotificationError, match="not valid") as error:
         send_teams(url, FAILURE, timeout=2)
     assert "SECRET" not in str(error.value) and "sig=" not in str(error.value)
+
+
+def test_ntfy_server_with_credentials_in_url_hides_them():
+    with pytest.raises(NotificationError) as error:
+        send_ntfy(f"http://alerts:PASSW0RD@127.0.0.1:{free_port()}", "alerts", FAILURE, timeout=2)
+    assert "PASSW0RD" not in str(error.value) and "127.0.0.1" in str(error.value)

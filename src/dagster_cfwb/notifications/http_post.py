@@ -30,7 +30,7 @@ def post_json(
     """POST ``payload`` as JSON to ``url``; return the HTTP status (2xx) or raise NotificationError."""
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     parts = urlsplit(url)
-    host = parts.netloc or "?"
+    host = parts.netloc.rpartition("@")[2] or "?"  # never `user:password@`
     # webhook URLs carry their secret in the path or query (Teams: `sig=…`): never echo them back
     hidden = [
         url,

@@ -174,7 +174,13 @@ def run_demo(
     )
     collect(result)
     report = DemoReport(
-        materialised, checks_passed, checks_failed, failed_steps, env, time.monotonic() - started
+        materialised,
+        checks_passed,
+        checks_failed,
+        failed_steps,
+        env,
+        time.monotonic() - started,
+        embedded_postgres=embedded,
     )
     _print_report(report, platform, out)
     return report

@@ -117,3 +117,12 @@ def test_tightened_schema_rejects_typos_but_accepts_templates():
     assert any("'tabel' was unexpected" in m for m in messages)
     field = {"properties": {"f": {"anyOf": [{"type": "array"}, {"type": "string"}]}}}
     assert tighten_json_schema(field) == {"properties": {"f": {"type": "array"}}}
+
+
+def test_source_query_description_promises_no_parameters():
+    """A database/Denodo `query` source has no way to pass values: its description must not ask for them."""
+    from dagster_cfwb.components.yaml_errors import field_description
+    from dagster_cfwb.components.yaml_models import SourceModel
+
+    text = field_description(SourceModel, "query")
+    assert "no values can be passed in" in text and "as parameters" not in text

@@ -108,8 +108,9 @@ class SourceModel(dg.Model, dg.Resolvable):
         str | None,
         Resolver.default(
             description=(
-                "`database` or `denodo`: a SELECT to run instead of copying a whole table/view. Write values "
-                "as parameters, never inline them."
+                "`database` or `denodo`: a SELECT, in the source's own SQL, to run instead of copying a whole "
+                "table/view. It runs exactly as written (no values can be passed in); with `mode: incremental` "
+                "or `partitions`, the row filter is added around it."
             ),
             examples=["SELECT id, nom, classe FROM public.eleves WHERE actif"],
         ),

@@ -82,7 +82,7 @@ def slv_lieux(lakehouse: LakehouseResource) -> dg.MaterializeResult:
 )
 def gld_lieux_par_commune(lakehouse: LakehouseResource) -> dg.MaterializeResult:
     summary = lakehouse.iter_batches(
-        "SELECT commune, type, count(*) AS nb_lieux, sum(places) AS places "
+        "SELECT commune, type, count(*) AS nb_lieux, sum(places)::BIGINT AS places "
         "FROM 'azure://culture/slv/lieux.parquet' GROUP BY ALL ORDER BY commune, type"
     )
     written = lakehouse.write_table(summary, "culture/gld/lieux_par_commune.parquet")

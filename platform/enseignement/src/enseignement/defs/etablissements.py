@@ -106,7 +106,7 @@ def slv_etablissements(lakehouse: LakehouseResource) -> dg.MaterializeResult:
 def gld_etablissements_par_commune(lakehouse: LakehouseResource) -> dg.MaterializeResult:
     summary = lakehouse.iter_batches(
         """
-        SELECT commune, reseau, count(*) AS nb_etablissements, sum(nb_eleves) AS nb_eleves
+        SELECT commune, reseau, count(*) AS nb_etablissements, sum(nb_eleves)::BIGINT AS nb_eleves
         FROM 'azure://enseignement/slv/etablissements.parquet'
         GROUP BY ALL ORDER BY commune, reseau
         """

@@ -210,3 +210,27 @@ def test_python_construction_gets_the_same_validation():
                 ]
             }
         )
+
+
+def test_row_count_change_check_refused_on_a_partitioned_table():
+    """The check counts every partition but the last run counted one: the % change would be meaningless."""
+    partitioned = (
+        IMPORT_OK
+        + """      partitions: {frequency: daily, start_date: '2024-01-01', column: updated_at}
+      checks:
+        - {type: row_count, max_change_percent: 20}
+"""
+    )
+    text = load_error({"imports/defs.yaml": partitioned})
+    assert "cannot be used on a partitioned table" in _problem_line(text, "imports[0]")
+    checks_yaml = """
+type: dagster_cfwb.DataQualityChecksComponent
+attributes:
+  tables:
+    - table: {code_location: enseignement, layer: stg, table: eleves}
+      partitioned: true
+      checks:
+        - {type: row_count, min_rows: 1, max_change_percent: 20}
+"""
+    text = load_error({"checks/defs.yaml": checks_yaml})
+    assert "cannot be used on a partitioned table" in _problem_line(text, "tables[0]")

@@ -10,7 +10,7 @@ from pydantic import field_validator, model_validator
 
 from dagster_cfwb.transfer.identifiers import validate_identifier
 
-__all__ = ["CHECK_TYPES", "CheckModel"]
+__all__ = ["CHECK_TYPES", "CheckModel", "refuse_change_check_on_partitions"]
 
 CHECK_TYPES = ("not_null", "unique", "accepted_values", "row_count", "freshness", "expression", "schema")
 
@@ -173,3 +173,13 @@ class CheckModel(dg.Model, dg.Resolvable):
             return self.name
         parts = [self.type, *(self.columns or []), *([self.column] if self.column else [])]
         return "_".join(parts)[:63]
+
+
+def refuse_change_check_on_partitions(checks) -> None:
+    """``max_change_percent`` compares the whole table with the last run's row count, which for a
+    partitioned table is one partition's rows: the comparison would be meaningless."""
+    if any(c.type == "row_count" and c.max_change_percent is not None for c in checks or []):
+        raise ValueError(
+            "a `row_count` check with `max_change_percent` cannot be used on a partitioned table: the check "
+            "counts every partition, while the last run only counted one; use `min_rows`/`max_rows` instead"
+        )

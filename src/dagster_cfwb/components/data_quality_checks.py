@@ -9,7 +9,7 @@ from dagster.components import Resolver
 from pydantic import model_validator
 
 from dagster_cfwb.checks.check_specs import build_table_checks
-from dagster_cfwb.components.check_model import CheckModel
+from dagster_cfwb.components.check_model import CheckModel, refuse_change_check_on_partitions
 from dagster_cfwb.components.component_base import CfwbComponent
 from dagster_cfwb.components.scaffolders import DataQualityChecksScaffolder
 from dagster_cfwb.components.yaml_models import TableModel
@@ -35,6 +35,12 @@ class TableChecksModel(dg.Model, dg.Resolvable):
         list[CheckModel],
         Resolver.default(description="The checks; each has a `type` and the fields that type needs."),
     ]
+
+    @model_validator(mode="after")
+    def _check_partitioned(self):
+        if self.partitioned:
+            refuse_change_check_on_partitions(self.checks)
+        return self
 
 
 @dg.scaffold_with(DataQualityChecksScaffolder)

@@ -13,7 +13,7 @@ from dagster.components import Resolver
 from pydantic import model_validator
 
 from dagster_cfwb.checks.check_specs import build_table_checks
-from dagster_cfwb.components.check_model import CheckModel
+from dagster_cfwb.components.check_model import CheckModel, refuse_change_check_on_partitions
 from dagster_cfwb.components.component_base import CfwbComponent
 from dagster_cfwb.components.scaffolders import LakehouseImportScaffolder
 from dagster_cfwb.components.source_reading import Filter, WrittenTable, column_descriptions, write_source
@@ -113,6 +113,7 @@ class ImportModel(dg.Model, dg.Resolvable):
                 raise ValueError(
                     f"a partitioned import writes each partition with `mode: replace`; found `{self.mode}`"
                 )
+            refuse_change_check_on_partitions(self.checks)
         if self.group is not None:
             validate_identifier(self.group, what="group")
         return self

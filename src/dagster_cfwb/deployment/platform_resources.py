@@ -63,9 +63,12 @@ def postgresql_from_env(application_name: str = "dagster-cfwb") -> PostgreSQLRes
         application_name: name shown for the sessions in ``pg_stat_activity`` (the code location).
     """
     env = os.environ
+    port = env.get("CFWB_PG_PORT", "5432").strip()
+    if not port.isdigit():
+        raise ValueError(f"CFWB_PG_PORT must be a port number, e.g. 5432; found {port!r}.")
     return PostgreSQLResource(
         host=env.get("CFWB_PG_HOST", "localhost"),
-        port=int(env.get("CFWB_PG_PORT", "5432")),
+        port=int(port),
         user=env.get("CFWB_PG_USER", "postgres"),
         password=dg.EnvVar("CFWB_PG_PASSWORD") if env.get("CFWB_PG_PASSWORD") else None,
         database=env.get("CFWB_PG_DATABASE", "postgres"),

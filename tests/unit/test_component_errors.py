@@ -234,3 +234,23 @@ attributes:
 """
     text = load_error({"checks/defs.yaml": checks_yaml})
     assert "cannot be used on a partitioned table" in _problem_line(text, "tables[0]")
+
+
+def test_resource_password_in_config_is_refused_with_the_fix(monkeypatch):
+    """The UI shows a resource's plain `config` values; a secret must come through `secrets_from_env`."""
+    monkeypatch.setenv("CFWB_TEST_DB_PASSWORD", "hunter2-in-config")
+    text = load_error(
+        {
+            "resources/defs.yaml": """
+            type: dagster_cfwb.ResourcesComponent
+            attributes:
+              resources:
+                ecoles_db:
+                  kind: postgresql
+                  config: {host: db.example, password: "{{ env('CFWB_TEST_DB_PASSWORD') }}"}
+            """
+        }
+    )
+    line = _problem_line(text, "resources.ecoles_db")
+    assert "`config.password` is a secret" in line and "`secrets_from_env: {password: <VARIABLE>}`" in line
+    assert "hunter2-in-config" not in text

@@ -89,7 +89,8 @@ class ResourceModel(dg.Model, dg.Resolvable):
         Resolver.default(
             description=(
                 "Settings of the resource (host, port, database, root…), as documented for that resource. "
-                "Values may use `{{ env('NAME') }}`."
+                "Values may use `{{ env('NAME') }}`, but the UI shows them: put passwords, keys and tokens in "
+                "`secrets_from_env` instead."
             )
         ),
     ] = None
@@ -114,6 +115,18 @@ class ResourceModel(dg.Model, dg.Resolvable):
         overlap = sorted(set(settings) & set(self.secrets_from_env or {}))
         if overlap:
             raise ValueError(f"{overlap} given both in `config` and in `secrets_from_env`; keep one")
+        shown = sorted(
+            name
+            for name, value in settings.items()
+            if is_secret_field(name) and isinstance(value, str) and value
+        )
+        if shown:  # Dagster shows a resource's plain `config` values in its UI (an EnvVar only by name)
+            moved = ", ".join(f"{name}: <VARIABLE>" for name in shown)
+            raise ValueError(
+                f"{', '.join(f'`config.{n}`' for n in shown)} is a secret: the Dagster UI shows `config` values "
+                f"to every user, even when they come from `{{{{ env(...) }}}}`. Move it to "
+                f"`secrets_from_env: {{{moved}}}` (the variable's name is shown, never its value)"
+            )
         for setting, variable in (self.secrets_from_env or {}).items():
             settings[setting] = dg.EnvVar(variable)
         unknown = [name for name in settings if name not in cls.model_fields]

@@ -325,3 +325,16 @@ def test_extract_to_lakehouse(engine, local_lakehouse):
         ).item()
         == 2000
     )
+
+
+@pytest.mark.parametrize("engine", ENGINES, indirect=True)
+def test_upsert_with_duplicate_keys_in_the_data_is_refused_and_changes_nothing(engine):
+    db, s = engine.db, engine.schema
+    db.copy_from_df(
+        pa.table({"id": pa.array([1], pa.int64()), "v": ["old"]}), "u", schema=s, mode="upsert", keys="id"
+    )
+    twice = pa.table({"id": pa.array([1, 2, 2], pa.int64()), "v": ["new", "a", "b"]})
+    with pytest.raises(ValueError, match=r"several rows for the same key \['id'\] \(for example \(2,\)\)"):
+        db.copy_from_df(twice, "u", schema=s, mode="upsert", keys="id")
+    assert engine.admin.query(f"SELECT * FROM {engine.q('u')}").rows() == [(1, "old")]
+    assert engine.tables() == ["u"]

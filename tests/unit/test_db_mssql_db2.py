@@ -191,6 +191,15 @@ def test_mssql_upsert_merges_from_staging():
     assert _normal(conn.statements()[-2]) == "DROP TABLE [dbo].[<stg>]"
 
 
+def test_mssql_upsert_refuses_duplicate_keys_before_the_merge():
+    conn = FakeConnection(existing=MSSQL_EXISTING)
+    conn.result_rows = [(2,)]  # what the GROUP BY … HAVING COUNT(*) > 1 query finds in the staging table
+    with pytest.raises(ValueError, match="several rows for the same key"):
+        _load(conn, MSSQLDialect(), mode="upsert", keys="id")
+    assert not any(s.startswith("MERGE") for s in conn.statements())
+    assert any("HAVING COUNT(*) > 1" in s for s in conn.statements())
+
+
 def test_mssql_append_goes_through_staging_because_bulk_copy_commits_on_its_own():
     conn = FakeConnection(existing=MSSQL_EXISTING)
     _load(conn, MSSQLDialect(), mode="append")

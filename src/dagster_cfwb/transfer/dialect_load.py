@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from dagster_cfwb.transfer.arrow_stream import ArrowStream
 from dagster_cfwb.transfer.identifiers import QualifiedName, validate_identifier
-from dagster_cfwb.transfer.load_result import LoadError, LoadResult, check_load_request
+from dagster_cfwb.transfer.load_result import LoadError, LoadResult, check_load_request, refuse_duplicate_keys
 from dagster_cfwb.transfer.sql_dialect import LoadDialect
 
 __all__ = ["load_with_dialect"]
@@ -150,6 +150,9 @@ def load_with_dialect(
                     _quietly(conn, dialect, dialect.drop_table_sql(old))
             else:
                 if mode == "upsert":
+                    refuse_duplicate_keys(
+                        cur, dialect.table(staging), [dialect.q(k) for k in key_list], str(table), key_list
+                    )
                     cur.execute(dialect.upsert_sql(table, staging, names, key_list))
                 else:
                     cur.execute(dialect.insert_select_sql(table, staging, names))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["LOAD_MODES", "LoadError", "LoadMode", "LoadResult", "check_load_request"]
+__all__ = ["LOAD_MODES", "LoadError", "LoadMode", "LoadResult", "check_load_request", "refuse_duplicate_keys"]
 
 LoadMode = Literal["replace", "append", "upsert"]
 LOAD_MODES = ("replace", "append", "upsert")
@@ -38,7 +38,9 @@ def check_load_request(table: str, mode: str, keys, columns: list[str]) -> list[
         ValueError: unknown mode, ``upsert`` without ``keys``, or a key the data does not have.
     """
     if mode not in LOAD_MODES:
-        raise ValueError(f"Unknown load mode `{mode}` for table `{table}`; expected one of {', '.join(LOAD_MODES)}.")
+        raise ValueError(
+            f"Unknown load mode `{mode}` for table `{table}`; expected one of {', '.join(LOAD_MODES)}."
+        )
     key_list = [keys] if isinstance(keys, str) else list(keys or [])
     if mode == "upsert" and not key_list:
         raise ValueError(
@@ -53,3 +55,28 @@ def check_load_request(table: str, mode: str, keys, columns: list[str]) -> list[
     if duplicates:
         raise ValueError(f"The data for table `{table}` has duplicate column names {duplicates}.")
     return key_list
+
+
+def refuse_duplicate_keys(cur, staging_sql: str, quoted_keys: list[str], table: str, keys: list[str]) -> None:
+    """Before an upsert, raise ValueError if the staged rows hold several rows for one key.
+
+    Which of two rows with the same key should win is ambiguous (PostgreSQL refuses it, MySQL keeps
+    the last, ``MERGE`` may insert both), so every engine refuses it the same way, before the
+    target table is touched.
+
+    Args:
+        cur: a DB-API cursor inside the load's transaction.
+        staging_sql: the quoted staging table holding the incoming rows.
+        quoted_keys: the key columns, quoted for the engine.
+        table: the target table, for the message.
+        keys: the key column names, for the message.
+    """
+    cols = ", ".join(quoted_keys)
+    cur.execute(f"SELECT {cols} FROM {staging_sql} GROUP BY {cols} HAVING COUNT(*) > 1")
+    duplicates = cur.fetchmany(3)
+    if duplicates:
+        examples = ", ".join(str(tuple(row)) for row in duplicates)
+        raise ValueError(
+            f"mode='upsert' into `{table}`: the data holds several rows for the same key {keys} "
+            f"(for example {examples}). Keep one row per key before loading."
+        )

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from dagster_cfwb.transfer.arrow_stream import ArrowStream
 from dagster_cfwb.transfer.identifiers import QualifiedName, quote_identifier, validate_identifier
-from dagster_cfwb.transfer.load_result import LoadError, LoadResult, check_load_request
+from dagster_cfwb.transfer.load_result import LoadError, LoadResult, check_load_request, refuse_duplicate_keys
 from dagster_cfwb.transfer.pg_copy import copy_batches_binary
 from dagster_cfwb.transfer.pg_parallel_copy import parallel_copy_binary
 from dagster_cfwb.transfer.pg_types import arrow_to_pg_type, pg_column_definitions
@@ -277,6 +277,9 @@ def load_postgres(
                     cols = ", ".join(_q(n) for n in names)
                     insert = f"INSERT INTO {table.quoted()} ({cols}) SELECT {cols} FROM {staging.quoted()}"
                     if mode == "upsert":
+                        refuse_duplicate_keys(
+                            cur, staging.quoted(), [_q(k) for k in key_list], str(table), key_list
+                        )
                         updates = [f"{_q(n)} = EXCLUDED.{_q(n)}" for n in names if n not in key_list]
                         conflict = ", ".join(_q(k) for k in key_list)
                         action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"

@@ -55,6 +55,14 @@ class PostgreSQLResource(SQLDatabaseResource):
     sslrootcert: str | None = Field(
         default=None, description="Path of the CA certificate file used with `verify-ca`/`verify-full`."
     )
+    sslcert: str | None = Field(
+        default=None,
+        description="Path of a client certificate file, when the server asks clients to prove who they are with one.",
+    )
+    sslkey: str | None = Field(
+        default=None,
+        description="Path of the private key file that goes with `sslcert` (readable by Dagster only).",
+    )
     statement_timeout_seconds: int | None = Field(
         default=None,
         description="Cancel any single statement running longer than this many seconds (empty: no limit).",
@@ -84,8 +92,9 @@ class PostgreSQLResource(SQLDatabaseResource):
         }
         if self.statement_timeout_seconds:
             kwargs["options"] = f"-c statement_timeout={int(self.statement_timeout_seconds) * 1000}"
-        if self.sslrootcert:
-            kwargs["sslrootcert"] = self.sslrootcert
+        for option in ("sslrootcert", "sslcert", "sslkey"):
+            if getattr(self, option):
+                kwargs[option] = getattr(self, option)
         return kwargs
 
     def _open_connection(self):

@@ -29,6 +29,7 @@ import re
 
 import pyarrow as pa
 
+from dagster_cfwb.transfer.arrow_kinds import is_bytes, is_text
 from dagster_cfwb.transfer.sql_dialect import UnsupportedTypeError
 
 __all__ = ["arrow_to_db2_type", "db2_field_to_arrow", "db2_type_holds"]
@@ -54,19 +55,9 @@ def arrow_to_db2_type(t: pa.DataType, *, column: str = "?", table: str = "?", ke
         return "DOUBLE"
     if pa.types.is_decimal(t) and t.precision <= 31:
         return f"DECIMAL({t.precision},{t.scale})"
-    if (
-        pa.types.is_string(t)
-        or pa.types.is_large_string(t)
-        or pa.types.is_string_view(t)
-        or pa.types.is_null(t)
-    ):
+    if is_text(t):
         return "VARCHAR(1024)" if key else "CLOB(2G)"
-    if (
-        pa.types.is_binary(t)
-        or pa.types.is_large_binary(t)
-        or pa.types.is_binary_view(t)
-        or pa.types.is_fixed_size_binary(t)
-    ):
+    if is_bytes(t) or pa.types.is_fixed_size_binary(t):
         return "VARBINARY(1024)" if key else "BLOB(2G)"
     if pa.types.is_date(t):
         return "DATE"

@@ -29,6 +29,7 @@ import re
 
 import pyarrow as pa
 
+from dagster_cfwb.transfer.arrow_kinds import is_bytes, is_text
 from dagster_cfwb.transfer.sql_dialect import UnsupportedTypeError
 
 __all__ = ["arrow_to_mssql_type", "mssql_type_holds"]
@@ -56,14 +57,9 @@ def arrow_to_mssql_type(t: pa.DataType, *, column: str = "?", table: str = "?", 
         return "FLOAT(53)"
     if pa.types.is_decimal(t) and t.precision <= 38:
         return f"DECIMAL({t.precision},{t.scale})"
-    if (
-        pa.types.is_string(t)
-        or pa.types.is_large_string(t)
-        or pa.types.is_string_view(t)
-        or pa.types.is_null(t)
-    ):
+    if is_text(t):
         return "NVARCHAR(450)" if key else "NVARCHAR(MAX)"
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
+    if is_bytes(t):
         return "VARBINARY(900)" if key else "VARBINARY(MAX)"
     if pa.types.is_fixed_size_binary(t):
         return f"BINARY({t.byte_width})" if t.byte_width <= 8000 else "VARBINARY(MAX)"

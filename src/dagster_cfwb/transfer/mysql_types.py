@@ -29,6 +29,7 @@ import re
 
 import pyarrow as pa
 
+from dagster_cfwb.transfer.arrow_kinds import is_bytes, is_text
 from dagster_cfwb.transfer.sql_dialect import UnsupportedTypeError
 
 __all__ = ["arrow_to_mysql_type", "mysql_field_to_arrow", "mysql_type_holds"]
@@ -66,14 +67,9 @@ def arrow_to_mysql_type(t: pa.DataType, *, column: str = "?", table: str = "?", 
         if t.precision > 65 or t.scale > 30:
             raise _refuse(table, column, t, "a decimal of at most 65 digits with at most 30 after the point")
         return f"DECIMAL({t.precision},{t.scale})"
-    if (
-        pa.types.is_string(t)
-        or pa.types.is_large_string(t)
-        or pa.types.is_string_view(t)
-        or pa.types.is_null(t)
-    ):
+    if is_text(t):
         return "VARCHAR(255)" if key else "LONGTEXT"
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
+    if is_bytes(t):
         return "VARBINARY(255)" if key else "LONGBLOB"
     if pa.types.is_fixed_size_binary(t):
         return f"BINARY({t.byte_width})" if t.byte_width <= 255 else "LONGBLOB"

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from dagster_cfwb.transfer.arrow_kinds import is_bytes, is_text
+
 __all__ = ["UnsupportedTypeError", "arrow_to_pg_type", "pg_column_definitions"]
 
 
@@ -54,14 +56,9 @@ def arrow_to_pg_type(data_type: pa.DataType, *, column: str = "?") -> str:
         return "double precision"
     if pa.types.is_decimal(t):
         return f"numeric({t.precision},{t.scale})"
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t) or pa.types.is_null(t):
+    if is_text(t):
         return "text"
-    if (
-        pa.types.is_binary(t)
-        or pa.types.is_large_binary(t)
-        or pa.types.is_fixed_size_binary(t)
-        or pa.types.is_binary_view(t)
-    ):
+    if is_bytes(t) or pa.types.is_fixed_size_binary(t):
         return "bytea"
     if pa.types.is_date(t):
         return "date"

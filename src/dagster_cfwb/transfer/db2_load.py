@@ -93,15 +93,8 @@ class DB2Dialect(LoadDialect):
         return statements + [f"RENAME TABLE {self.table(staging)} TO {self.q(table.table)}"]
 
     def upsert_sql(self, table, staging, names, keys) -> str:
-        on = " AND ".join(f"t.{self.q(k)} = s.{self.q(k)}" for k in keys)
         cols = ", ".join(self.q(n) for n in names)
-        values = ", ".join(f"s.{self.q(n)}" for n in names)
-        updates = ", ".join(f"{self.q(n)} = s.{self.q(n)}" for n in names if n not in keys)
-        matched = f" WHEN MATCHED THEN UPDATE SET {updates}" if updates else ""
-        return (
-            f"MERGE INTO {self.table(table)} AS t USING (SELECT {cols} FROM {self.table(staging)}) AS s ON {on}"
-            f"{matched} WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({values})"
-        )
+        return self.merge_sql(table, f"(SELECT {cols} FROM {self.table(staging)})", names, keys)
 
     def bulk_insert(self, conn, table, stream: ArrowStream, *, on_progress=None, label=None) -> int:
         cols = ", ".join(self.q(f.name) for f in stream.schema)

@@ -77,14 +77,14 @@ class MSSQLDialect(LoadDialect):
         return statements + [rename(staging, table.table)]
 
     def upsert_sql(self, table, staging, names, keys) -> str:
-        on = " AND ".join(f"t.{self.q(k)} = s.{self.q(k)}" for k in keys)
-        cols = ", ".join(self.q(n) for n in names)
-        values = ", ".join(f"s.{self.q(n)}" for n in names)
-        updates = ", ".join(f"t.{self.q(n)} = s.{self.q(n)}" for n in names if n not in keys)
-        matched = f" WHEN MATCHED THEN UPDATE SET {updates}" if updates else ""
-        return (
-            f"MERGE INTO {self.table(table)} WITH (HOLDLOCK) AS t USING {self.table(staging)} AS s ON {on}"
-            f"{matched} WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({values});"
+        return self.merge_sql(
+            table,
+            self.table(staging),
+            names,
+            keys,
+            target_hint=" WITH (HOLDLOCK)",
+            qualify_updates=True,
+            terminator=";",
         )
 
     def bulk_insert(self, conn, table, stream: ArrowStream, *, on_progress=None, label=None) -> int:

@@ -97,6 +97,33 @@ class LoadDialect:
     ) -> str:
         raise NotImplementedError
 
+    def merge_sql(
+        self,
+        table: QualifiedName,
+        source: str,
+        names: list[str],
+        keys: list[str],
+        *,
+        target_hint: str = "",
+        qualify_updates: bool = False,
+        terminator: str = "",
+    ) -> str:
+        """Standard ``MERGE`` of ``source`` (aliased ``s``) into ``table`` (aliased ``t``) on ``keys``.
+
+        Engines differ only in a table hint (SQL Server's ``WITH (HOLDLOCK)``), whether updated
+        columns are written ``t.col``, and the statement terminator.
+        """
+        on = " AND ".join(f"t.{self.q(k)} = s.{self.q(k)}" for k in keys)
+        cols = ", ".join(self.q(n) for n in names)
+        values = ", ".join(f"s.{self.q(n)}" for n in names)
+        prefix = "t." if qualify_updates else ""
+        updates = ", ".join(f"{prefix}{self.q(n)} = s.{self.q(n)}" for n in names if n not in keys)
+        matched = f" WHEN MATCHED THEN UPDATE SET {updates}" if updates else ""
+        return (
+            f"MERGE INTO {self.table(table)}{target_hint} AS t USING {source} AS s ON {on}"
+            f"{matched} WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({values}){terminator}"
+        )
+
     # -- bulk path ----------------------------------------------------------------------------
     def bulk_insert(
         self,

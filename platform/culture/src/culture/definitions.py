@@ -10,19 +10,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_cfwb.components.resource_keys import check_resource_keys
-from dagster_cfwb.deployment import automation_sensor, platform_resources
+from dagster_cfwb.deployment import location_definitions
 
 CODE_LOCATION = "culture"
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return check_resource_keys(
-        dg.Definitions.merge(
-            dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
-            dg.Definitions(
-                resources=platform_resources(CODE_LOCATION), sensors=[automation_sensor(CODE_LOCATION)]
-            ),
-        )
-    )
+    return location_definitions(CODE_LOCATION, Path(__file__).parent)

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_cfwb.components.resource_keys import check_resource_keys
-from dagster_cfwb.deployment import automation_sensor, platform_resources
+from dagster_cfwb.deployment import location_definitions
 from data_platform.defs.lakehouse_dbt import dbt_resource
 
 CODE_LOCATION = "data_platform"
@@ -20,12 +19,4 @@ CODE_LOCATION = "data_platform"
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return check_resource_keys(
-        dg.Definitions.merge(
-            dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
-            dg.Definitions(
-                resources={**platform_resources(CODE_LOCATION), "dbt": dbt_resource},
-                sensors=[automation_sensor(CODE_LOCATION)],
-            ),
-        )
-    )
+    return location_definitions(CODE_LOCATION, Path(__file__).parent, extra_resources={"dbt": dbt_resource})

@@ -21,6 +21,17 @@ __all__ = [
 SOURCE_KINDS = ("denodo", "database", "file", "api")
 
 
+def _dotted_name(value: str | None, field: str, prefix: str, what: str) -> str | None:
+    """Validate ``name`` or ``<prefix>.name`` (each part a plain identifier); None passes."""
+    if value is not None:
+        parts = value.split(".")
+        if len(parts) > 2:
+            raise ValueError(f"`{field}` must be `{field}` or `{prefix}.{field}`; found {value!r}")
+        for part in parts:
+            validate_identifier(part, what=what)
+    return value
+
+
 class TableModel(dg.Model, dg.Resolvable):
     """A table of the lakehouse: ``<code_location>/<layer>/<table>.parquet``."""
 
@@ -175,24 +186,12 @@ class SourceModel(dg.Model, dg.Resolvable):
     @field_validator("table")
     @classmethod
     def _check_table(cls, value: str | None) -> str | None:
-        if value is not None:
-            parts = value.split(".")
-            if len(parts) > 2:
-                raise ValueError(f"`table` must be `table` or `schema.table`; found {value!r}")
-            for part in parts:
-                validate_identifier(part, what="source table")
-        return value
+        return _dotted_name(value, "table", "schema", "source table")
 
     @field_validator("view")
     @classmethod
     def _check_view(cls, value: str | None) -> str | None:
-        if value is not None:
-            parts = value.split(".")
-            if len(parts) > 2:
-                raise ValueError(f"`view` must be `view` or `database.view`; found {value!r}")
-            for part in parts:
-                validate_identifier(part, what="Denodo view")
-        return value
+        return _dotted_name(value, "view", "database", "Denodo view")
 
     @field_validator("columns")
     @classmethod

@@ -1,0 +1,48 @@
+"""A loading process for the SIGKILL fault tests: ``python load_worker.py '<json job>'``.
+
+The job says which resource to build (``postgres``, ``mysql``, ``local``, ``azure``) with which
+settings, and what to load: a table version (see ``fault_checks.Version``) sent as slow batches,
+so the parent can kill this process while the load is in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fault_checks import Version, slow_batches  # noqa: E402
+
+
+def main(job: dict) -> None:
+    version = Version.from_spec(job["version"])
+    batches = slow_batches(version, batch_rows=job.get("batch_rows", 5_000), pause=job.get("pause", 0.05))
+    kind = job["kind"]
+    if kind == "postgres":
+        from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
+
+        resource = PostgreSQLResource(**job["settings"])
+        resource.copy_from_df(batches, job["table"], mode=job["mode"], keys=job.get("keys"))
+    elif kind == "mysql":
+        from dagster_cfwb.resources.db.mysql_resource import MySQLResource
+
+        resource = MySQLResource(**job["settings"])
+        resource.copy_from_df(batches, job["table"], mode=job["mode"], keys=job.get("keys"))
+    elif kind == "local":
+        from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
+
+        LocalLakehouseResource(root=job["root"]).write_table(batches, job["path"])
+    elif kind == "azure":
+        from dagster_cfwb.resources.lakehouse.azure_adls_resource import AzureAdlsResource
+
+        AzureAdlsResource(connection_string=job["connection_string"], container=job["container"]).write_table(
+            batches, job["path"]
+        )
+    else:
+        raise SystemExit(f"unknown job kind {kind!r}")
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    main(json.loads(sys.argv[1]))

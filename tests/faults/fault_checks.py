@@ -20,12 +20,15 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pyarrow as pa
 
 __all__ = [
+    "LeftBehind",
     "Outcome",
+    "assert_nothing_left",
     "Version",
     "leftover_local_files",
     "mariadb_leftovers",
@@ -64,6 +67,10 @@ class Version:
         return Version({**self.rows, **other.rows})
 
     def arrow(self) -> pa.Table:
+        return self._arrow
+
+    @cached_property
+    def _arrow(self) -> pa.Table:
         ids = sorted(self.rows)
         return pa.table({"id": pa.array(ids, pa.int64()), "label": pa.array([self.rows[i] for i in ids])})
 
@@ -85,7 +92,7 @@ class Version:
             rows.update({i: f"{tag}-{i}" for i in range(first, stop)})
         return cls(rows)
 
-    @property
+    @cached_property
     def digest(self) -> str:
         text = ",".join(f"{i}|{self.rows[i]}" for i in sorted(self.rows))
         return hashlib.md5(text.encode()).hexdigest()
@@ -176,13 +183,15 @@ def mariadb_state(conn, table: str) -> State | None:
 _PG_FILE = re.compile(r"^(t\d+_)?(\d+)(_fsm|_vm|_init)?(\.\d+)?$")
 
 
-def pg_leftovers(conn, data_dir: Path) -> list[str]:
-    """`_cfwb_*` relations in any schema, and relation files of the database no relation owns."""
+def pg_leftovers(conn, data_dir: Path, table: str) -> list[str]:
+    """`_cfwb_*` tables of ``table`` in any schema, and relation files of the database no relation owns."""
     found = []
     with conn.cursor() as cur:
         cur.execute(
             "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.relname LIKE '\\_cfwb%' AND c.relkind IN ('r', 'p') ORDER BY 1"
+            "WHERE c.relname LIKE '\\_cfwb%%' AND strpos(c.relname, %s) > 0 AND c.relkind IN ('r', 'p') "
+            "ORDER BY 1",
+            (table,),
         )
         found += [f"table {r[0]}" for r in cur.fetchall()]
         cur.execute("CHECKPOINT")  # dropped relations' first segments are unlinked at the checkpoint
@@ -202,11 +211,13 @@ def pg_leftovers(conn, data_dir: Path) -> list[str]:
     return found
 
 
-def mariadb_leftovers(conn, data_dir: Path) -> list[str]:
-    """`_cfwb_*` tables in any database, `#sql*` orphan files and table files no table owns."""
+def mariadb_leftovers(conn, data_dir: Path, table: str) -> list[str]:
+    """`_cfwb_*` tables of ``table`` in any database, `#sql*` orphan files and table files no table owns."""
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_name LIKE '\\_cfwb%'"
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_name LIKE '\\_cfwb%%' AND LOCATE(%s, table_name) > 0",
+            (table,),
         )
         found = [f"table {s}.{t}" for s, t in cur.fetchall()]
         cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'test'")
@@ -284,6 +295,15 @@ def start_worker(job: dict, tmpdir: Path) -> subprocess.Popen:
 def sigkill(proc: subprocess.Popen) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+
+
+class LeftBehind(AssertionError):
+    """Objects survived the next successful run (the one failure an `xfail` of this suite may expect)."""
+
+
+def assert_nothing_left(left: list[str]) -> None:
+    if left:
+        raise LeftBehind(f"left behind after the next successful run: {left}")
 
 
 @dataclass

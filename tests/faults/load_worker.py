@@ -17,7 +17,7 @@ from fault_checks import Version, slow_batches  # noqa: E402
 
 def main(job: dict) -> None:
     version = Version.from_spec(job["version"])
-    batches = slow_batches(version, batch_rows=job.get("batch_rows", 5_000), pause=job.get("pause", 0.05))
+    batches = slow_batches(version, batch_rows=job.get("batch_rows", 2_500), pause=job.get("pause", 0.05))
     kind = job["kind"]
     if kind == "postgres":
         from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource

@@ -132,12 +132,15 @@ class PrivateMariaDB:
             time.sleep(0.05)
         raise RuntimeError("mariadbd did not answer within 60 s")
 
-    def crash_and_restart(self) -> None:
-        """``kill -9`` the server, then start it again on the same port and data (InnoDB recovers)."""
+    def crash(self) -> None:
+        """``kill -9`` the server."""
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=30)
         self.socket.unlink(missing_ok=True)
+
+    def restart(self) -> None:
+        """Start the server again on the same port and data (InnoDB recovers from the crash)."""
         self._launch()
 
     def stop(self) -> None:

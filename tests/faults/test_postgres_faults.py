@@ -9,6 +9,7 @@ load nothing is left behind (no `_cfwb_*` table, no relation file no table owns,
 
 from __future__ import annotations
 
+import functools
 import secrets
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fault_checks import (  # noqa: E402
     Outcome,
     Version,
+    assert_nothing_left,
     leftover_local_files,
     pg_leftovers,
     pg_state,
@@ -33,16 +35,17 @@ from fault_fixtures import private_pg, private_tmpdir  # noqa: E402, F401
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.timeout(120)]
 
-OLD = Version.of("old", range(60_000))
+OLD = Version.of("old", range(30_000))  # the new versions come in 20 batches, 0.05 s apart
 NEW = {
-    "replace": Version.of("new", range(20_000, 120_000)),
-    "append": Version.of("new", range(60_000, 160_000)),
-    "upsert": Version.of("new", range(30_000, 130_000)),
+    "replace": Version.of("new", range(10_000, 60_000)),
+    "append": Version.of("new", range(30_000, 80_000)),
+    "upsert": Version.of("new", range(15_000, 65_000)),
 }
 MODES = ["replace", "replace-1-stream", "append", "upsert"]
 FAULTS = ["backend-killed", "server-restarted", "process-sigkilled"]
 
 
+@functools.cache
 def _after(mode: str) -> Version:
     new = NEW[mode]
     if mode == "append":
@@ -133,7 +136,7 @@ def test_postgres_fault_mid_load(private_pg, admin, private_tmpdir, record_prope
     version, lost_now, dup_now = state.compare(OLD, expected)
     resource.copy_from_df(new.arrow(), table, mode=load_mode, keys=["id"])  # the retry
     retried, lost, dup = pg_state(admin.get(), f'"{table}"').compare(expected)
-    left = pg_leftovers(admin.get(), private_pg.data) + leftover_local_files(private_tmpdir)
+    left = pg_leftovers(admin.get(), private_pg.data, table) + leftover_local_files(private_tmpdir)
     outcome = Outcome(
         engine="PostgreSQL 15",
         fault=f"{fault}, {mode}",
@@ -147,14 +150,14 @@ def test_postgres_fault_mid_load(private_pg, admin, private_tmpdir, record_prope
         f"after the fault the table is neither old nor new: lost {lost_now}, dup {dup_now}"
     )
     assert retried is expected, f"the retry gave lost {lost}, duplicated {dup}"
-    assert left == []
+    assert_nothing_left(left)
 
 
 def test_postgres_two_concurrent_replaces(private_pg, admin, private_tmpdir, record_property):  # noqa: F811
     table = f"f_{secrets.token_hex(4)}"
     resource = _resource(private_pg, "replace")
     resource.copy_from_df(OLD.arrow(), table, mode="replace", keys=["id"])
-    a, b = Version.of("a", range(0, 80_000)), Version.of("b", range(10_000, 100_000))
+    a, b = Version.of("a", range(0, 40_000)), Version.of("b", range(5_000, 50_000))
     loads = [
         run_in_thread(lambda v=v: resource.copy_from_df(slow_batches(v, pause=0.02), table, keys=["id"]))
         for v in (a, b)
@@ -167,7 +170,7 @@ def test_postgres_two_concurrent_replaces(private_pg, admin, private_tmpdir, rec
     c = Version.of("c", range(5_000))
     resource.copy_from_df(c.arrow(), table, keys=["id"])  # the next successful run
     after, lost, dup = pg_state(admin.get(), f'"{table}"').compare(c)
-    left = pg_leftovers(admin.get(), private_pg.data) + leftover_local_files(private_tmpdir)
+    left = pg_leftovers(admin.get(), private_pg.data, table) + leftover_local_files(private_tmpdir)
     record_outcome(
         record_property,
         Outcome(
@@ -182,4 +185,4 @@ def test_postgres_two_concurrent_replaces(private_pg, admin, private_tmpdir, rec
     assert len(errors) < 2, errors
     assert all(type(e).__name__ == "LoadError" for e in errors), errors
     assert version is not None and after is c
-    assert left == []
+    assert_nothing_left(left)

@@ -30,6 +30,7 @@ __all__ = [
     "Outcome",
     "assert_nothing_left",
     "Version",
+    "lakehouse_state",
     "leftover_local_files",
     "mariadb_leftovers",
     "mariadb_state",
@@ -177,6 +178,24 @@ def mariadb_state(conn, table: str) -> State | None:
             return [tuple(r) for r in cur.fetchall()]
 
     return State(int(rows), int(distinct), digest, fetch)
+
+
+def lakehouse_state(lakehouse, path: str) -> State | None:
+    """State of lakehouse file ``path`` read through the resource (DuckDB), or None when it does not exist."""
+    if not lakehouse.exists(path):
+        return None
+    row = lakehouse.query_blob_storage(
+        "SELECT count(*), count(DISTINCT id), md5(coalesce(string_agg(CAST(id AS VARCHAR) || '|' || label, ',' "
+        f"ORDER BY id, label), '')) FROM 'azure://{path}'",  # noqa: S608 - a test path
+        output="arrow",
+    ).to_pylist()[0]
+    rows, distinct, digest = row.values()
+
+    def fetch():
+        table = lakehouse.read_table(path, output="arrow")
+        return list(zip(table["id"].to_pylist(), table["label"].to_pylist(), strict=True))
+
+    return State(rows, distinct, digest, fetch)
 
 
 # -- what must not be left behind ------------------------------------------------------------------

@@ -15,7 +15,44 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fault_checks import Version, slow_batches  # noqa: E402
 
 
+def run_import_until_written(job: dict) -> None:
+    """Run the YAML import of ``job["yaml"]``; stop for good once the target's rows are read.
+
+    The lakehouse pauses in ``write_table`` of the target: it reads every row it is given (the old
+    table and the new source rows), creates ``job["marker"]`` and sleeps until the parent kills
+    this process — a run interrupted between reading and writing.
+    """
+    import time
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from components_sandbox import run_assets, yaml_defs
+
+    from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
+    from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
+    from dagster_cfwb.transfer.arrow_stream import to_arrow_stream
+    from dagster_cfwb.transfer.lakehouse_paths import normalize_lakehouse_path
+
+    class PausingLakehouse(LocalLakehouseResource):
+        pause_on: str
+        marker: str
+
+        def write_table(self, data, path, **kwargs):
+            if normalize_lakehouse_path(path) == self.pause_on:
+                stream = to_arrow_stream(data)
+                rows = sum(batch.num_rows for batch in stream)
+                Path(self.marker).write_text(str(rows))
+                time.sleep(3600)
+            return super().write_table(data, path, **kwargs)
+
+    lakehouse = PausingLakehouse(root=job["root"], pause_on=job["path"], marker=job["marker"])
+    with yaml_defs({"imports/defs.yaml": job["yaml"]}) as defs:
+        run_assets(defs, {"postgresql": PostgreSQLResource(**job["settings"]), "lakehouse": lakehouse})
+
+
 def main(job: dict) -> None:
+    if job["kind"] == "import":
+        run_import_until_written(job)
+        return
     version = Version.from_spec(job["version"])
     batches = slow_batches(version, batch_rows=job.get("batch_rows", 2_500), pause=job.get("pause", 0.05))
     kind = job["kind"]

@@ -170,7 +170,7 @@ def test_mariadb_fault_mid_load(private_mariadb, admin, private_tmpdir, record_p
         record_property,
         Outcome(
             engine="MariaDB 10.11",
-            fault=f"{fault}, {mode}",
+            fault=f"{fault.replace('-', ' ')}, {mode.replace('-1-stream', ' (1 COPY stream)')}",
             survived=version is not None and retried is not None and not left,
             rows_lost=lost_now + lost,
             rows_duplicated=dup_now + dup,

@@ -139,7 +139,7 @@ def test_postgres_fault_mid_load(private_pg, admin, private_tmpdir, record_prope
     left = pg_leftovers(admin.get(), private_pg.data, table) + leftover_local_files(private_tmpdir)
     outcome = Outcome(
         engine="PostgreSQL 15",
-        fault=f"{fault}, {mode}",
+        fault=f"{fault.replace('-', ' ')}, {mode.replace('-1-stream', ' (1 COPY stream)')}",
         survived=version is not None and retried is not None and not left,
         rows_lost=lost_now + lost,
         rows_duplicated=dup_now + dup,

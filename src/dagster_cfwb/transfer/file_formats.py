@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dagster_cfwb.transfer.column_names import rename_schema, resolve_schema_keys
 from dagster_cfwb.transfer.csv_files import CsvOptions, arrow_type, read_csv_batches
 from dagster_cfwb.transfer.file_errors import FileParseError
 
@@ -34,12 +35,17 @@ _EXTENSIONS = {
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """Everything needed to read one source file (CSV options plus Excel sheet and batch size)."""
+    """Everything needed to read one source file (CSV options, Excel sheet, batch size, column names).
+
+    ``column_names``: ``snake_case`` (default) renames the columns to safe identifiers (see
+    `dagster_cfwb.transfer.column_names`), ``as_is`` keeps them exactly as the file writes them.
+    """
 
     csv: CsvOptions = field(default_factory=CsvOptions)
     sheet: int | str = 0
     header_row: int = 0
     batch_rows: int = 65_536
+    column_names: str = "snake_case"
 
 
 def detect_format(path: str, format: str | None = None) -> str:
@@ -72,6 +78,7 @@ def _apply_schema(table_or_batch, schema_spec: Any, label: str):
         if isinstance(schema_spec, pa.Schema)
         else {name: arrow_type(t, name) for name, t in schema_spec.items()}
     )
+    wanted = resolve_schema_keys(wanted, table_or_batch.schema.names)
     missing = [name for name in wanted if name not in table_or_batch.schema.names]
     if missing:
         raise FileParseError(
@@ -118,8 +125,38 @@ def _excel(path: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, Iterato
         table = pa.table(sheet.to_arrow())
     except Exception as e:
         raise FileParseError(label, f"sheet {opts.sheet!r} cannot be read: {e}") from None
-    table = _apply_schema(table, opts.csv.schema, label)
+    table = _apply_schema(_whole_numbers_as_integers(table, opts.csv.schema), opts.csv.schema, label)
     return table.schema, iter(table.to_batches(max_chunksize=opts.batch_rows))
+
+
+_INT64_BOUND = 2.0**63  # float64 values in [-2**63, 2**63) fit int64 exactly
+
+
+def _whole_numbers_as_integers(table: pa.Table, schema_spec: Any) -> pa.Table:
+    """Excel stores every number as a double: a column of whole numbers only becomes int64.
+
+    Decided per column over the whole sheet (so every batch has the same type); a column with one
+    decimal value, a NaN/infinity or a number outside int64 stays float64. Columns typed in
+    ``schema`` are left to it.
+    """
+    typed = set(resolve_schema_keys(dict.fromkeys(_spec_names(schema_spec)), table.schema.names))
+    columns = list(table.columns)
+    for i, (name, column) in enumerate(zip(table.schema.names, columns, strict=True)):
+        if name in typed or not pa.types.is_floating(column.type) or column.null_count == len(column):
+            continue
+        bounds = pc.min_max(column)
+        low, high = bounds["min"].as_py(), bounds["max"].as_py()
+        if not (-_INT64_BOUND <= low and high < _INT64_BOUND):  # also false for NaN
+            continue
+        if pc.all(pc.equal(pc.floor(column), column)).as_py():
+            columns[i] = pc.cast(column, pa.int64())
+    return pa.Table.from_arrays(columns, names=table.schema.names)
+
+
+def _spec_names(schema_spec: Any) -> list[str]:
+    if isinstance(schema_spec, pa.Schema):
+        return list(schema_spec.names)
+    return list(schema_spec or {})
 
 
 def _json(path: str, fmt: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
@@ -183,17 +220,7 @@ def _renamed_csv(path: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, I
     return renamed, (pa.RecordBatch.from_arrays(b.columns, schema=renamed) for b in batches)
 
 
-def open_file_batches(
-    path: str, fmt: str, opts: ReadOptions, label: str
-) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    """Open the local file ``path`` in format ``fmt``; return its schema and a lazy batch iterator.
-
-    Memory stays bounded for CSV, NDJSON/JSON and Parquet; an Excel sheet is read whole (Excel caps a
-    sheet at 1,048,576 rows).
-
-    Raises:
-        FileParseError: the file cannot be parsed; the message names ``label`` (and the line if known).
-    """
+def _open(path: str, fmt: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
     if fmt == "csv":
         return _renamed_csv(path, opts, label)
     if fmt == "excel":
@@ -203,3 +230,23 @@ def open_file_batches(
     if fmt == "parquet":
         return _parquet(path, opts, label)
     raise ValueError(f"Unknown file format `{fmt}`; expected one of {', '.join(FILE_FORMATS)}.")
+
+
+def open_file_batches(
+    path: str, fmt: str, opts: ReadOptions, label: str
+) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    """Open the local file ``path`` in format ``fmt``; return its schema and a lazy batch iterator.
+
+    Memory stays bounded for CSV, NDJSON/JSON and Parquet; an Excel sheet is read whole (Excel caps a
+    sheet at 1,048,576 rows). With ``opts.column_names == "snake_case"`` the columns are renamed
+    (``Date d'œuf`` → ``date_d_oeuf``) and each renamed field keeps its original name in its
+    ``original_name`` metadata.
+
+    Raises:
+        FileParseError: the file cannot be parsed; the message names ``label`` (and the line if known).
+    """
+    schema, batches = _open(path, fmt, opts, label)
+    renamed = rename_schema(schema, opts.column_names)
+    if renamed is schema:
+        return schema, batches
+    return renamed, (pa.RecordBatch.from_arrays(b.columns, schema=renamed) for b in batches)

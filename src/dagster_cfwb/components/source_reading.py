@@ -121,14 +121,20 @@ def write_source(
         options = dict(source.options or {})
         if source.format:
             options["format"] = source.format
+        if getattr(source, "column_names", None):
+            options["column_names"] = source.column_names
         result = _call(resource, "to_lakehouse", source, source.path, lakehouse, path, **options)
         files = getattr(result, "files", None) or []
         checksum = ",".join(sorted(getattr(f, "sha256", "") for f in files)) or None
-        extra = {"source_files": [getattr(f, "path", str(f)) for f in files]} if files else {}
+        extra: dict[str, Any] = {"source_files": [getattr(f, "path", str(f)) for f in files]} if files else {}
+        for key in ("original_column_names", "null_markers_in_text"):
+            if getattr(result, key, None):
+                extra[key] = dict(getattr(result, key))
         return WrittenTable(
             path=result.path,
             rows=result.rows,
             bytes=getattr(result, "bytes", None),
+            schema=getattr(result, "schema", None),
             source_checksum=checksum,
             extra_metadata=extra,
         )
@@ -140,6 +146,8 @@ def write_source(
             kwargs["record_path"] = source.records_path
         if source.paginator:
             kwargs["paginator"] = source.paginator
+        if getattr(source, "column_names", None):
+            kwargs["column_names"] = source.column_names
         result = _call(resource, "to_lakehouse", source, source.endpoint, lakehouse, path, **kwargs)
         return WrittenTable(
             path=result.path,

@@ -176,7 +176,7 @@ def _warn_text_markers(counts: dict[str, int], where: str) -> None:
     if counts:
         listed = ", ".join(f"`{name}` ({n:,})" for name, n in counts.items())
         _log.warning(
-            f"{where}: text column(s) {listed} hold {'/'.join(NULL_MARKERS)} values, kept as text. "
+            f"{where}: text column(s) {listed} hold null markers ({', '.join(NULL_MARKERS)}), kept as text. "
             "If they mean a missing value, pass null_values=['', 'NA', 'N/A', 'NULL'] (or the markers the "
             "file uses) to read them as NULL."
         )

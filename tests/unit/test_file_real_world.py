@@ -196,3 +196,36 @@ def test_excel_whole_numbers_are_integers(tmp_path, local_lakehouse):
     assert pa.types.is_timestamp(table.column("jour").type) or pa.types.is_date(table.column("jour").type)
     _, table = _load(f, local_lakehouse, schema={"Année": "float64"})
     assert table.column("annee").type == pa.float64()
+
+
+def test_excel_types_come_from_every_row(tmp_path, local_lakehouse):
+    xlsxwriter = pytest.importorskip("xlsxwriter")
+    f = tmp_path / "long.xlsx"
+    book = xlsxwriter.Workbook(str(f))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["code", "n"])
+    for r in range(1, 1201):
+        sheet.write_number(r, 0, r)
+        sheet.write_number(r, 1, r)
+    sheet.write_string(1201, 0, "A12")  # a text code after fastexcel's 1,000-row sample
+    sheet.write_string(1201, 1, "NA")  # Excel's missing-value marker in a number column
+    book.close()
+    _, table = _load(f, local_lakehouse)
+    assert table.column("code").type == pa.string() and table.column("code").to_pylist()[-2:] == [
+        "1200",
+        "A12",
+    ]
+    assert table.column("n").type == pa.int64() and table.column("n").to_pylist()[-2:] == [1200, None]
+
+
+def test_a_wrong_value_names_the_column_and_where_its_type_came_from(tmp_path, local_lakehouse):
+    f = tmp_path / "t.csv"
+    f.write_text("Montant Total\n" + "1\n" * 3_000 + "douze\n")
+    with pytest.raises(FileParseError) as err:
+        _load(f, local_lakehouse, sample_bytes=1024)
+    assert "line 3002: column #1 `Montant Total`: value 'douze' is not a valid int64" in str(err.value)
+    assert "{'Montant Total': 'string'}" in str(err.value) and "inferred from the first 1,024 bytes" in str(
+        err.value
+    )
+    with pytest.raises(FileParseError, match=r"int64 is given in `schema`; fix the value"):
+        _load(f, local_lakehouse, schema={"montant_total": "int64"})

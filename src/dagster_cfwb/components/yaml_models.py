@@ -138,8 +138,10 @@ class SourceModel(dg.Model, dg.Resolvable):
         ),
     ] = None
     format: Annotated[
-        Literal["csv", "parquet", "json", "excel"] | None,
-        Resolver.default(description="`file` only: file format; default: guessed from the file extension."),
+        Literal["csv", "parquet", "json", "ndjson", "excel"] | None,
+        Resolver.default(
+            description="`file` only: file format (`csv`, `excel`, `json`, `ndjson`, `parquet`); default: guessed from the file extension."
+        ),
     ] = None
     options: Annotated[
         dict[str, Any] | None,

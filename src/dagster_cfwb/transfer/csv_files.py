@@ -12,7 +12,7 @@ import codecs
 import csv
 import gzip
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -210,7 +210,15 @@ def _locate(path: str, opts: CsvOptions, wanted: Callable[[int, list[str]], bool
     return None
 
 
-def _translate(error: Exception, path: str, opts: CsvOptions, label: str) -> FileParseError:
+def _translate(
+    error: Exception,
+    path: str,
+    opts: CsvOptions,
+    label: str,
+    names: list[str] | None = None,
+    given: Collection[str] = (),
+) -> FileParseError:
+    """The FileParseError for an Arrow/decoding error; ``names``/``given``: the columns and those typed in ``schema``."""
     message = str(error).strip()
     if isinstance(error, UnicodeDecodeError) or "invalid UTF8" in message:
         found = _first_undecodable(path, opts.encoding)
@@ -237,14 +245,21 @@ def _translate(error: Exception, path: str, opts: CsvOptions, label: str) -> Fil
         col, target, value = int(match.group(1)), match.group(2), match.group(3)
         first = 0 if opts.header else -1
         line = _locate(path, opts, lambda i, row: i > first and col < len(row) and row[col] == value)
-        return FileParseError(
-            label,
-            f"column #{col + 1}: value {value!r} is not a valid {target}.",
-            line=line,
-            hint=(
+        name = names[col] if names and col < len(names) else None
+        column = f"column #{col + 1}" + (f" `{name}`" if name and opts.header else "")
+        if name in given:
+            hint = (
+                f"The type {target} is given in `schema`; fix the value, or give the column another type "
+                f"(e.g. {{{name!r}: 'string'}})."
+            )
+        else:
+            key = name if name and opts.header else "col"
+            hint = (
                 f"The type {target} was inferred from the first {opts.sample_bytes:,} bytes; give the column's type "
-                "in `schema` (e.g. {'col': 'string'}) or raise `sample_bytes`."
-            ),
+                f"in `schema` (e.g. {{{key!r}: 'string'}}) or raise `sample_bytes`."
+            )
+        return FileParseError(
+            label, f"{column}: value {value!r} is not a valid {target}.", line=line, hint=hint
         )
     return FileParseError(label, message)
 
@@ -264,8 +279,12 @@ def _names(schema: pa.Schema, path: str, opts: CsvOptions, label: str) -> list[s
         raise _translate(e, path, opts, label) from None
 
 
-def _infer_types(path: str, opts: CsvOptions, read, parse, convert, label: str) -> dict[str, pa.DataType]:
-    """Column types inferred from the first ``sample_bytes`` (cut at a line end); {} if that fails.
+def _infer_types(
+    path: str, opts: CsvOptions, read, parse, convert, label: str
+) -> tuple[dict[str, pa.DataType], list[str]]:
+    """Column types inferred from the first ``sample_bytes`` (cut at a line end), and the column names.
+
+    ``({}, [])`` if the sample cannot be parsed.
 
     The streaming reader would infer from its first (small) block only; a bigger sample gives
     types that hold for the whole file more often.
@@ -275,7 +294,7 @@ def _infer_types(path: str, opts: CsvOptions, read, parse, convert, label: str) 
     if len(sample) > opts.sample_bytes:
         sample = sample[: sample.rfind(b"\n", 0, opts.sample_bytes) + 1]
     if not sample.strip():
-        return {}
+        return {}, []
     sample_read = pacsv.ReadOptions(
         encoding=read.encoding,
         block_size=len(sample) + 1,
@@ -289,14 +308,14 @@ def _infer_types(path: str, opts: CsvOptions, read, parse, convert, label: str) 
             pa.BufferReader(sample), read_options=sample_read, parse_options=parse, convert_options=convert
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
-        return {}  # the streaming reader reports the problem with its line
+        return {}, []  # the streaming reader reports the problem with its line
     names = _names(table.schema, path, opts, label)
     types: dict[str, pa.DataType] = {}
     for name, f in zip(names, table.schema, strict=True):
         found = pa.string() if pa.types.is_null(f.type) else f.type
         # Arrow types columns by name: two columns named alike that hold different types are read as text
         types[name] = found if name not in types or types[name].equals(found) else pa.string()
-    return types
+    return types, names
 
 
 def _coalesce(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
@@ -326,7 +345,7 @@ def _empty_text_as_null(batch: pa.RecordBatch) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=batch.schema) if changed else batch
 
 
-def _open_reader(path: str, opts: CsvOptions, label: str, read, parse, convert):
+def _open_reader(path: str, opts: CsvOptions, label: str, read, parse, convert, names=None, given=()):
     stream = pa.input_stream(path, compression="detect")
     try:
         reader = pacsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
@@ -335,7 +354,7 @@ def _open_reader(path: str, opts: CsvOptions, label: str, read, parse, convert):
         stream.close()
         if "Empty CSV file" in str(e):
             raise FileParseError(label, "the file is empty (not even a header line).") from None
-        raise _translate(e, path, opts, label) from None
+        raise _translate(e, path, opts, label, names, given) from None
     except BaseException:
         stream.close()
         raise
@@ -357,11 +376,11 @@ def read_csv_batches(path: str, opts: CsvOptions, label: str) -> tuple[pa.Schema
     """
     read, parse, convert = _arrow_options(opts)
     explicit = dict(convert.column_types)
-    inferred = _infer_types(path, opts, read, parse, convert, label)
+    inferred, sample_names = _infer_types(path, opts, read, parse, convert, label)
     if inferred:
         explicit = resolve_schema_keys(explicit, inferred)
         convert.column_types = {**inferred, **explicit}
-    stream, reader, names = _open_reader(path, opts, label, read, parse, convert)
+    stream, reader, names = _open_reader(path, opts, label, read, parse, convert, sample_names, set(explicit))
     if any(name not in names for name in explicit):
         resolved = resolve_schema_keys(explicit, names)
         if resolved != explicit:  # the sample could not be parsed: open again with the file's names
@@ -392,7 +411,7 @@ def read_csv_batches(path: str, opts: CsvOptions, label: str) -> tuple[pa.Schema
                 except StopIteration:
                     return
                 except (pa.ArrowInvalid, UnicodeDecodeError) as e:
-                    raise _translate(e, path, opts, label) from None
+                    raise _translate(e, path, opts, label, names, set(explicit)) from None
                 yield _empty_text_as_null(batch) if fix_empty else batch
         finally:
             stream.close()

@@ -121,7 +121,8 @@ def _excel(path: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, Iterato
     ):
         raise FileParseError(label, f"no sheet {opts.sheet!r}; the workbook has sheets {names}.")
     try:
-        sheet = reader.load_sheet(opts.sheet, header_row=opts.header_row)
+        # types from every row (fastexcel's default looks at 1,000 and turns a later text cell into NULL)
+        sheet = reader.load_sheet(opts.sheet, header_row=opts.header_row, schema_sample_rows=None)
         table = pa.table(sheet.to_arrow())
     except Exception as e:
         raise FileParseError(label, f"sheet {opts.sheet!r} cannot be read: {e}") from None

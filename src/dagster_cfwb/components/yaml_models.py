@@ -148,7 +148,8 @@ class SourceModel(dg.Model, dg.Resolvable):
         Resolver.default(
             description=(
                 "`file` only: how to read the file, e.g. `{delimiter: ';', encoding: windows-1252, "
-                "decimal_comma: true}` for a CSV from Excel, or `{sheet: Feuil1}` for an Excel workbook."
+                "decimal_comma: true}` for a CSV from Excel, `{null_values: ['', 'NA']}` when `NA` means a "
+                "missing value in text columns too, or `{sheet: Feuil1}` for an Excel workbook."
             )
         ),
     ] = None

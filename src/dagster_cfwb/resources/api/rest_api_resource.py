@@ -187,13 +187,18 @@ class RestApiResource(RedactedReprMixin, dg.ConfigurableResource):
         output: str = "polars",
         batch_rows: int = 50_000,
         stats: FetchStats | None = None,
+        column_names: str = "as_is",
     ):
         """Collect every page into one typed table (``output``: ``polars``, ``arrow`` or ``pandas``).
 
         Column types are inferred from the records (nested objects become JSON text); pass ``schema``
         (e.g. ``{"id": "int64", "amount": "float64", "day": "date"}``) to fix the columns and types.
+        The columns are named after the record keys; ``column_names="snake_case"`` renames them as
+        ``to_lakehouse`` does.
         """
-        batches = list(self._batches(path, params, paginator, record_path, schema, batch_rows, stats))
+        batches = list(
+            self._batches(path, params, paginator, record_path, schema, batch_rows, stats, column_names)
+        )
         return to_output(pa.Table.from_batches(batches), output)
 
     def to_lakehouse(

@@ -229,3 +229,18 @@ def test_a_wrong_value_names_the_column_and_where_its_type_came_from(tmp_path, l
     )
     with pytest.raises(FileParseError, match=r"int64 is given in `schema`; fix the value"):
         _load(f, local_lakehouse, schema={"montant_total": "int64"})
+
+
+def test_excel_empty_and_repeated_headers_are_named_like_a_csv(tmp_path, local_lakehouse):
+    xlsxwriter = pytest.importorskip("xlsxwriter")
+    f = tmp_path / "entetes.xlsx"
+    book = xlsxwriter.Workbook(str(f))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["Rapport annuel"])
+    sheet.write_row(1, 0, ["Note", "", "Note", 2024, "a_1"])
+    sheet.write_row(2, 0, [1, 2, 3, 4, 5])
+    book.close()
+    result, table = _load(f, local_lakehouse, header_row=1)
+    assert result.columns == ["note", "column_2", "note_2", "_2024", "a_1"]
+    assert result.original_column_names == {"note": "Note", "column_2": "", "note_2": "Note", "_2024": "2024"}
+    assert table.column("note_2").to_pylist() == [3]

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 from dagster_cfwb.transfer.column_names import rename_schema, resolve_schema_keys
 from dagster_cfwb.transfer.csv_files import CsvOptions, arrow_type, read_csv_batches
+from dagster_cfwb.transfer.excel_files import read_excel_sheet
 from dagster_cfwb.transfer.file_errors import FileParseError
 
 __all__ = ["FILE_FORMATS", "ReadOptions", "detect_format", "open_file_batches"]
@@ -107,51 +108,9 @@ def _declared_schema(schema: pa.Schema, opts: ReadOptions, label: str) -> pa.Sch
 
 
 def _excel(path: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    try:
-        import fastexcel
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("Reading Excel files needs fastexcel: pip install 'dagster-cfwb[files]'") from e
-    try:
-        reader = fastexcel.read_excel(path)
-    except Exception as e:  # fastexcel raises its own error types
-        raise FileParseError(label, f"not a readable Excel workbook ({e}).") from None
-    names = reader.sheet_names
-    if (isinstance(opts.sheet, str) and opts.sheet not in names) or (
-        isinstance(opts.sheet, int) and not 0 <= opts.sheet < len(names)
-    ):
-        raise FileParseError(label, f"no sheet {opts.sheet!r}; the workbook has sheets {names}.")
-    try:
-        # types from every row (fastexcel's default looks at 1,000 and turns a later text cell into NULL)
-        sheet = reader.load_sheet(opts.sheet, header_row=opts.header_row, schema_sample_rows=None)
-        table = pa.table(sheet.to_arrow())
-    except Exception as e:
-        raise FileParseError(label, f"sheet {opts.sheet!r} cannot be read: {e}") from None
-    table = _apply_schema(_whole_numbers_as_integers(table, opts.csv.schema), opts.csv.schema, label)
+    table = read_excel_sheet(path, opts.sheet, opts.header_row, label, typed=_spec_names(opts.csv.schema))
+    table = _apply_schema(table, opts.csv.schema, label)
     return table.schema, iter(table.to_batches(max_chunksize=opts.batch_rows))
-
-
-_INT64_BOUND = 2.0**63  # float64 values in [-2**63, 2**63) fit int64 exactly
-
-
-def _whole_numbers_as_integers(table: pa.Table, schema_spec: Any) -> pa.Table:
-    """Excel stores every number as a double: a column of whole numbers only becomes int64.
-
-    Decided per column over the whole sheet (so every batch has the same type); a column with one
-    decimal value, a NaN/infinity or a number outside int64 stays float64. Columns typed in
-    ``schema`` are left to it.
-    """
-    typed = set(resolve_schema_keys(dict.fromkeys(_spec_names(schema_spec)), table.schema.names))
-    columns = list(table.columns)
-    for i, (name, column) in enumerate(zip(table.schema.names, columns, strict=True)):
-        if name in typed or not pa.types.is_floating(column.type) or column.null_count == len(column):
-            continue
-        bounds = pc.min_max(column)
-        low, high = bounds["min"].as_py(), bounds["max"].as_py()
-        if not (-_INT64_BOUND <= low and high < _INT64_BOUND):  # also false for NaN
-            continue
-        if pc.all(pc.equal(pc.floor(column), column)).as_py():
-            columns[i] = pc.cast(column, pa.int64())
-    return pa.Table.from_arrays(columns, names=table.schema.names)
 
 
 def _spec_names(schema_spec: Any) -> list[str]:

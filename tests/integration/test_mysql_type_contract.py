@@ -535,3 +535,17 @@ def test_doc_type_table_lists_every_type_with_its_outcome():
     }
     stated = re.search(r"\*\*(\d+) exact, (\d+) text, (\d+) refused\*\*", DOC.read_text(encoding="utf-8"))
     assert stated and tuple(map(int, stated.groups())) == (counts[EXACT], counts[TEXT], counts[REFUSED])
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_zero_date_in_a_later_batch_or_beside_other_dates_still_names_the_column(dbs, reader):
+    """connectorx's own error does not name the column: the refusal still does (or lists the candidates)."""
+    later = dbs[reader].iter_batches("SELECT id, z_date FROM zero_dates ORDER BY id DESC", batch_rows=1)
+    with pytest.raises(ValueError, match=r"`z_date` \(DATE\) holds `0000-00-00`.*NULLIF\(z_date"):
+        for _ in later:
+            pass
+    both = "SELECT id, z_month, z_date FROM zero_dates ORDER BY id"
+    with pytest.raises(ValueError, match=r"`z_month`.*holds `2024-00-10`") as refused:
+        dbs[reader].query(both)
+    if reader == "connectorx":  # two DATE columns could hold it: both are named
+        assert "`z_date` (DATE)" in str(refused.value) and "CAST(col AS CHAR)" in str(refused.value)

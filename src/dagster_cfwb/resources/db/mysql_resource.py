@@ -44,8 +44,11 @@ class MySQLResource(SQLDatabaseResource):
     Queries are read by connectorx (fast) when every result column is of a type it reads exactly and
     there are no ``params``, else by our pymysql reader; both give the same types and values (see
     :mod:`dagster_cfwb.transfer.mysql_connectorx`). ``extract_path(sql)`` says which one a query gets.
-    A column no reader gives exactly (FLOAT, spatial) or a zero date (`0000-00-00`) is refused with an
-    error naming the column and the cast to use (type table: :mod:`dagster_cfwb.transfer.mysql_result_types`).
+    Every MariaDB type is read exactly (`BOOLEAN` as the `int8` it holds, `TIME` as a duration), as
+    the server's text (`ENUM`, `SET`, `JSON`, `INET6`, `UUID`), or refused before the first batch
+    with an error naming the column and the cast to use (`FLOAT`: `CAST(col AS DOUBLE)`; spatial
+    types: `ST_AsText(col)`; a zero date `0000-00-00`: `NULLIF(col, '0000-00-00')`). The whole table
+    is in `docs/databases.md` ("MariaDB extract type table").
 
     Example:
         .. code-block:: python

@@ -237,6 +237,7 @@ TYPES = [
     T("tx", "TEXT", ("'\\\\N'", "'NULL'"), pa.string(), ("\\N", "NULL"), E, True),
     T("mt", "MEDIUMTEXT", ("''", "REPEAT('é🎓', 20000)"), pa.string(), ("", "é🎓" * 20000), E, True),
     T("lt", "LONGTEXT", ("' '", "REPEAT('x', 70000)"), pa.string(), (" ", "x" * 70000), E, True),
+    T("bin_coll", "VARCHAR(20) COLLATE utf8mb4_bin", ("'é🎓'", "''"), pa.string(), ("é🎓", ""), E, True),
     T("l1", "VARCHAR(20) CHARACTER SET latin1", ("'é€ÿ'", "''"), pa.string(), ("é€ÿ", ""), E, True),
     T("l1c", "CHAR(5) CHARACTER SET latin1", ("'àç'", "'Œ'"), pa.string(), ("àç", "Œ"), E, True),
     T("asc", "TEXT CHARACTER SET ascii", ("'abc~'", "''"), pa.string(), ("abc~", ""), E, True),

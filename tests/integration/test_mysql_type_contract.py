@@ -417,6 +417,8 @@ def test_connectorx_reads_its_types_exactly_and_identically(dbs):
     assert fast.equals(dbs["pymysql"].query(sql, output="arrow"))
     batches = list(dbs["connectorx"].iter_batches(sql, batch_rows=2))
     _check(pa.Table.from_batches(batches), FAST, "connectorx iter_batches")
+    with pytest.raises(ValueError, match="extract_reader='connectorx' cannot read .*params"):
+        dbs["connectorx"].query("SELECT id FROM types WHERE id > %s", params=[1])
 
 
 @pytest.mark.parametrize("t", [t for t in READ if not t.fast], ids=lambda t: t.column)

@@ -172,8 +172,11 @@ def _bad_date(text: str, fields) -> ConnectorxValueError | None:
     candidates = [
         f
         for f in fields
-        if is_date_code(f.type_code) and (f.type_code in (10, 14)) == (rust_type == "NaiveDate")
+        if is_date_code(f.type_code)
+        and pa.types.is_date32(mysql_field_to_arrow(f)) == (rust_type == "NaiveDate")
     ]
+    if not candidates:
+        return None
     if len(candidates) == 1:
         return ConnectorxValueError(
             str(unreadable_date_error(candidates[0].name, mysql_type_name(candidates[0]), value))

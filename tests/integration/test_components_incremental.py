@@ -357,3 +357,31 @@ def test_the_merge_runs_as_a_plain_function(postgresql, pg_schema, local_lakehou
     second = run_incremental_import(imp, postgresql, local_lakehouse)
     assert (first.rows, second.rows, second.extra_metadata["rows_added"]) == (5, 6, 1)
     assert _rows(local_lakehouse) == _expected(postgresql, pg_schema)
+
+
+@pytest.mark.azurite
+def test_updates_by_key_and_a_failed_write_on_azure(postgresql, pg_schema, azure_adls, monkeypatch):
+    from dagster_cfwb.resources.lakehouse.azure_adls_resource import AzureAdlsResource
+
+    _seed(postgresql, pg_schema, rows=10)
+    resources = {"postgresql": postgresql, "lakehouse": azure_adls}
+    original = AzureAdlsResource.write_table
+
+    def failing(self, data, path, **kwargs):
+        if path == TABLE:
+            raise ConnectionError("upload cut (injected)")
+        return original(self, data, path, **kwargs)
+
+    with yaml_defs({"imports/defs.yaml": _yaml(pg_schema, "          keys: [id]\n")}) as defs:
+        assert run_assets(defs, resources).success
+        postgresql.execute(
+            f"UPDATE \"{pg_schema}\".eleves SET nom = 'changé', updated_at = '2024-03-05' WHERE id = 3"
+        )
+        _insert(postgresql, pg_schema, "(11, 'égal', '2024-03-01 10:00:00+00')")
+        with monkeypatch.context() as patch:
+            patch.setattr(AzureAdlsResource, "write_table", failing)
+            assert not run_assets(defs, resources).success
+        assert azure_adls.list("enseignement/stg/_incoming") == []
+        md = _metadata(run_assets(defs, resources))
+    assert (md["rows_added"], md["rows_updated"], md["dagster/row_count"]) == (1, 1, 11)
+    assert _rows(azure_adls) == _expected(postgresql, pg_schema)

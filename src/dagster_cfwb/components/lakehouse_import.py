@@ -217,6 +217,14 @@ class LakehouseImportComponent(CfwbComponent):
               target: {code_location: enseignement, layer: stg, table: absences}
               mode: incremental
               watermark_column: updated_at
+              keys: [id]
+              lookback: 1 hour
+
+    With `mode: incremental`, each run reads the rows whose `watermark_column` is at least the
+    largest value already imported minus `lookback` (and those where it is empty) and merges them
+    into the table: by `keys` (a changed row replaces its old version), else by dropping the rows
+    already there. A retried or interrupted run leaves exactly one copy of each source row; the
+    metadata shows the watermark range read and the rows added, updated and de-duplicated.
     """
 
     imports: Annotated[

@@ -184,6 +184,7 @@ class _Merge:
         self.lakehouse, self.target, self.staging = lakehouse, target, staging
         self.column, self.keys, self.cut, self.exists = column, keys, cut, exists
         self.columns: list[str] = []
+        self.stats: dict[str, Any] = {}
 
     def _one_row(self, sql: str, params: list | None = None) -> dict[str, Any]:
         table = self.lakehouse.query_blob_storage(sql, output="arrow", params=params)
@@ -198,13 +199,32 @@ class _Merge:
         return f"({wm} >= ? OR {wm} IS NULL)", [self.cut]
 
     @property
+    def _unique_keys(self) -> bool:
+        return self.stats["distinct_keys"] == self.stats["n"]
+
+    @property
     def _kept(self) -> str:
         """The rows read, one per key: the largest watermark (an empty watermark counts as the oldest)."""
         cols, keys = ", ".join(map(_q, self.columns)), ", ".join(map(_q, self.keys))
+        if self._unique_keys:  # the usual case: no window function over the rows read
+            return f"kept AS (SELECT {cols} FROM {_file(self.staging)})"  # noqa: S608 - names quoted
         return (
             f"kept AS (SELECT {cols} FROM {_file(self.staging)} "  # noqa: S608 - names quoted
             f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {_q(self.column)} DESC NULLS LAST) = 1)"
         )
+
+    def read_stats(self) -> None:
+        """Count the rows read, their empty watermarks and keys, and their distinct keys (one query)."""
+        wm = _q(self.column)
+        parts = ["count(*) AS n", f"count(*) FILTER (WHERE {wm} IS NULL) AS nulls", f"max({wm}) AS newest"]
+        if self.keys:
+            keys = ", ".join(map(_q, self.keys))
+            empty = " OR ".join(f"{_q(k)} IS NULL" for k in self.keys)
+            parts.append(f"count(*) FILTER (WHERE {empty}) AS null_keys")
+            parts.append(
+                f"(SELECT count(*) FROM (SELECT DISTINCT {keys} FROM {_file(self.staging)})) AS distinct_keys"  # noqa: S608
+            )
+        self.stats = self._one_row(f"SELECT {', '.join(parts)} FROM {_file(self.staging)}")  # noqa: S608
 
     def check(self, source: str) -> None:
         """Refuse, before writing, a staging file that cannot be merged (the message says what to do)."""
@@ -239,14 +259,15 @@ class _Merge:
     def check_keys(self, source: str) -> None:
         """Refuse rows without a key, and keys with two different rows at their largest watermark."""
         keys = ", ".join(map(_q, self.keys))
-        empty = " OR ".join(f"{_q(k)} IS NULL" for k in self.keys)
-        nulls = self._one_row(f"SELECT count(*) AS n FROM {_file(self.staging)} WHERE {empty}")["n"]  # noqa: S608
+        nulls = self.stats["null_keys"]
         if nulls:
             raise ValueError(
                 f"{nulls:,} rows read from {source} have no value in the key column(s) `{'`, `'.join(self.keys)}`: "
                 "a row without a key cannot be merged. Filter them out in the source `query`, or declare "
                 "`keys` that are never empty. Nothing was written."
             )
+        if self._unique_keys:
+            return
         cols = ", ".join(map(_q, self.columns))
         sql = (
             f"WITH d AS (SELECT DISTINCT {cols} FROM {_file(self.staging)}), "  # noqa: S608 - names quoted
@@ -267,27 +288,23 @@ class _Merge:
             )
 
     def count(self) -> IncrementalCounts:
-        wm = _q(self.column)
-        stats = self._one_row(
-            f"SELECT count(*) AS n, count(*) FILTER (WHERE {wm} IS NULL) AS nulls, max({wm}) AS newest "  # noqa: S608
-            f"FROM {_file(self.staging)}"
-        )
+        stats = self.stats
         read = stats["n"]
         cols = ", ".join(map(_q, self.columns))
         where, params = self._window
         if self.keys and self.exists:
             keys = ", ".join(map(_q, self.keys))
             row = self._one_row(
-                f"WITH {self._kept} SELECT (SELECT count(*) FROM kept) AS kept, "  # noqa: S608
+                f"WITH {self._kept} SELECT "  # noqa: S608
                 f"(SELECT count(*) FROM kept SEMI JOIN {_file(self.target)} AS t USING ({keys})) AS matched, "
                 f"(SELECT count(*) FROM (SELECT {cols} FROM kept INTERSECT "
                 f"SELECT {cols} FROM {_file(self.target)} WHERE {where})) AS unchanged",
                 params,
             )
-            added, updated = row["kept"] - row["matched"], row["matched"] - row["unchanged"]
+            added = stats["distinct_keys"] - row["matched"]
+            updated = row["matched"] - row["unchanged"]
         elif self.keys:
-            added = self._one_row(f"WITH {self._kept} SELECT count(*) AS n FROM kept")["n"]  # noqa: S608
-            updated = 0
+            added, updated = stats["distinct_keys"], 0
         elif self.exists:
             added = self._one_row(
                 f"SELECT count(*) AS n FROM (SELECT {cols} FROM {_file(self.staging)} EXCEPT ALL "  # noqa: S608
@@ -400,6 +417,7 @@ def run_incremental_import(
             source, resource, lakehouse, read_into, filters=filters, batch_rows=batch_rows
         )
         merge.check(described)
+        merge.read_stats()
         if keys:
             merge.check_keys(described)
         counts = merge.count()

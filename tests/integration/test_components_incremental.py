@@ -342,7 +342,7 @@ def test_the_merge_runs_as_a_plain_function(postgresql, pg_schema, local_lakehou
     from dagster_cfwb.components.incremental_import import run_incremental_import
     from dagster_cfwb.components.lakehouse_import import ImportModel
 
-    _seed(postgresql, pg_schema, rows=5)
+    _seed(postgresql, pg_schema, rows=0)
     imp = ImportModel.model_validate(
         {
             "source": {"kind": "database", "resource_key": "postgresql", "table": f"{pg_schema}.eleves"},
@@ -352,11 +352,19 @@ def test_the_merge_runs_as_a_plain_function(postgresql, pg_schema, local_lakehou
             "keys": ["id"],
         }
     )
+    empty = run_incremental_import(imp, postgresql, local_lakehouse)  # an empty source: an empty table
+    assert (empty.rows, empty.extra_metadata["watermark_to"]) == (0, "(no rows read)")
+    postgresql.execute(
+        f"INSERT INTO \"{pg_schema}\".eleves SELECT g, 'élève ' || g, '2024-03-01' FROM generate_series(1, 5) g"
+    )
     first = run_incremental_import(imp, postgresql, local_lakehouse)
     _insert(postgresql, pg_schema, "(6, 'nouveau', '2024-03-02')")
     second = run_incremental_import(imp, postgresql, local_lakehouse)
     assert (first.rows, second.rows, second.extra_metadata["rows_added"]) == (5, 6, 1)
-    assert _rows(local_lakehouse) == _expected(postgresql, pg_schema)
+    postgresql.execute(f'DELETE FROM "{pg_schema}".eleves WHERE id = 6')  # nothing left in the window
+    third = run_incremental_import(imp, postgresql, local_lakehouse)
+    assert (third.extra_metadata["rows_read"], third.rows) == (0, 6)  # deletes are not applied
+    assert _rows(local_lakehouse)[:5] == _expected(postgresql, pg_schema)
 
 
 @pytest.mark.azurite

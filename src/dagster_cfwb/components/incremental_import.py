@@ -428,7 +428,7 @@ def run_incremental_import(
             )
         if direct:
             result: Any = incoming
-        elif counts.changes_table:
+        elif counts.changes_table or not exists:
             result = merge.write(batch_rows)
         else:
             total = lakehouse.query_blob_storage(

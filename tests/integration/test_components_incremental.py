@@ -393,3 +393,42 @@ def test_updates_by_key_and_a_failed_write_on_azure(postgresql, pg_schema, azure
         md = _metadata(run_assets(defs, resources))
     assert (md["rows_added"], md["rows_updated"], md["dagster/row_count"]) == (1, 1, 11)
     assert _rows(azure_adls) == _expected(postgresql, pg_schema)
+
+
+@pytest.mark.mysql
+def test_merge_by_key_from_mariadb_with_a_datetime_watermark(mysql_config, local_lakehouse):
+    import secrets
+
+    from dagster_cfwb.resources.db.mysql_resource import MySQLResource
+
+    mysql = MySQLResource(**mysql_config)
+    table = f"cfwb_inc_{secrets.token_hex(4)}"
+    mysql.execute(f"CREATE TABLE `{table}` (id INT PRIMARY KEY, nom VARCHAR(50), updated_at DATETIME)")
+    files = {
+        "imports/defs.yaml": f"""
+        type: dagster_cfwb.LakehouseImportComponent
+        attributes:
+          imports:
+            - source: {{kind: database, resource_key: mariadb, table: {table}}}
+              target: {{code_location: enseignement, layer: stg, table: eleves}}
+              mode: incremental
+              watermark_column: updated_at
+              keys: [id]
+              lookback: 10 minutes
+        """
+    }
+    resources = {"mariadb": mysql, "lakehouse": local_lakehouse}
+    try:
+        mysql.execute(f"INSERT INTO `{table}` VALUES (1, 'a', '2024-03-01 10:00:00'), (2, 'b', NULL)")
+        with yaml_defs(files) as defs:
+            assert run_assets(defs, resources).success
+            mysql.execute(
+                f"INSERT INTO `{table}` VALUES (3, 'c', '2024-03-01 10:00:00'), (4, 'd', '2024-03-01 09:55:00')"
+            )
+            mysql.execute(f"UPDATE `{table}` SET nom = 'b2' WHERE id = 2")
+            md = _metadata(run_assets(defs, resources))
+    finally:
+        mysql.execute(f"DROP TABLE `{table}`")
+    assert md["watermark_from"] == "2024-03-01 09:50:00"
+    assert (md["rows_read"], md["rows_added"], md["rows_updated"], md["null_watermark_rows"]) == (4, 2, 1, 1)
+    assert _rows(local_lakehouse) == [(1, "a"), (2, "b2"), (3, "c"), (4, "d")]

@@ -134,3 +134,26 @@ def test_keys_and_watermark_must_be_among_the_columns_read():
         }
     )
     assert "`source.columns` must include the watermark and key columns; missing `maj`, `code`" in text
+
+
+@pytest.mark.parametrize("lookback", ["1 hour", "30min", 1000, 0, 2.5, "{{ env('LOOKBACK') }}"])
+def test_dg_check_yaml_schema_accepts_the_lookback_forms(lookback):
+    """`dg check yaml` validates against the component's JSON schema: it must not reject a valid lookback."""
+    from jsonschema import Draft202012Validator
+
+    from dagster_cfwb.components import LakehouseImportComponent
+
+    schema = LakehouseImportComponent.get_model_cls().model_json_schema()
+    attributes = {
+        "imports": [
+            {
+                "source": {"kind": "database", "resource_key": "pg", "table": "t"},
+                "target": {"code_location": "x", "layer": "stg", "table": "t"},
+                "mode": "incremental",
+                "watermark_column": "maj",
+                "keys": ["id"],
+                "lookback": lookback,
+            }
+        ]
+    }
+    assert list(Draft202012Validator(schema).iter_errors(attributes)) == []

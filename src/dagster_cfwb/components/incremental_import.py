@@ -26,7 +26,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from dagster_cfwb.components.source_reading import Filter, WrittenTable, write_source
@@ -34,6 +34,7 @@ from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS
 
 __all__ = [
     "DEFAULT_TIMESTAMP_LOOKBACK",
+    "LOOKBACK_PATTERN",
     "IncrementalCounts",
     "parse_lookback",
     "run_incremental_import",
@@ -46,7 +47,9 @@ DEFAULT_TIMESTAMP_LOOKBACK = dt.timedelta(hours=1)
 
 _SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
 _ABBREVIATIONS = {"s": "second", "sec": "second", "min": "minute", "h": "hour", "d": "day", "w": "week"}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([A-Za-z]+)")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([A-Za-z]*)")
+LOOKBACK_PATTERN = r"^\s*\d+(\.\d+)?\s*[A-Za-z]*\s*$"
+"""What a `lookback` string looks like (a number, or a number and a unit), for the YAML schema."""
 _LOG = logging.getLogger(__name__)
 
 
@@ -65,17 +68,19 @@ def parse_lookback(value: Any) -> dt.timedelta | Decimal | None:
     expected = "expected a duration such as `30 minutes`, `1 hour`, `2 days`, or a number such as `1000`"
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"`lookback`: {expected}; found {value!r}")
-    text = str(value).strip()
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        match = _DURATION.fullmatch(text)
-        unit = match and match.group(2).lower()
-        unit = unit and _ABBREVIATIONS.get(unit, unit.removesuffix("s"))
-        if not match or unit not in _SECONDS:
+    if isinstance(value, str):
+        match = _DURATION.fullmatch(value.strip())
+        if not match:
+            raise ValueError(f"`lookback`: {expected}, 0 or more; found {value!r}")
+        if not match.group(2):
+            return Decimal(match.group(1))
+        unit = match.group(2).lower()
+        unit = _ABBREVIATIONS.get(unit, unit.removesuffix("s"))
+        if unit not in _SECONDS:
             units = ", ".join(f"`{u}s`" for u in _SECONDS)
-            raise ValueError(f"`lookback`: {expected} (units: {units}); found {value!r}") from None
+            raise ValueError(f"`lookback`: {expected} (units: {units}); found {value!r}")
         return dt.timedelta(seconds=float(Decimal(match.group(1)) * _SECONDS[unit]))
+    number = Decimal(str(value))
     if not number.is_finite() or number < 0:
         raise ValueError(f"`lookback`: {expected}, 0 or more; found {value!r}")
     return number

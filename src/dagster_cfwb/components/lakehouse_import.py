@@ -10,12 +10,16 @@ from typing import Annotated, Any, Literal
 import dagster as dg
 import pyarrow as pa
 from dagster.components import Resolver
-from pydantic import field_validator, model_validator
+from pydantic import StringConstraints, field_validator, model_validator
 
 from dagster_cfwb.checks.check_specs import build_table_checks
 from dagster_cfwb.components.check_model import CheckModel, refuse_change_check_on_partitions
 from dagster_cfwb.components.component_base import CfwbComponent
-from dagster_cfwb.components.incremental_import import parse_lookback, run_incremental_import
+from dagster_cfwb.components.incremental_import import (
+    LOOKBACK_PATTERN,
+    parse_lookback,
+    run_incremental_import,
+)
 from dagster_cfwb.components.scaffolders import LakehouseImportScaffolder
 from dagster_cfwb.components.source_reading import Filter, WrittenTable, column_descriptions, write_source
 from dagster_cfwb.components.yaml_models import PartitionsModel, SourceModel, TableModel
@@ -71,7 +75,7 @@ class ImportModel(dg.Model, dg.Resolvable):
         ),
     ] = None
     lookback: Annotated[
-        int | float | str | None,
+        int | float | Annotated[str, StringConstraints(pattern=LOOKBACK_PATTERN)] | None,
         Resolver.default(
             description=(
                 "`incremental` only: how far below the largest watermark already imported each run reads "

@@ -432,3 +432,17 @@ def test_merge_by_key_from_mariadb_with_a_datetime_watermark(mysql_config, local
     assert md["watermark_from"] == "2024-03-01 09:50:00"
     assert (md["rows_read"], md["rows_added"], md["rows_updated"], md["null_watermark_rows"]) == (4, 2, 1, 1)
     assert _rows(local_lakehouse) == [(1, "a"), (2, "b2"), (3, "c"), (4, "d")]
+
+
+def test_a_text_watermark_is_refused_and_nothing_is_left(postgresql, pg_schema, local_lakehouse):
+    # PostgreSQL `numeric` without precision arrives as exact text: "9" > "10" as text, so refuse it
+    postgresql.execute(
+        f'CREATE TABLE "{pg_schema}".eleves AS SELECT g AS id, g::numeric AS updated_at FROM generate_series(1, 3) g'
+    )
+    with yaml_defs({"imports/defs.yaml": _yaml(pg_schema)}) as defs:
+        result = run_assets(defs, {"postgresql": postgresql, "lakehouse": local_lakehouse})
+    assert not result.success
+    message = _failure(result)
+    assert "The watermark `updated_at`" in message and "arrives as `string`" in message
+    assert "::numeric(20,0)" in message
+    assert local_lakehouse.list("enseignement") == []

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
+
 from dagster_cfwb.components.source_reading import Filter, WrittenTable, write_source
 from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS
 
@@ -166,6 +168,17 @@ class IncrementalCounts:
         return bool(self.rows_added or self.rows_updated)
 
 
+def _orderable(kind: pa.DataType) -> bool:
+    """Types a watermark may have: compared alike by every source database and DuckDB."""
+    return (
+        pa.types.is_timestamp(kind)
+        or pa.types.is_date(kind)
+        or pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_decimal(kind)
+    )
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -239,6 +252,14 @@ class _Merge:
             raise ValueError(
                 f"The incremental import of {source} needs the column(s) `{'`, `'.join(missing)}` "
                 f"(`watermark_column`/`keys`), but the source returned only {new.names}."
+            )
+        kind = new.field(self.column).type
+        if not _orderable(kind):
+            raise ValueError(
+                f"The watermark `{self.column}` of {source} arrives as `{kind}`: a watermark must be a "
+                "timestamp, a date or a number, compared the same way in the source and the lakehouse (text "
+                "is not: collations differ). Cast it in a source `query`, e.g. `CAST(x AS timestamp)`, or "
+                "`x::numeric(20,0)` for a PostgreSQL `numeric` without precision (which arrives as text)."
             )
         if not self.exists:
             self.columns = list(new.names)
@@ -421,7 +442,12 @@ def run_incremental_import(
         incoming = write_source(
             source, resource, lakehouse, read_into, filters=filters, batch_rows=batch_rows
         )
-        merge.check(described)
+        try:
+            merge.check(described)
+        except ValueError:
+            if direct:  # the table did not exist before this run: leave nothing behind
+                lakehouse.delete(target)
+            raise
         merge.read_stats()
         if keys:
             merge.check_keys(described)

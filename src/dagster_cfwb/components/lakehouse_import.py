@@ -15,11 +15,8 @@ from pydantic import StringConstraints, field_validator, model_validator
 from dagster_cfwb.checks.check_specs import build_table_checks
 from dagster_cfwb.components.check_model import CheckModel, refuse_change_check_on_partitions
 from dagster_cfwb.components.component_base import CfwbComponent
-from dagster_cfwb.components.incremental_import import (
-    LOOKBACK_PATTERN,
-    parse_lookback,
-    run_incremental_import,
-)
+from dagster_cfwb.components.incremental_import import run_incremental_import
+from dagster_cfwb.components.incremental_window import LOOKBACK_PATTERN, parse_lookback
 from dagster_cfwb.components.scaffolders import LakehouseImportScaffolder
 from dagster_cfwb.components.source_reading import Filter, WrittenTable, column_descriptions, write_source
 from dagster_cfwb.components.yaml_models import PartitionsModel, SourceModel, TableModel

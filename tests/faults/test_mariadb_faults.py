@@ -216,3 +216,27 @@ def test_mariadb_two_concurrent_replaces(private_mariadb, admin, private_tmpdir,
     assert all(type(e).__name__ == "LoadError" for e in errors), errors
     assert version is not None and after is c
     assert_nothing_left(left)
+
+
+def test_harness_detects_mariadb_leftovers(private_mariadb, admin, private_tmpdir):  # noqa: F811
+    """The leftover checks above are not vacuous: a staging table, an orphan file, temp files are found."""
+    table = f"f_{secrets.token_hex(4)}"
+    admin.rows(f"CREATE TABLE `_cfwb_stg_{table}_0badf00d` (id int)")
+    orphan = private_mariadb.data / "test" / "#sql-1a2b_3.ibd"
+    orphan.touch()
+    (private_tmpdir / ".cfwb-x.parquet.tmp").touch()
+    (private_tmpdir / "_incoming").mkdir()
+    (private_tmpdir / "_incoming" / "t.parquet").touch()
+    try:
+        left = mariadb_leftovers(admin.get(), private_mariadb.data, table) + leftover_local_files(
+            private_tmpdir
+        )
+    finally:
+        orphan.unlink()
+        admin.rows(f"DROP TABLE `_cfwb_stg_{table}_0badf00d`")
+    assert left == [
+        "server file test/#sql-1a2b_3.ibd",
+        f"table test._cfwb_stg_{table}_0badf00d",
+        str(private_tmpdir / ".cfwb-x.parquet.tmp"),
+        str(private_tmpdir / "_incoming" / "t.parquet"),
+    ]

@@ -186,3 +186,23 @@ def test_postgres_two_concurrent_replaces(private_pg, admin, private_tmpdir, rec
     assert all(type(e).__name__ == "LoadError" for e in errors), errors
     assert version is not None and after is c
     assert_nothing_left(left)
+
+
+def test_harness_detects_postgres_leftovers(private_pg, admin, private_tmpdir):  # noqa: F811
+    """The leftover checks above are not vacuous: a staging table, a stray file, a temp folder are found."""
+    table = f"f_{secrets.token_hex(4)}"
+    admin.get().execute(f'CREATE TABLE "_cfwb_{table}_0badf00d" (id int)')
+    db_oid = admin.rows("SELECT oid FROM pg_database WHERE datname = current_database()")[0][0]
+    stray = private_pg.data / "base" / str(db_oid) / "999999999"
+    stray.touch()
+    (private_tmpdir / "cfwb_load_x").mkdir()
+    try:
+        left = pg_leftovers(admin.get(), private_pg.data, table) + leftover_local_files(private_tmpdir)
+    finally:
+        stray.unlink()
+        admin.get().execute(f'DROP TABLE "_cfwb_{table}_0badf00d"')
+    assert left == [
+        f"table public._cfwb_{table}_0badf00d",
+        f"server file base/{db_oid}/999999999",
+        str(private_tmpdir / "cfwb_load_x"),
+    ]

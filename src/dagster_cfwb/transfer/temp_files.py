@@ -1,0 +1,100 @@
+"""Temporary files of writers, named after their owner, and removal of the ones a dead writer left.
+
+A lakehouse write goes to `.cfwb-<owner>-<pid>-<random>.parquet.tmp` first (beside the target for
+a local folder, in the system temp folder for Azure), then publishes it. A writer killed in between
+(SIGKILL, a lost container) cannot remove it; the next write in the same folder does:
+
+- a temp file of **this machine** (same host name and PID namespace, i.e. `<owner>` matches) is
+  removed when its process no longer exists (`os.kill(pid, 0)`); a live writer's file is never
+  touched, however old;
+- a temp file of **another machine** (a shared NFS folder), or one whose name does not say its
+  owner (written before names carried it), is removed once untouched for
+  `ORPHAN_MAX_AGE_SECONDS` (24 hours): a live writer touches its file at every row group.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import socket
+import tempfile
+import time
+from functools import cache
+from pathlib import Path
+
+__all__ = [
+    "ORPHAN_MAX_AGE_SECONDS",
+    "TEMP_PREFIX",
+    "TEMP_SUFFIX",
+    "create_temp_file",
+    "remove_orphaned_temp_files",
+]
+
+TEMP_PREFIX = ".cfwb-"
+TEMP_SUFFIX = ".parquet.tmp"
+ORPHAN_MAX_AGE_SECONDS = 24 * 3600
+_NAME = re.compile(r"\.cfwb-(?:(?P<owner>[0-9a-f]{8})-(?P<pid>\d+)-)?[^/]*\.parquet\.tmp\Z")
+
+
+@cache
+def _owner() -> str:
+    """8 hex digits naming this host and PID namespace (PIDs mean nothing outside both)."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    return hashlib.sha256(f"{socket.gethostname()}|{namespace}".encode()).hexdigest()[:8]
+
+
+def create_temp_file(folder: str | None) -> str:
+    """Create an empty temp file in ``folder`` (None: the system temp folder); return its path."""
+    fd, path = tempfile.mkstemp(
+        prefix=f"{TEMP_PREFIX}{_owner()}-{os.getpid()}-", suffix=TEMP_SUFFIX, dir=folder
+    )
+    os.close(fd)
+    return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by another user
+    except OSError:
+        return True  # cannot tell: keep the file
+    return True
+
+
+def remove_orphaned_temp_files(
+    folder: str | None, *, max_age_seconds: float = ORPHAN_MAX_AGE_SECONDS
+) -> list[str]:
+    """Remove the temp files of dead writers in ``folder`` (see the module doc); return their paths.
+
+    Never raises: a file that vanished meanwhile, or one we may not remove, is skipped.
+    """
+    base = Path(folder or tempfile.gettempdir())
+    removed = []
+    try:
+        candidates = list(base.glob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"))
+    except OSError:
+        return removed
+    now = time.time()
+    for candidate in candidates:
+        match = _NAME.match(candidate.name)
+        if not match:
+            continue
+        owner, pid = match.group("owner"), match.group("pid")
+        try:
+            if owner == _owner() and pid is not None:
+                if int(pid) == os.getpid() or _alive(int(pid)):
+                    continue
+            elif now - candidate.stat().st_mtime < max_age_seconds:
+                continue
+            candidate.unlink()
+        except OSError:
+            continue
+        removed.append(str(candidate))
+    return removed

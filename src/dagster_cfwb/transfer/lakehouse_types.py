@@ -149,7 +149,7 @@ def lakehouse_schema(schema: pa.Schema, path: str) -> pa.Schema:
     Example:
         >>> import pyarrow as pa
         >>> lakehouse_schema(pa.schema([("d", pa.dictionary(pa.int8(), pa.string()))]), "x/stg/t.parquet")
-        d: large_string
+        d: string
     """
     fields = [
         pa.field(f.name, _target_type(f.type, f.name, path, top=True), f.nullable, f.metadata) for f in schema
@@ -216,7 +216,7 @@ def _value_fix(source: pa.DataType, target: pa.DataType) -> str:
 
 
 def lakehouse_batch(batch: pa.RecordBatch, schema: pa.Schema, path: str) -> pa.RecordBatch:
-    """``batch`` converted to ``schema`` (from :func:`lakehouse_schema`); `ValueError` if a value would change."""
+    """``batch`` converted to ``schema`` (from `lakehouse_schema`); `ValueError` if a value would change."""
     if batch.schema.equals(schema, check_metadata=False) and not any(
         pa.types.is_time(f.type) or pa.types.is_nested(f.type) for f in schema
     ):
@@ -301,7 +301,7 @@ def _is_batch_iterable(data: Any) -> bool:
 
 
 def lakehouse_stream(data: Any, path: str) -> ArrowStream:
-    """The rows of ``data`` as an :class:`ArrowStream` in the types the lakehouse stores exactly.
+    """The rows of ``data`` as an `ArrowStream` in the types the lakehouse stores exactly.
 
     The first batch's schema is checked before anything is written (`TypeError` naming the column,
     its type and the cast to use); each batch is converted with safe casts (`ValueError` if a value

@@ -69,7 +69,8 @@ def _target_type(t: pa.DataType, where: str, path: str, *, top: bool) -> pa.Data
                 where,
                 t,
                 f"DuckDB reads decimals of more than {MAX_DECIMAL_PRECISION} digits as DOUBLE, which changes their values.",
-                f"Cast it to text (`pa.string()`, polars `pl.String`), or to `decimal128({MAX_DECIMAL_PRECISION}, "
+                f"Cast it to text (`pa.string()`, polars `pl.String`, in the source SQL `CAST(col AS text)`), "
+                f"or to `decimal128({MAX_DECIMAL_PRECISION}, "
                 f"{min(t.scale, MAX_DECIMAL_PRECISION)})` if every value fits in {MAX_DECIMAL_PRECISION} digits.",
             )
         return t
@@ -80,7 +81,7 @@ def _target_type(t: pa.DataType, where: str, path: str, *, top: bool) -> pa.Data
             t,
             "Parquet has no duration type; DuckDB would read it back as a plain integer without its unit.",
             f"Cast it to `int64` and put the unit in the column name (e.g. `{where.split('.')[-1]}_{t.unit}`), "
-            "or to text.",
+            "or to text (from a database: `EXTRACT(EPOCH FROM col)` or `CAST(col AS text)` in the query).",
         )
     if pa.types.is_interval(t):
         raise _refuse(

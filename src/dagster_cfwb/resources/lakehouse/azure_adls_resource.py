@@ -57,7 +57,10 @@ class AzureAdlsResource(LakehouseResource):
     In SQL, ``'azure://<code_location>/<layer>/<table>.parquet'`` names a file in the lakehouse
     container (``container``, default ``lakehouse``); globs work (``azure://enseignement/stg/*.parquet``).
     Writes go through a temporary local file and one block-blob commit, so no reader ever sees a
-    half-written file.
+    half-written file (Azure discards the uncommitted blocks of an interrupted upload; the next write
+    removes a killed writer's local temp file). A column whose Arrow type DuckDB would read back
+    changed is refused before writing; a storage error names the lakehouse path and Azure's error
+    code (`FileNotFoundError`, `PermissionError`, `ConnectionError` or `OSError`).
 
     How DuckDB reads Azure here: DuckDB's own ``INSTALL azure`` downloads the extension from the
     internet, which the platform's servers cannot do. We load the same extension from the
@@ -66,17 +69,18 @@ class AzureAdlsResource(LakehouseResource):
     (``engine="fsspec"``, pure Python and slower — see ``bench/lakehouse_read.py`` for the ratio).
 
     Example:
-        .. code-block:: python
 
-            from dagster import EnvVar
-            azure_adls = AzureAdlsResource(
-                account_name="stdataplatform",
-                credential=ServicePrincipalCredential(
-                    tenant_id=EnvVar("AZURE_TENANT_ID"), client_id=EnvVar("AZURE_CLIENT_ID"),
-                    client_secret=EnvVar("AZURE_CLIENT_SECRET"),
-                ),
-            )
-            # or, for Azurite and development: AzureAdlsResource(connection_string=EnvVar("AZURE_STORAGE_CONNECTION_STRING"))
+    ```python
+    from dagster import EnvVar
+    azure_adls = AzureAdlsResource(
+        account_name="stdataplatform",
+        credential=ServicePrincipalCredential(
+            tenant_id=EnvVar("AZURE_TENANT_ID"), client_id=EnvVar("AZURE_CLIENT_ID"),
+            client_secret=EnvVar("AZURE_CLIENT_SECRET"),
+        ),
+    )
+    # or, for Azurite and development: AzureAdlsResource(connection_string=EnvVar("AZURE_STORAGE_CONNECTION_STRING"))
+    ```
     """
 
     account_name: str | None = Field(

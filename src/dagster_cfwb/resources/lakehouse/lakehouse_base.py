@@ -50,7 +50,7 @@ class LakehouseFile:
 
 
 class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
-    """Base of the lakehouse resources; use :class:`AzureAdlsResource` or :class:`LocalLakehouseResource`."""
+    """Base of the lakehouse resources; use `AzureAdlsResource` or `LocalLakehouseResource`."""
 
     duckdb_threads: int | None = Field(
         default=None,

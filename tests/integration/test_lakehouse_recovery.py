@@ -29,8 +29,12 @@ def _dead_pid() -> int:
     return proc.pid
 
 
-def _temp(folder: Path, owner: str, pid: int | None, *, age_hours: float = 0) -> Path:
-    name = f"{TEMP_PREFIX}{owner}-{pid}-x1y2z3{TEMP_SUFFIX}" if pid else f"{TEMP_PREFIX}legacy_1{TEMP_SUFFIX}"
+def _temp(folder: Path, owner: str, pid: int | None, *, start: int = 1, age_hours: float = 0) -> Path:
+    name = (
+        f"{TEMP_PREFIX}{owner}-{pid}-{start}-x1y2{TEMP_SUFFIX}"
+        if pid
+        else f"{TEMP_PREFIX}legacy_1{TEMP_SUFFIX}"
+    )
     path = folder / name
     path.write_bytes(b"PAR1 partial")
     stamp = time.time() - age_hours * 3600
@@ -44,19 +48,26 @@ def test_next_write_removes_dead_writers_temp_files_and_keeps_live_ones(tmp_path
     folder.mkdir(parents=True)
     me = temp_files._owner()
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
     try:
+        start = temp_files._process_state(live.pid)[1]
+        while temp_files._process_state(zombie.pid)[0] != "Z":  # exited, not yet reaped by us
+            time.sleep(0.05)
         dead = _temp(folder, me, _dead_pid())
-        alive = _temp(folder, me, live.pid, age_hours=48)  # old, but its writer still runs
+        alive = _temp(folder, me, live.pid, start=start, age_hours=48)  # old, but its writer still runs
+        reused = _temp(folder, me, live.pid, start=start - 1)  # an earlier process with the same pid
+        undead = _temp(folder, me, zombie.pid, start=temp_files._process_state(zombie.pid)[1])
         foreign_old = _temp(folder, "0badc0de", 12345, age_hours=25)
         foreign_new = _temp(folder, "0badc0de", 12346, age_hours=1)
         legacy_old = _temp(folder, me, None, age_hours=25)
         lake.write_table(TABLE, "x/stg/t.parquet")
         left = {p.name for p in folder.iterdir()}
         assert left == {"t.parquet", alive.name, foreign_new.name}
-        assert not {dead.name, foreign_old.name, legacy_old.name} & left
+        assert not {dead.name, reused.name, undead.name, foreign_old.name, legacy_old.name} & left
     finally:
         live.kill()
         live.wait()
+        zombie.wait()
     assert remove_orphaned_temp_files(str(folder)) == [str(alive)]  # its writer is gone now
 
 

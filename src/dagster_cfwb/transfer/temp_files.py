@@ -1,12 +1,13 @@
 """Temporary files of writers, named after their owner, and removal of the ones a dead writer left.
 
-A lakehouse write goes to `.cfwb-<owner>-<pid>-<random>.parquet.tmp` first (beside the target for
+A lakehouse write goes to `.cfwb-<owner>-<pid>-<start>-<random>.parquet.tmp` first (beside the target for
 a local folder, in the system temp folder for Azure), then publishes it. A writer killed in between
 (SIGKILL, a lost container) cannot remove it; the next write in the same folder does:
 
 - a temp file of **this machine** (same host name and PID namespace, i.e. `<owner>` matches) is
-  removed when its process no longer exists (`os.kill(pid, 0)`); a live writer's file is never
-  touched, however old;
+  removed when its process no longer exists (`os.kill(pid, 0)`, a zombie counts as dead) or is
+  another process that got the same PID later (its start time `<start>` differs); a live writer's
+  file is never touched, however old;
 - a temp file of **another machine** (a shared NFS folder), or one whose name does not say its
   owner (written before names carried it), is removed once untouched for
   `ORPHAN_MAX_AGE_SECONDS` (24 hours): a live writer touches its file at every row group.
@@ -34,7 +35,7 @@ __all__ = [
 TEMP_PREFIX = ".cfwb-"
 TEMP_SUFFIX = ".parquet.tmp"
 ORPHAN_MAX_AGE_SECONDS = 24 * 3600
-_NAME = re.compile(r"\.cfwb-(?:(?P<owner>[0-9a-f]{8})-(?P<pid>\d+)-)?[^/]*\.parquet\.tmp\Z")
+_NAME = re.compile(r"\.cfwb-(?:(?P<owner>[0-9a-f]{8})-(?P<pid>\d+)-(?P<start>\d+)-)?[^/]*\.parquet\.tmp\Z")
 
 
 @cache
@@ -47,25 +48,41 @@ def _owner() -> str:
     return hashlib.sha256(f"{socket.gethostname()}|{namespace}".encode()).hexdigest()[:8]
 
 
+def _process_state(pid: int) -> tuple[str, int] | None:
+    """(state letter, start time in clock ticks since boot) of a process, from `/proc`; None if unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return fields[0], int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def create_temp_file(folder: str | None) -> str:
     """Create an empty temp file in ``folder`` (None: the system temp folder); return its path."""
+    pid = os.getpid()
+    state = _process_state(pid)
+    start = state[1] if state else 0
     fd, path = tempfile.mkstemp(
-        prefix=f"{TEMP_PREFIX}{_owner()}-{os.getpid()}-", suffix=TEMP_SUFFIX, dir=folder
+        prefix=f"{TEMP_PREFIX}{_owner()}-{pid}-{start}-", suffix=TEMP_SUFFIX, dir=folder
     )
     os.close(fd)
     return path
 
 
-def _alive(pid: int) -> bool:
+def _alive(pid: int, start: int) -> bool:
+    """True if the process that created a temp file may still run (when unsure: True)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True  # exists, owned by another user
     except OSError:
-        return True  # cannot tell: keep the file
-    return True
+        pass  # PermissionError: it exists, owned by another user
+    state = _process_state(pid)
+    if state is None:
+        return True
+    letter, started = state
+    return letter not in ("Z", "X") and (start == 0 or started == start)
 
 
 def remove_orphaned_temp_files(
@@ -86,10 +103,10 @@ def remove_orphaned_temp_files(
         match = _NAME.match(candidate.name)
         if not match:
             continue
-        owner, pid = match.group("owner"), match.group("pid")
+        owner, pid, start = match.group("owner"), match.group("pid"), match.group("start")
         try:
             if owner == _owner() and pid is not None:
-                if int(pid) == os.getpid() or _alive(int(pid)):
+                if int(pid) == os.getpid() or _alive(int(pid), int(start)):
                     continue
             elif now - candidate.stat().st_mtime < max_age_seconds:
                 continue

@@ -221,8 +221,18 @@ def _batches(*columns: pa.Array):
         (pa.array([0.5], pa.float64()), pa.array([0.25], pa.float32())),
         (pa.array([1], pa.int64()), pa.nulls(2)),
         (pa.array([1_000], pa.timestamp("ns")), pa.array([1], pa.timestamp("us"))),
+        (pa.array([[1]], pa.list_(pa.field("l", pa.int64()))), pa.array([[2, None]], pa.list_(pa.int32()))),
+        (pa.array([1], pa.timestamp("us", "Etc/UTC")), pa.array([2], pa.timestamp("us", "UTC"))),
     ],
-    ids=["int32-then-int64", "string-kinds", "float64-then-float32", "then-null", "ns-then-us"],
+    ids=[
+        "int32-then-int64",
+        "string-kinds",
+        "float64-then-float32",
+        "then-null",
+        "ns-then-us",
+        "list-child-names",
+        "tz-names",
+    ],  # fmt: skip
 )
 def test_later_batches_that_fit_unchanged_are_accepted(columns, local_lakehouse):
     local_lakehouse.write_table(_batches(*columns), "x/stg/d.parquet")

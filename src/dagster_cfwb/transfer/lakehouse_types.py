@@ -237,6 +237,13 @@ def _family(t: pa.DataType) -> str:
         ("text", lambda x: pa.types.is_string(x) or pa.types.is_large_string(x)),
         ("bytes", lambda x: pa.types.is_binary(x) or pa.types.is_large_binary(x)),
         ("timestamp", pa.types.is_timestamp),
+        # nested types differ by child names too (DuckDB names a list's values `l`, pyarrow `item`)
+        (
+            "list",
+            lambda x: pa.types.is_list(x) or pa.types.is_large_list(x) or pa.types.is_fixed_size_list(x),
+        ),
+        ("struct", pa.types.is_struct),
+        ("map", pa.types.is_map),
     ):
         if test(t):
             return name

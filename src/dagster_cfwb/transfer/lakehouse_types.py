@@ -30,6 +30,7 @@ __all__ = ["MAX_DECIMAL_PRECISION", "lakehouse_batch", "lakehouse_schema", "lake
 
 MAX_DECIMAL_PRECISION = 38  # DuckDB's DECIMAL; wider Parquet decimals are read as DOUBLE
 _DAY_US = 86_400 * 1_000_000
+_UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 _KEPT_EXTENSIONS = ("arrow.uuid", "arrow.json")  # DuckDB reads them as UUID / JSON (text in Arrow)
 
 
@@ -80,8 +81,9 @@ def _target_type(t: pa.DataType, where: str, path: str, *, top: bool) -> pa.Data
             where,
             t,
             "Parquet has no duration type; DuckDB would read it back as a plain integer without its unit.",
-            f"Cast it to `int64` and put the unit in the column name (e.g. `{where.split('.')[-1]}_{t.unit}`), "
-            "or to text (from a database: `EXTRACT(EPOCH FROM col)` or `CAST(col AS text)` in the query).",
+            f"Cast it to `int64` and put the unit in the column name (e.g. `{where.split('.')[-1]}_{t.unit}`; "
+            f"polars: `pl.col(...).dt.total_{_UNIT_NAMES[t.unit]}()`), or to text (from a database: "
+            "`EXTRACT(EPOCH FROM col)` or `CAST(col AS text)` in the query).",
         )
     if pa.types.is_interval(t):
         raise _refuse(

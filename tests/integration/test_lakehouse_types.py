@@ -161,6 +161,12 @@ def _cases() -> list[Case]:
         Case("decimal256(38, 10)", _decimals(pa.decimal256(38, 10)), "exact", "decimal128(38, 10)"),
         Case("decimal256(60, 20)", _decimals(pa.decimal256(60, 20)), "refused", "TypeError"),
         Case("decimal256(76, 0)", _decimals(pa.decimal256(76, 0)), "refused", "TypeError"),
+        Case(
+            "decimal128(5, -2) (negative scale)",
+            pa.array([D("1.23E+4"), None], pa.decimal128(5, -2)),
+            "refused",
+            "TypeError",
+        ),  # fmt: skip
     ]
     for unit in ("s", "ms", "us", "ns"):
         cases.append(

@@ -74,6 +74,14 @@ def _target_type(t: pa.DataType, where: str, path: str, *, top: bool) -> pa.Data
                 f"or to `decimal128({MAX_DECIMAL_PRECISION}, "
                 f"{min(t.scale, MAX_DECIMAL_PRECISION)})` if every value fits in {MAX_DECIMAL_PRECISION} digits.",
             )
+        if t.scale < 0:
+            raise _refuse(
+                path,
+                where,
+                t,
+                "Parquet decimals need a scale between 0 and the precision.",
+                f"Cast it to `decimal128({min(t.precision - t.scale, MAX_DECIMAL_PRECISION)}, 0)` (exact for these values).",
+            )
         return t
     if pa.types.is_duration(t):
         raise _refuse(

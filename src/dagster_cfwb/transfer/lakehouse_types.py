@@ -260,8 +260,9 @@ def _family(t: pa.DataType) -> str:
     return str(t)
 
 
-def _drifted(batch: pa.RecordBatch, schema: pa.Schema, path: str) -> pa.RecordBatch:
-    """A later batch whose types differ from the first: converted only where no value can change."""
+def _drifted(batch: pa.RecordBatch, schema: pa.Schema, first: pa.Schema, path: str) -> pa.RecordBatch:
+    """A later batch whose types differ from the first (``first``, stored as ``schema``): converted only
+    where no value can change."""
     if batch.schema.names != schema.names:
         raise ValueError(
             f"A record batch for lakehouse file `{path}` has columns {batch.schema.names}, but the first batch "
@@ -285,15 +286,16 @@ def _drifted(batch: pa.RecordBatch, schema: pa.Schema, path: str) -> pa.RecordBa
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 back = None
         if back is None or not back.equals(column) and not _same_floats(back, column):
-            first = (
+            started = first.field(field.name).type
+            began = (
                 "only NULLs (Arrow type `null`, stored as text)"
-                if pa.types.is_large_string(field.type)
-                else (f"`{field.type}`")
+                if pa.types.is_null(started)
+                else f"`{started}`" + ("" if started.equals(field.type) else f" (stored as `{field.type}`)")
             )
             raise ValueError(
                 f"Column `{field.name}` of lakehouse file `{path}` is `{source}` in a later record batch, but the "
-                f"file was started with {first} from the first batch, and these values do not fit it unchanged. "
-                "Cast every batch to one schema before writing (e.g. `batch.cast(schema)`)."
+                f"file was started with {began} from the first batch, and these values do not fit it unchanged. "
+                "Nothing was written. Cast every batch to one schema before writing (e.g. `batch.cast(schema)`)."
             )
         columns.append(cast)
     return pa.RecordBatch.from_arrays(columns, schema=schema)
@@ -357,4 +359,4 @@ class _CheckedBatches:
             self._schema = lakehouse_schema(batch.schema, self._path)
         if batch.schema.equals(self._source, check_metadata=False):
             return lakehouse_batch(batch, self._schema, self._path)
-        return _drifted(batch, self._schema, self._path)
+        return _drifted(batch, self._schema, self._source, self._path)

@@ -43,3 +43,10 @@ def test_temp_file_names_carry_owner_and_pid(tmp_path):
     assert match and match.group("owner") == temp_files._owner() and match.group("pid") == str(os.getpid())
     assert temp_files.remove_orphaned_temp_files(str(tmp_path)) == []  # ours, and we are alive
     assert os.path.exists(path)
+
+
+def test_a_slow_writer_keeps_touching_its_temp_file(tmp_path):
+    path = temp_files.create_temp_file(str(tmp_path))
+    os.utime(path, (0, 0))
+    items = list(temp_files.touching(iter(range(3)), path, every_seconds=0))
+    assert items == [0, 1, 2] and os.path.getmtime(path) > 0

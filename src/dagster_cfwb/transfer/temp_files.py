@@ -10,7 +10,8 @@ a local folder, in the system temp folder for Azure), then publishes it. A write
   file is never touched, however old;
 - a temp file of **another machine** (a shared NFS folder), or one whose name does not say its
   owner (written before names carried it), is removed once untouched for
-  `ORPHAN_MAX_AGE_SECONDS` (24 hours): a live writer touches its file at every row group.
+  `ORPHAN_MAX_AGE_SECONDS` (24 hours): a live writer touches its file at least once a minute while
+  batches arrive (`touching`).
 """
 
 from __future__ import annotations
@@ -21,20 +22,27 @@ import re
 import socket
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 __all__ = [
     "ORPHAN_MAX_AGE_SECONDS",
+    "TOUCH_EVERY_SECONDS",
     "TEMP_PREFIX",
     "TEMP_SUFFIX",
     "create_temp_file",
     "remove_orphaned_temp_files",
+    "touching",
 ]
 
 TEMP_PREFIX = ".cfwb-"
 TEMP_SUFFIX = ".parquet.tmp"
 ORPHAN_MAX_AGE_SECONDS = 24 * 3600
+TOUCH_EVERY_SECONDS = 60.0
 _NAME = re.compile(r"\.cfwb-(?:(?P<owner>[0-9a-f]{8})-(?P<pid>\d+)-(?P<start>\d+)-)?[^/]*\.parquet\.tmp\Z")
 
 
@@ -115,3 +123,20 @@ def remove_orphaned_temp_files(
             continue
         removed.append(str(candidate))
     return removed
+
+
+def touching(items: Iterable[T], path: str, *, every_seconds: float = TOUCH_EVERY_SECONDS) -> Iterator[T]:
+    """Yield ``items``, refreshing the modification time of ``path`` at most every ``every_seconds``.
+
+    Keeps a slow writer's temp file from looking abandoned to writers on other machines.
+    """
+    last = time.monotonic()
+    for item in items:
+        now = time.monotonic()
+        if now - last >= every_seconds:
+            try:
+                os.utime(path)
+            except OSError:
+                pass
+            last = now
+        yield item

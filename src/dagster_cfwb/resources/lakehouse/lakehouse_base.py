@@ -20,7 +20,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from dagster_cfwb.resources.secrets import RedactedReprMixin
-from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS, to_output
+from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS, ArrowStream, to_output
 from dagster_cfwb.transfer.lakehouse_paths import (
     lakehouse_path,
     normalize_lakehouse_path,
@@ -29,7 +29,7 @@ from dagster_cfwb.transfer.lakehouse_paths import (
 )
 from dagster_cfwb.transfer.lakehouse_types import lakehouse_stream
 from dagster_cfwb.transfer.parquet_files import ParquetWriteResult, write_parquet_stream
-from dagster_cfwb.transfer.temp_files import create_temp_file, remove_orphaned_temp_files
+from dagster_cfwb.transfer.temp_files import create_temp_file, remove_orphaned_temp_files, touching
 
 __all__ = ["LakehouseFile", "LakehouseResource"]
 
@@ -197,7 +197,8 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
         remove_orphaned_temp_files(folder)  # left by writers killed before they could clean up
         tmp = create_temp_file(folder)
         try:
-            rows = write_parquet_stream(stream, tmp, compression=compression)
+            live = ArrowStream(stream.schema, touching(stream, tmp))  # a slow source: still ours
+            rows = write_parquet_stream(live, tmp, compression=compression)
             size = os.path.getsize(tmp)
             self._store_file(tmp, clean)
         finally:

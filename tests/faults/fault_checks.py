@@ -26,6 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 
 __all__ = [
+    "Hold",
     "LeftBehind",
     "Outcome",
     "assert_nothing_left",
@@ -100,14 +101,38 @@ class Version:
 
 
 def slow_batches(
-    version: Version, *, batch_rows: int = 5_000, pause: float = 0.05
+    version: Version,
+    *,
+    batch_rows: int = 2_500,
+    pause: float = 0.02,
+    hold: Callable[[], object] | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """The version's rows as Arrow batches, ``pause`` seconds apart (a slow source, so a fault lands mid-load)."""
-    table = version.arrow()
-    for i, batch in enumerate(table.to_batches(max_chunksize=batch_rows)):
+    """The version's rows as Arrow batches, ``pause`` seconds apart (a slow source).
+
+    With ``hold``, the source calls it half-way and waits for it to return: the load is then
+    certainly in flight (half its rows sent) while the test injects its fault.
+    """
+    batches = version.arrow().to_batches(max_chunksize=batch_rows)
+    for i, batch in enumerate(batches):
         if i:
             time.sleep(pause)
+        if hold is not None and i == len(batches) // 2:
+            hold()
         yield batch
+
+
+class Hold:
+    """A ``hold`` for :func:`slow_batches`: marks the half-way point reached, waits for ``release()``."""
+
+    def __init__(self, timeout: float = 60.0):
+        self.reached, self._released, self._timeout = threading.Event(), threading.Event(), timeout
+
+    def __call__(self) -> None:
+        self.reached.set()
+        self._released.wait(self._timeout)
+
+    def release(self) -> None:
+        self._released.set()
 
 
 @dataclass

@@ -53,8 +53,15 @@ def main(job: dict) -> None:
     if job["kind"] == "import":
         run_import_until_written(job)
         return
+    import time
+
     version = Version.from_spec(job["version"])
-    batches = slow_batches(version, batch_rows=job.get("batch_rows", 2_500), pause=job.get("pause", 0.05))
+
+    def hold() -> None:  # half-way, the source says so and stops until this process is killed
+        Path(job["holding"]).touch()
+        time.sleep(120)
+
+    batches = slow_batches(version, hold=hold)
     kind = job["kind"]
     if kind == "postgres":
         from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource

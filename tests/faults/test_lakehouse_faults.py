@@ -73,10 +73,10 @@ def test_lakehouse_writer_sigkilled_mid_write(request, tmp_path, private_tmpdir,
         }
         watch = [private_tmpdir]
     lakehouse.write_table(OLD.arrow(), PATH)
-    worker = start_worker({**job, "version": NEW.spec()}, private_tmpdir)
-    wait_until(
-        lambda: any(p for folder in watch for p in folder.rglob(".cfwb-*.tmp")), what="the writer's temp file"
-    )
+    holding = tmp_path / "holding"
+    worker = start_worker({**job, "version": NEW.spec(), "holding": str(holding)}, private_tmpdir)
+    wait_until(holding.exists, timeout=60, what="the writer's source to be half-way")
+    assert any(p for folder in watch for p in folder.rglob(".cfwb-*.tmp")), "no temp file while writing"
     sigkill(worker)
     assert worker.returncode == -9, worker.stdout.read()
 

@@ -18,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fault_checks import (  # noqa: E402
+    Hold,
     LeftBehind,
     Outcome,
     Version,
@@ -140,20 +141,28 @@ def test_mariadb_fault_mid_load(private_mariadb, admin, private_tmpdir, record_p
             "kind": "mysql", "table": table, "mode": mode, "keys": ["id"], "version": new.spec(),
             "settings": private_mariadb.settings,
         }  # fmt: skip
-        worker = start_worker(job, private_tmpdir)
+        holding = private_tmpdir.parent / "holding"
+        worker = start_worker({**job, "holding": str(holding)}, private_tmpdir)
+        wait_until(holding.exists, timeout=60, what="the worker's source to be half-way")
         wait_until(lambda: _loading_thread(admin), what="the worker's LOAD DATA to carry rows", interval=0.15)
         sigkill(worker)
         assert worker.returncode == -9, worker.stdout.read()
     else:
-        load = run_in_thread(lambda: resource.copy_from_df(slow_batches(new), table, mode=mode, keys=["id"]))
+        hold = Hold()
+        load = run_in_thread(
+            lambda: resource.copy_from_df(slow_batches(new, hold=hold), table, mode=mode, keys=["id"])
+        )
+        assert hold.reached.wait(60), "the load never reached the half-way point"
         thread_id = wait_until(
             lambda: _loading_thread(admin), what="the LOAD DATA to carry rows", interval=0.15
         )
         if fault == "connection-killed":
             admin.rows(f"KILL {int(thread_id)}")
+            hold.release()
             load.join(60)
         else:  # the server stays down until the load has failed (its cleanup cannot reach it)
             private_mariadb.crash()
+            hold.release()
             load.join(60)
             private_mariadb.restart()
         assert not load.is_alive()
@@ -190,8 +199,7 @@ def test_mariadb_two_concurrent_replaces(private_mariadb, admin, private_tmpdir,
     resource.copy_from_df(OLD.arrow(), table, mode="replace", keys=["id"])
     a, b = Version.of("a", range(0, 40_000)), Version.of("b", range(5_000, 50_000))
     loads = [
-        run_in_thread(lambda v=v: resource.copy_from_df(slow_batches(v, pause=0.02), table, keys=["id"]))
-        for v in (a, b)
+        run_in_thread(lambda v=v: resource.copy_from_df(slow_batches(v), table, keys=["id"])) for v in (a, b)
     ]
     for load in loads:
         load.join(60)

@@ -18,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fault_checks import (  # noqa: E402
+    Hold,
     Outcome,
     Version,
     assert_nothing_left,
@@ -90,7 +91,8 @@ def _resource(server, mode: str):
 
 
 def _copying_backend(admin):
-    rows = admin.rows("SELECT pid FROM pg_stat_progress_copy WHERE tuples_processed > 0 ORDER BY pid")
+    # a COPY in progress; its rows may still sit in the client's buffer (psycopg flushes every 1 MB)
+    rows = admin.rows("SELECT pid FROM pg_stat_progress_copy WHERE command = 'COPY FROM' ORDER BY pid")
     return rows[0][0] if rows else None
 
 
@@ -112,19 +114,24 @@ def test_postgres_fault_mid_load(private_pg, admin, private_tmpdir, record_prope
             "kind": "postgres", "table": table, "mode": load_mode, "keys": ["id"], "version": new.spec(),
             "settings": {**private_pg.settings, "copy_streams": 1 if mode.endswith("stream") else 2},
         }  # fmt: skip
-        worker = start_worker(job, private_tmpdir)
+        holding = private_tmpdir.parent / "holding"
+        worker = start_worker({**job, "holding": str(holding)}, private_tmpdir)
+        wait_until(holding.exists, timeout=60, what="the worker's source to be half-way")
         wait_until(lambda: _copying_backend(admin), what="the worker's COPY to carry rows")
         sigkill(worker)
         assert worker.returncode == -9, worker.stdout.read()
     else:
+        hold = Hold()
         load = run_in_thread(
-            lambda: resource.copy_from_df(slow_batches(new), table, mode=load_mode, keys=["id"])
+            lambda: resource.copy_from_df(slow_batches(new, hold=hold), table, mode=load_mode, keys=["id"])
         )
+        assert hold.reached.wait(60), "the load never reached the half-way point"
         pid = wait_until(lambda: _copying_backend(admin), what="the COPY to carry rows")
         if fault == "backend-killed":
             admin.rows("SELECT pg_terminate_backend(%s)", (pid,))
         else:
             private_pg.restart("fast")
+        hold.release()
         load.join(60)
         assert not load.is_alive()
         assert load.error is not None, "the load finished although its session was cut mid-COPY"
@@ -159,8 +166,7 @@ def test_postgres_two_concurrent_replaces(private_pg, admin, private_tmpdir, rec
     resource.copy_from_df(OLD.arrow(), table, mode="replace", keys=["id"])
     a, b = Version.of("a", range(0, 40_000)), Version.of("b", range(5_000, 50_000))
     loads = [
-        run_in_thread(lambda v=v: resource.copy_from_df(slow_batches(v, pause=0.02), table, keys=["id"]))
-        for v in (a, b)
+        run_in_thread(lambda v=v: resource.copy_from_df(slow_batches(v), table, keys=["id"])) for v in (a, b)
     ]
     for load in loads:
         load.join(60)

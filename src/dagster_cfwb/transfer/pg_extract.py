@@ -25,6 +25,7 @@ from dagster_cfwb.transfer.pg_read_plan import (
     TEXT_SETTINGS,
     UnrepresentableValueError,
     arrow_schema,
+    check_columns,
     describe_query,
     finish_batch,
     wrapped_sql,
@@ -173,8 +174,13 @@ def _iter_psycopg(conn, sql: str, params, batch_rows: int) -> Iterator[pa.Record
             if not rows and yielded:
                 return
             columns = list(zip(*rows, strict=True)) if rows else [[] for _ in types]
+            names = [d.name for d in cur.description]
+            # the checks first: a refused value (a 2-D array…) may not even build its column
+            check_columns(
+                plan, {n: pa.array(columns[j], pa.bool_()) for j, n in enumerate(names) if j >= len(plan)}
+            )
             arrays = [pa.array(list(col), t) for col, t in zip(columns, types, strict=True)]
-            raw = pa.RecordBatch.from_arrays(arrays, names=[d.name for d in cur.description])
+            raw = pa.RecordBatch.from_arrays(arrays, names=names)
             yield finish_batch(plan, raw, schema)
             yielded = True
             if len(rows) < batch_rows:

@@ -31,6 +31,7 @@ __all__ = [
     "describe_query",
     "finish_batch",
     "arrow_schema",
+    "check_columns",
     "plan_column",
     "wrapped_sql",
 ]
@@ -120,9 +121,10 @@ _ARRAY_CHECK = "coalesce(array_ndims({c}) = 1 AND array_lower({c}, 1) = 1, true)
 def _numeric_plan(name: str, pg_type: str, typmod: int) -> ColumnPlan:
     precision, scale = ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0xFFFF
     if typmod < 4 or precision > 76:  # unconstrained (any number of digits) or wider than decimal256
-        return ColumnPlan(name, pg_type, pa.large_string(), "text_to", psycopg_sql=_TEXT)
+        return ColumnPlan(name, pg_type, pa.large_string(), "text_to", adbc_sql=_TEXT, psycopg_sql=_TEXT)
     target = pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
-    return ColumnPlan(name, pg_type, target, "text_to", psycopg_sql=_TEXT)
+    # the server's text (ADBC's own numeric-to-text writes `nan`), parsed by Arrow's exact decimal cast
+    return ColumnPlan(name, pg_type, target, "text_to", adbc_sql=_TEXT, psycopg_sql=_TEXT)
 
 
 def plan_column(
@@ -288,22 +290,26 @@ def _is_decimal_text(value: str) -> bool:
     return value.replace(".", "", 1).lstrip("-").isdigit()
 
 
+def check_columns(plan: list[ColumnPlan], columns: dict[str, pa.Array]) -> None:
+    """Refuse the batch when a check column (by name, as in the wrapped query) holds a false."""
+    for i, p in enumerate(plan, 1):
+        ok = columns.get(f"{_CHECK}{i}")
+        if ok is not None and len(ok) and not pc.all(ok).as_py():
+            raise _refuse(
+                p,
+                "a multi-dimensional array or one whose index does not start at 1",
+                f"an Arrow {p.arrow_type}",
+                "array_to_json({c})",
+            )
+
+
 def finish_batch(plan: list[ColumnPlan], batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """Make a reader's batch exact (see :class:`ColumnPlan`): convert, check, drop the check columns.
+    """Make a reader's batch exact (see :class:`ColumnPlan`): check, convert, drop the check columns.
 
     Raises:
         UnrepresentableValueError: a value has no exact form in its column's Arrow type.
     """
-    for i, p in enumerate(plan, 1):
-        if p.check:
-            ok = batch.column(batch.schema.get_field_index(f"{_CHECK}{i}"))
-            if len(ok) and not pc.all(ok).as_py():
-                raise _refuse(
-                    p,
-                    "a multi-dimensional array or one whose index does not start at 1",
-                    f"an Arrow {p.arrow_type}",
-                    "array_to_json({c})",
-                )
+    check_columns(plan, dict(zip(batch.schema.names[len(plan) :], batch.columns[len(plan) :], strict=True)))
     arrays = [_finish(p, batch.column(i)) for i, p in enumerate(plan)]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 

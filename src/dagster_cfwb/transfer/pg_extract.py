@@ -16,6 +16,7 @@ Query parameters are bound by psycopg (``%s`` placeholders) on both readers.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Iterator
 
@@ -65,6 +66,7 @@ _OID_TYPES: dict[int, pa.DataType] = {
     1186: pa.large_string(),
 }
 _TEXT_LOADED = (114, 3802, 1186)  # json, jsonb, interval: kept as the server's text
+_UTILITY = re.compile(r"\s*(show|explain)\b", re.IGNORECASE)
 _NOT_COPYABLE = ("SQLSTATE: 42601", "SQLSTATE: 0A000")  # syntax error / not supported inside COPY (…)
 
 
@@ -116,12 +118,19 @@ def _adbc_conninfo(conn) -> str:
     return make_conninfo(**settings)
 
 
+def _planned(conn, sql: str, params) -> tuple[str, list | None]:
+    """The query with its values bound, and its column plan (None: read it plainly, typed by OID)."""
+    bound = bind_client_side(conn, sql, params).rstrip().rstrip(";")
+    if _UTILITY.match(bound):  # SHOW, EXPLAIN: small text results that cannot be wrapped or declared
+        return bound, None
+    return bound, describe_query(conn, bound)
+
+
 def _iter_adbc(conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
     import adbc_driver_postgresql.dbapi as adbc
 
-    bound = bind_client_side(conn, sql, params)
-    plan = describe_query(conn, bound)
-    if plan is None:  # SHOW, EXPLAIN…: no result description, small results: read them plainly
+    bound, plan = _planned(conn, sql, params)
+    if plan is None:
         yield from _iter_plain(conn, sql, params, batch_rows)
         return
     schema = arrow_schema(plan)
@@ -131,8 +140,8 @@ def _iter_adbc(conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBat
         except adbc.Error as e:
             if not any(code in str(e) for code in _NOT_COPYABLE):
                 raise
-            # cannot run inside COPY (…) TO STDOUT; small results, read them plainly
-            yield from _iter_plain(conn, sql, params, batch_rows)
+            # cannot run inside COPY (…) TO STDOUT: the psycopg reader, same plan
+            yield from _iter_psycopg(conn, sql, params, batch_rows)
             return
         yielded = False
         for batch in cur.fetch_record_batch():  # the driver's batches (~16 MB), checked whole
@@ -152,8 +161,7 @@ def _empty(schema: pa.Schema) -> pa.RecordBatch:
 def _iter_psycopg(conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
     import psycopg
 
-    bound = bind_client_side(conn, sql, params)
-    plan = describe_query(conn, bound)
+    bound, plan = _planned(conn, sql, params)
     if plan is None:
         yield from _iter_plain(conn, sql, params, batch_rows)
         return

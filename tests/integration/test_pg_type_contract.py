@@ -183,7 +183,16 @@ TYPES: list[Case] = [
     E("bigint[]", "'{9223372036854775807}'", "list<item: int64>", [2**63 - 1]),
     R("integer[]", "'{{1,2},{3,4}}'", "list<item: int32>"),
     R("integer[]", "'[0:1]={1,2}'", "list<item: int32>"),
-    T("integer[][]", "'{{1,2},{3,NULL}}'", "{{1,2},{3,NULL}}"),
+    E("integer[][]", "'{{1,2},{3,NULL}}'", "list<item: list<item: int32>>", [[1, 2], [3, None]]),
+    E(
+        "text[][]",
+        "'{{a,b},{c,NULL},{\"\",f}}'",
+        "list<item: list<item: large_string>>",
+        [["a", "b"], ["c", None], ["", "f"]],
+    ),
+    E("integer[][]", "'{}'", "list<item: list<item: int32>>", []),
+    R("integer[][]", "'{1,2}'", "list<item: list<item: int32>>"),
+    T("integer[][][]", "'{{{1}},{{2}}}'", "{{{1}},{{2}}}"),
     T("numeric[]", "'{1.50,NULL}'", "{1.50,NULL}"),
     T("date[]", "'{2024-01-01,infinity}'", "{2024-01-01,infinity}"),
     T("uuid[]", "'{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}'", "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}"),
@@ -258,6 +267,11 @@ def type_db(pg_config):
             conn.execute(f"CREATE TABLE types ({columns})")
             values = ", ".join(f"({c.literal})::{c.pg_type}" for c in TYPES)
             conn.execute(f"INSERT INTO types VALUES ({values}), ({', '.join(['NULL'] * len(TYPES))})")
+            conn.execute("CREATE TABLE grids (n int, g integer[][])")
+            conn.execute(
+                "INSERT INTO grids VALUES (1, '{{1,2},{3,4}}'), (2, NULL), (3, '{}'), (4, '{{5},{6},{7}}'), "
+                "(5, '{{8,NULL,10}}')"
+            )
         yield {**pg_config, "database": name}
     finally:
         with psycopg.connect(**admin, dbname=pg_config["database"], autocommit=True) as conn:
@@ -380,10 +394,20 @@ def test_unrepresentable_values_are_refused_naming_column_type_and_cast(
         message = str(err.value)
         assert f"`{name}`" in message and "::text" in message, message
         assert (
-            case.pg_type.split("(")[0].replace("timestamptz", "timestamp with time zone").split()[0]
+            case.pg_type.split("(")[0]
+            .split("[")[0]
+            .replace("timestamptz", "timestamp with time zone")
+            .split()[0]
             in message
         )
     assert not (Path(local_lakehouse.root) / "types" / "stg" / "refused.parquet").exists()
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_two_dimensional_arrays_of_several_widths_keep_their_shape(type_db, reader):
+    table = resource(type_db, reader).query("SELECT g FROM grids ORDER BY n", output="arrow")
+    assert str(table.schema.field("g").type) == "list<item: list<item: int32>>"
+    assert table.column("g").to_pylist() == [[[1, 2], [3, 4]], None, [], [[5], [6], [7]], [[8, None, 10]]]
 
 
 def test_the_psycopg_reader_is_chosen_by_the_resource_field(type_db):

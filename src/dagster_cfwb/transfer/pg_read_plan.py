@@ -74,6 +74,7 @@ class ColumnPlan:
     adbc_sql: str | None = None
     psycopg_sql: str | None = None
     check: str | None = None
+    shape: str | None = None  # an int the ADBC reader needs next to the column (2-D arrays)
 
     def sql(self, reader: str) -> str | None:
         return self.adbc_sql if reader == "adbc" else self.psycopg_sql
@@ -116,6 +117,8 @@ _TS_INT = (
     "WHEN {c} IS NOT NULL THEN '-9223372036854775808'::int8 END"
 )
 _ARRAY_CHECK = "coalesce(array_ndims({c}) = 1 AND array_lower({c}, 1) = 1, true)"
+_ARRAY2_CHECK = "coalesce(array_ndims({c}) = 2 AND array_lower({c}, 1) = 1 AND array_lower({c}, 2) = 1, true)"
+_SHAPE = "__cfwb_shape_"
 
 
 def _numeric_plan(name: str, pg_type: str, typmod: int) -> ColumnPlan:
@@ -162,6 +165,9 @@ def plan_column(
     if oid in _LISTS and ndims <= 1:
         target = pa.list_(_NATIVE[_LISTS[oid]])
         return ColumnPlan(name, pg_type, target, "list", check=_ARRAY_CHECK)
+    if oid in _LISTS and ndims == 2:  # declared `int[][]`: ADBC flattens, reshaped by each row's width
+        target = pa.list_(pa.list_(_NATIVE[_LISTS[oid]]))
+        return ColumnPlan(name, pg_type, target, "list2", check=_ARRAY2_CHECK, shape="array_length({c}, 2)")
     if oid == 869:  # inet: `::text` would add /32; abbrev() is inet's own output function
         sql = "abbrev({c})"
         return ColumnPlan(name, pg_type, pa.large_string(), "text_to", adbc_sql=sql, psycopg_sql=sql)
@@ -215,7 +221,7 @@ def _quote(name: str) -> str:
 
 def wrapped_sql(sql: str, plan: list[ColumnPlan], reader: str) -> str:
     """``sql`` wrapped so the server computes each column's expression and checks (unchanged when none)."""
-    if not any(p.sql(reader) or p.check for p in plan):
+    if not any(p.sql(reader) or p.check or p.shape for p in plan):
         return sql
     select = []
     for i, p in enumerate(plan, 1):
@@ -225,6 +231,8 @@ def wrapped_sql(sql: str, plan: list[ColumnPlan], reader: str) -> str:
         if p.check:
             column = f'q."{i}"'
             select.append(f'{p.check.replace("{c}", column)} AS "{_CHECK}{i}"')
+        if p.shape and reader == "adbc":
+            select.append(f'{p.shape.replace("{c}", f"q.{_quote(str(i))}")} AS "{_SHAPE}{i}"')
     aliases = ", ".join(f'"{i}"' for i in range(1, len(plan) + 1))
     return f"SELECT {', '.join(select)} FROM ({sql}\n) AS q({aliases})"  # noqa: S608 - names quoted
 
@@ -290,14 +298,31 @@ def _is_decimal_text(value: str) -> bool:
     return value.replace(".", "", 1).lstrip("-").isdigit()
 
 
+def _reshape(flat: pa.ListArray, widths: pa.Array) -> pa.ListArray:
+    """A flattened 2-D array column (ADBC's reading) back to list<list<T>>, from each row's width."""
+    int32 = pa.int32()
+    offsets = flat.offsets
+    start = offsets[0].as_py()
+    lengths = pc.subtract(offsets[1:], offsets[:-1])
+    width = pc.fill_null(widths.cast(int32), 0)
+    counts = pc.if_else(pc.greater(width, 0), pc.divide(lengths, pc.max_element_wise(width, 1)), 0)
+    outer = pa.concat_arrays([pa.array([0], int32), pc.cumulative_sum(counts).cast(int32)])
+    total = outer[-1].as_py()
+    rows = pc.list_parent_indices(pa.ListArray.from_arrays(outer, pa.nulls(total, pa.int8())))
+    ends = pc.add(pc.cumulative_sum(pc.take(width, rows)), start).cast(int32)
+    inner = pa.ListArray.from_arrays(pa.concat_arrays([pa.array([start], int32), ends]), flat.values)
+    return pa.ListArray.from_arrays(outer, inner, mask=flat.is_null())
+
+
 def check_columns(plan: list[ColumnPlan], columns: dict[str, pa.Array]) -> None:
     """Refuse the batch when a check column (by name, as in the wrapped query) holds a false."""
     for i, p in enumerate(plan, 1):
         ok = columns.get(f"{_CHECK}{i}")
         if ok is not None and len(ok) and not pc.all(ok).as_py():
+            dims = "2-D" if p.kind == "list2" else "1-D"
             raise _refuse(
                 p,
-                "a multi-dimensional array or one whose index does not start at 1",
+                f"an array that is not {dims} or whose index does not start at 1",
                 f"an Arrow {p.arrow_type}",
                 "array_to_json({c})",
             )
@@ -309,8 +334,14 @@ def finish_batch(plan: list[ColumnPlan], batch: pa.RecordBatch, schema: pa.Schem
     Raises:
         UnrepresentableValueError: a value has no exact form in its column's Arrow type.
     """
-    check_columns(plan, dict(zip(batch.schema.names[len(plan) :], batch.columns[len(plan) :], strict=True)))
-    arrays = [_finish(p, batch.column(i)) for i, p in enumerate(plan)]
+    hidden = dict(zip(batch.schema.names[len(plan) :], batch.columns[len(plan) :], strict=True))
+    check_columns(plan, hidden)
+    arrays = [
+        _reshape(batch.column(i), hidden[f"{_SHAPE}{i + 1}"]).cast(p.arrow_type)
+        if p.kind == "list2" and f"{_SHAPE}{i + 1}" in hidden
+        else _finish(p, batch.column(i))
+        for i, p in enumerate(plan)
+    ]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 

@@ -262,8 +262,8 @@ def _finish(p: ColumnPlan, array: pa.Array) -> pa.Array:
         try:
             return pc.cast(array, p.arrow_type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-            if pa.types.is_decimal(p.arrow_type):
-                bad = next(v for v in array.to_pylist() if v is not None and not _is_decimal_text(v))
+            bad = next((v for v in array.to_pylist() if v is not None and not _is_decimal_text(v)), None)
+            if pa.types.is_decimal(p.arrow_type) and bad is not None:
                 raise _refuse(p, f"`{bad}`", f"Arrow {p.arrow_type}", "NULLIF({c}, 'NaN')") from e
             raise
     if kind == "date":

@@ -212,7 +212,17 @@ TYPES: list[Case] = [
     # user-defined types (created in the test database)
     T("mood", "'happy'", "happy"),
     E("posint", "5", "int32", 5),
-    T("pair", "ROW(1, 'a b')", '(1,"a b")'),
+    E("pair", "ROW(1, 'a b')", "struct<a: int32, b: large_string>", {"a": 1, "b": "a b"}),
+    E("pair", "ROW(NULL, NULL)", "struct<a: int32, b: large_string>", {"a": None, "b": None}),
+    E(
+        "stamp",
+        "ROW('2024-01-01 10:00', 12.5, 5)",
+        "struct<at: timestamp[us], n: decimal128(5, 2), p: int32>",
+        {"at": dt.datetime(2024, 1, 1, 10), "n": Decimal("12.50"), "p": 5},
+    ),
+    R("stamp", "ROW('infinity', 1, 1)", "struct<at: timestamp[us], n: decimal128(5, 2), p: int32>"),
+    E("nest", "ROW(ROW(1, 'x'), 2)", "struct<pr: large_string, x: int32>", {"pr": "(1,x)", "x": 2}),
+    T("tagged", "ROW(1, '{a,b}')", '(1,"{a,b}")'),
     T("hstore", "'a=>1, b=>NULL'", '"a"=>"1", "b"=>NULL'),
     # system types
     E("oid", "4294967295", "uint32", 4294967295),
@@ -263,6 +273,9 @@ def type_db(pg_config):
             conn.execute("CREATE TYPE mood AS ENUM ('sad', 'happy')")
             conn.execute("CREATE DOMAIN posint AS integer CHECK (VALUE > 0)")
             conn.execute("CREATE TYPE pair AS (a integer, b text)")
+            conn.execute("CREATE TYPE stamp AS (at timestamp, n numeric(5,2), p posint)")
+            conn.execute("CREATE TYPE nest AS (pr pair, x integer)")
+            conn.execute("CREATE TYPE tagged AS (id integer, tags text[])")
             columns = ", ".join(f"{column(i)} {c.pg_type}" for i, c in enumerate(TYPES))
             conn.execute(f"CREATE TABLE types ({columns})")
             values = ", ".join(f"({c.literal})::{c.pg_type}" for c in TYPES)

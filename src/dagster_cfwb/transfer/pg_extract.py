@@ -29,6 +29,7 @@ from dagster_cfwb.transfer.pg_read_plan import (
     check_columns,
     describe_query,
     finish_batch,
+    hidden_columns,
     wrapped_sql,
 )
 
@@ -174,8 +175,7 @@ def _iter_psycopg(conn, sql: str, params, batch_rows: int) -> Iterator[pa.Record
     with conn.cursor(name=f"cfwb_cursor_{secrets.token_hex(4)}", row_factory=psycopg.rows.tuple_row) as cur:
         cur.itersize = batch_rows
         cur.execute(wrapped_sql(bound, plan, "psycopg"))
-        checks = [pa.bool_()] * (len(cur.description) - len(plan))
-        types = [p.psycopg_type() for p in plan] + checks
+        types = [p.psycopg_type() for p in plan] + [t for _, _, t in hidden_columns(plan, "psycopg")]
         yielded = False
         while True:
             rows = cur.fetchmany(batch_rows)
@@ -185,7 +185,12 @@ def _iter_psycopg(conn, sql: str, params, batch_rows: int) -> Iterator[pa.Record
             names = [d.name for d in cur.description]
             # the checks first: a refused value (a 2-D array…) may not even build its column
             check_columns(
-                plan, {n: pa.array(columns[j], pa.bool_()) for j, n in enumerate(names) if j >= len(plan)}
+                plan,
+                {
+                    n: pa.array(columns[j], pa.bool_())
+                    for j, n in enumerate(names)
+                    if j >= len(plan) and n.startswith("__cfwb_check_")
+                },
             )
             arrays = [pa.array(list(col), t) for col, t in zip(columns, types, strict=True)]
             raw = pa.RecordBatch.from_arrays(arrays, names=names)

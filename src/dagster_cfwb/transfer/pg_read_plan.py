@@ -32,6 +32,7 @@ __all__ = [
     "finish_batch",
     "arrow_schema",
     "check_columns",
+    "hidden_columns",
     "plan_column",
     "wrapped_sql",
 ]
@@ -75,6 +76,7 @@ class ColumnPlan:
     psycopg_sql: str | None = None
     check: str | None = None
     shape: str | None = None  # an int the ADBC reader needs next to the column (2-D arrays)
+    fields: tuple[ColumnPlan, ...] = ()  # a composite's fields, read as hidden columns of their own
 
     def sql(self, reader: str) -> str | None:
         return self.adbc_sql if reader == "adbc" else self.psycopg_sql
@@ -86,6 +88,7 @@ class ColumnPlan:
             "date": pa.int32(),
             "timestamp": pa.int64(),
             "time": pa.int64(),
+            "struct": pa.bool_(),
         }.get(self.kind, self.arrow_type)
 
 
@@ -119,6 +122,8 @@ _TS_INT = (
 _ARRAY_CHECK = "coalesce(array_ndims({c}) = 1 AND array_lower({c}, 1) = 1, true)"
 _ARRAY2_CHECK = "coalesce(array_ndims({c}) = 2 AND array_lower({c}, 1) = 1 AND array_lower({c}, 2) = 1, true)"
 _SHAPE = "__cfwb_shape_"
+_FIELD = "__cfwb_field_"
+_FIELD_KINDS = ("same", "oid", "text_to", "date", "timestamp", "time")  # no hidden columns of their own
 
 
 def _numeric_plan(name: str, pg_type: str, typmod: int) -> ColumnPlan:
@@ -178,11 +183,28 @@ def plan_column(
 
 _DESCRIBE_TYPES = (
     "SELECT format_type(u.t, nullif(u.m, -1)), coalesce(a.attndims, 0), "
-    "(SELECT scale('0'::money::numeric)) "
+    "(SELECT scale('0'::money::numeric)), t.typtype::text, t.typrelid "
     "FROM unnest(%s::oid[], %s::int4[], %s::oid[], %s::int2[]) WITH ORDINALITY AS u(t, m, tbl, col, n) "
     "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = u.tbl AND a.attnum = u.col AND u.tbl <> 0 "
+    "LEFT JOIN pg_catalog.pg_type t ON t.oid = u.t "
     "ORDER BY u.n"
 )
+# the fields of composite types (a domain field as its base type)
+_DESCRIBE_FIELDS = (
+    "SELECT a.attrelid, a.attname, CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END, "
+    "CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END, format_type(a.atttypid, nullif(a.atttypmod, -1)) "
+    "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+    "WHERE a.attrelid = ANY(%s::oid[]) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attrelid, a.attnum"
+)
+
+
+def _struct_plan(column: ColumnPlan, fields: list[ColumnPlan]) -> ColumnPlan:
+    """A composite column as an Arrow struct, when every field reads without hidden columns."""
+    if not fields or any(f.kind not in _FIELD_KINDS or f.check or f.shape for f in fields):
+        return column  # its text form
+    target = pa.struct([pa.field(f.name, f.arrow_type) for f in fields])
+    present = "num_nulls({c}) = 0"  # not `{c} IS NULL`: true for a row whose fields are all NULL
+    return ColumnPlan(column.name, column.pg_type, target, "struct", present, present, fields=tuple(fields))
 
 
 def describe_query(conn, sql: str) -> list[ColumnPlan] | None:
@@ -209,30 +231,50 @@ def describe_query(conn, sql: str) -> list[ColumnPlan] | None:
     tables, cols = [desc.ftable(i) for i in fields], [desc.ftablecol(i) for i in fields]
     with conn.cursor(row_factory=psycopg.rows.tuple_row) as cur:
         rows = cur.execute(_DESCRIBE_TYPES, [oids, mods, tables, cols]).fetchall()
-    return [
-        plan_column(n, o, m, pg_type, ndims=dims, money_scale=int(scale))
-        for n, o, m, (pg_type, dims, scale) in zip(names, oids, mods, rows, strict=True)
-    ]
+        composites = sorted({rel for _, _, _, kind, rel in rows if kind == "c"})
+        fields: dict[int, list[ColumnPlan]] = {}
+        if composites:
+            scale = int(rows[0][2])
+            for rel, name, oid, mod, pg_type in cur.execute(_DESCRIBE_FIELDS, [composites]).fetchall():
+                fields.setdefault(rel, []).append(plan_column(name, oid, mod, pg_type, money_scale=scale))
+    plan = []
+    for n, o, m, (pg_type, dims, scale, kind, rel) in zip(names, oids, mods, rows, strict=True):
+        column = plan_column(n, o, m, pg_type, ndims=dims, money_scale=int(scale))
+        plan.append(_struct_plan(column, fields.get(rel, [])) if kind == "c" else column)
+    return plan
 
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def hidden_columns(plan: list[ColumnPlan], reader: str) -> list[tuple[str, str, pa.DataType]]:
+    """The columns computed next to the planned ones: ``(name, SQL expression, psycopg Arrow type)``."""
+    hidden = []
+    for i, p in enumerate(plan, 1):
+        column = f'q."{i}"'
+        if p.check:
+            hidden.append((f"{_CHECK}{i}", p.check.replace("{c}", column), pa.bool_()))
+        if p.shape and reader == "adbc":
+            hidden.append((f"{_SHAPE}{i}", p.shape.replace("{c}", column), pa.int32()))
+        for j, f in enumerate(p.fields, 1):
+            field = f"({column}).{_quote(f.name)}"
+            hidden.append(
+                (f"{_FIELD}{i}_{j}", (f.sql(reader) or "{c}").replace("{c}", field), f.psycopg_type())
+            )
+    return hidden
+
+
 def wrapped_sql(sql: str, plan: list[ColumnPlan], reader: str) -> str:
     """``sql`` wrapped so the server computes each column's expression and checks (unchanged when none)."""
-    if not any(p.sql(reader) or p.check or p.shape for p in plan):
+    hidden = hidden_columns(plan, reader)
+    if not hidden and not any(p.sql(reader) for p in plan):
         return sql
     select = []
     for i, p in enumerate(plan, 1):
         expression = (p.sql(reader) or "{c}").replace("{c}", f'q."{i}"')
         select.append(f"{expression} AS {_quote(p.name)}")
-    for i, p in enumerate(plan, 1):
-        if p.check:
-            column = f'q."{i}"'
-            select.append(f'{p.check.replace("{c}", column)} AS "{_CHECK}{i}"')
-        if p.shape and reader == "adbc":
-            select.append(f'{p.shape.replace("{c}", f"q.{_quote(str(i))}")} AS "{_SHAPE}{i}"')
+    select += [f'{expression} AS "{name}"' for name, expression, _ in hidden]
     aliases = ", ".join(f'"{i}"' for i in range(1, len(plan) + 1))
     return f"SELECT {', '.join(select)} FROM ({sql}\n) AS q({aliases})"  # noqa: S608 - names quoted
 
@@ -314,6 +356,14 @@ def _reshape(flat: pa.ListArray, widths: pa.Array) -> pa.ListArray:
     return pa.ListArray.from_arrays(outer, inner, mask=flat.is_null())
 
 
+def _struct(p: ColumnPlan, present: pa.Array, fields: list[pa.Array]) -> pa.StructArray:
+    try:
+        arrays = [_finish(f, a) for f, a in zip(p.fields, fields, strict=True)]
+    except UnrepresentableValueError as e:
+        raise UnrepresentableValueError(f"In composite column `{p.name}` ({p.pg_type}): {e}") from e
+    return pa.StructArray.from_arrays(arrays, fields=list(p.arrow_type), mask=pc.invert(present))
+
+
 def check_columns(plan: list[ColumnPlan], columns: dict[str, pa.Array]) -> None:
     """Refuse the batch when a check column (by name, as in the wrapped query) holds a false."""
     for i, p in enumerate(plan, 1):
@@ -336,12 +386,18 @@ def finish_batch(plan: list[ColumnPlan], batch: pa.RecordBatch, schema: pa.Schem
     """
     hidden = dict(zip(batch.schema.names[len(plan) :], batch.columns[len(plan) :], strict=True))
     check_columns(plan, hidden)
-    arrays = [
-        _reshape(batch.column(i), hidden[f"{_SHAPE}{i + 1}"]).cast(p.arrow_type)
-        if p.kind == "list2" and f"{_SHAPE}{i + 1}" in hidden
-        else _finish(p, batch.column(i))
-        for i, p in enumerate(plan)
-    ]
+    arrays = []
+    for i, p in enumerate(plan, 1):
+        if p.kind == "list2" and f"{_SHAPE}{i}" in hidden:
+            arrays.append(_reshape(batch.column(i - 1), hidden[f"{_SHAPE}{i}"]).cast(p.arrow_type))
+        elif p.kind == "struct":
+            arrays.append(
+                _struct(
+                    p, batch.column(i - 1), [hidden[f"{_FIELD}{i}_{j}"] for j in range(1, len(p.fields) + 1)]
+                )
+            )
+        else:
+            arrays.append(_finish(p, batch.column(i - 1)))
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 

@@ -65,7 +65,8 @@ class ColumnPlan:
     ``adbc_sql`` / ``psycopg_sql``: the expression the server computes for this column for each
     reader (``{c}`` stands for the column), or None to read it as it is. ``kind`` names the step
     that makes the reader's array exact (see :func:`finish_batch`); ``check`` is an SQL boolean
-    computed next to the column (false → the value is refused).
+    computed next to the column (false → the value is refused); ``fields`` are the plans of a
+    composite's fields, read as hidden columns and put together as an Arrow struct.
     """
 
     name: str
@@ -96,7 +97,6 @@ class ColumnPlan:
 _NATIVE: dict[int, pa.DataType] = {
     16: pa.bool_(),
     17: pa.large_binary(),
-    18: None,  # "char": its text form (the byte may not be UTF-8)
     19: pa.large_string(),  # name
     20: pa.int64(),
     21: pa.int16(),
@@ -107,7 +107,6 @@ _NATIVE: dict[int, pa.DataType] = {
     1042: pa.large_string(),  # char(n), blank-padded as PostgreSQL returns it
     1043: pa.large_string(),
 }
-_NATIVE = {k: v for k, v in _NATIVE.items() if v is not None}
 # array OID → element OID, for arrays read as Arrow lists
 _LISTS = {1000: 16, 1001: 17, 1003: 19, 1005: 21, 1007: 23, 1016: 20, 1009: 25, 1014: 1042, 1015: 1043}
 _LISTS.update({1021: 700, 1022: 701})
@@ -176,7 +175,7 @@ def plan_column(
     if oid == 869:  # inet: `::text` would add /32; abbrev() is inet's own output function
         sql = "abbrev({c})"
         return ColumnPlan(name, pg_type, pa.large_string(), "text_to", adbc_sql=sql, psycopg_sql=sql)
-    # everything else (cidr, interval, ranges, geometric, bit, xml, enum, composite, tsvector, …):
+    # everything else ("char", cidr, interval, ranges, geometric, bit, xml, enum, composite, tsvector, …):
     # PostgreSQL's own text form, cast by the server
     return ColumnPlan(name, pg_type, pa.large_string(), "text_to", adbc_sql=_TEXT, psycopg_sql=_TEXT)
 

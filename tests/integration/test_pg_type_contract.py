@@ -423,6 +423,16 @@ def test_two_dimensional_arrays_of_several_widths_keep_their_shape(type_db, read
     assert table.column("g").to_pylist() == [[[1, 2], [3, 4]], None, [], [[5], [6], [7]], [[8, None, 10]]]
 
 
+@pytest.mark.parametrize("fetch_mode", ["cursor", "simple"])
+def test_the_denodo_reader_keeps_json_and_interval_as_the_servers_text(pg_config, fetch_mode):
+    from dagster_cfwb.resources.api.denodo_resource import DenodoResource
+
+    denodo = DenodoResource(**pg_config, fetch_mode=fetch_mode)
+    sql = "SELECT 'null'::json AS j, '\"s\"'::jsonb AS b, '1 mon 2 days'::interval AS i, 4294967295::oid AS o"
+    row = denodo.query(sql, output="arrow").to_pylist()[0]
+    assert row == {"j": "null", "b": '"s"', "i": "1 mon 2 days", "o": 4294967295}
+
+
 def test_the_psycopg_reader_is_chosen_by_the_resource_field(type_db):
     db = resource(type_db, "psycopg")
     assert db.query(f"SELECT {column(0)} FROM types LIMIT 1", output="arrow").num_rows == 1

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,12 +26,26 @@ class Remote:
     folder: str  # the same folder, as a path on the server
     secret: str  # the password or key that must never leak
     server: object = None
+    owner: tuple[int, int] | None = None  # uid/gid of the server's OS user (vsftpd, sshd)
 
     def put(self, name: str, data: bytes) -> str:
         path = self.root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+        if self.owner is not None:  # what the test writes as root must be the server user's
+            for each in [path, *path.relative_to(self.root).parents]:
+                os.chown(self.root / each, *self.owner)
         return f"{self.folder}/{name}"
+
+
+def new_remote(server, resource, secret: str) -> Remote:
+    """A :class:`Remote` on a fresh folder of ``server``'s root, owned by the server's OS user if any."""
+    folder = f"t{secrets.token_hex(4)}"
+    (server.root / folder).mkdir()
+    owner = server.extra.get("owner")
+    if owner is not None:
+        os.chown(server.root / folder, *owner)
+    return Remote(resource, server.root / folder, folder, secret, server, owner)
 
 
 def test_list_download_upload_move_delete(remote: Remote, tmp_path):

@@ -1,4 +1,5 @@
-"""FTPResource against real pyftpdlib servers: plain FTP and explicit FTPS (self-signed certificate)."""
+"""FTPResource against vsftpd (Debian's package: plain FTP, explicit FTPS with its default TLS settings,
+implicit FTPS) and pyftpdlib (MLSD, and fault injection: connections dropped mid-transfer)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import secrets
 import pytest
 from file_contract import (  # noqa: F401 - shared tests run for FTP and for FTPS
     Remote,
+    new_remote,
     test_bad_row_names_server_path_line_and_writes_nothing,
     test_list_download_upload_move_delete,
     test_missing_file_names_server_and_path,
@@ -35,17 +37,35 @@ def _resource(server, **extra) -> FTPResource:
     )
 
 
-@pytest.fixture(params=["ftp", "ftps"])
+_SERVERS = {
+    "pyftpdlib": ("ftp_server", {}),
+    "pyftpdlib-ftps": ("ftps_server", {"tls": True}),
+    "vsftpd": ("vsftpd_server", {}),
+    "vsftpd-ftps": ("vsftpd_ftps_server", {"tls": True}),
+    "vsftpd-implicit-ftps": ("vsftpd_implicit_server", {"implicit_tls": True}),
+}
+
+
+def _server_resource(request, name: str):
+    fixture, options = _SERVERS[name]
+    server = request.getfixturevalue(fixture)
+    if options:
+        options = {**options, "ca_certificate": server.extra["ca_certificate"]}
+    return server, _resource(server, **options)
+
+
+@pytest.fixture(
+    params=[
+        "pyftpdlib",
+        "pyftpdlib-ftps",
+        pytest.param("vsftpd", marks=pytest.mark.vsftpd),
+        pytest.param("vsftpd-ftps", marks=pytest.mark.vsftpd),
+        pytest.param("vsftpd-implicit-ftps", marks=pytest.mark.vsftpd),
+    ]
+)
 def remote(request) -> Remote:
-    if request.param == "ftp":
-        server = request.getfixturevalue("ftp_server")
-        resource = _resource(server)
-    else:
-        server = request.getfixturevalue("ftps_server")
-        resource = _resource(server, tls=True, ca_certificate=server.extra["ca_certificate"])
-    folder = f"t{secrets.token_hex(4)}"
-    (server.root / folder).mkdir()
-    return Remote(resource, server.root / folder, folder, server.password, server)
+    server, resource = _server_resource(request, request.param)
+    return new_remote(server, resource, server.password)
 
 
 def test_wrong_password_is_clear_and_masked(ftp_server):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -65,8 +66,16 @@ class FileSession:
         """Copy the file's bytes from ``offset`` to the end into ``sink``."""
         raise NotImplementedError
 
-    def open_read(self, path: str) -> BinaryIO:
-        """A readable binary stream of the file (closing it ends the transfer)."""
+    def list_hidden(self, folder: str) -> list[tuple[RemoteFile, bool]]:
+        """Like ``listdir`` but sure to include hidden (``.``) names (temporary upload files)."""
+        return self.listdir(folder)
+
+    def open_read(self, path: str, size: int | None = None) -> BinaryIO:
+        """A readable binary stream of the file (closing it ends the transfer).
+
+        ``size`` (from ``stat``) lets the stream check that the whole file arrived; a refused or cut
+        transfer raises from ``read``, never a silent early end.
+        """
         raise NotImplementedError
 
     def write_from(self, local_path: str, path: str) -> None:
@@ -129,6 +138,26 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
     def _safe(self, error: BaseException) -> str:
         return redact(str(error).strip() or type(error).__name__, self._secrets())
 
+    def _open_checked(self) -> FileSession:
+        """One connection attempt: transient errors pass through raw (the caller's loop retries them)."""
+        try:
+            return self._open_session()
+        except (FileServerConnectionError, FileNotFoundError):
+            raise
+        except Exception as e:  # protocol-specific error types
+            if self._is_transient(e):
+                raise
+            raise FileServerConnectionError(
+                f"Could not connect to {self.describe()}: {self._safe(e)}"
+            ) from None
+
+    @staticmethod
+    def _close(session: FileSession) -> None:
+        try:
+            session.close()
+        except Exception:  # noqa: S110 - the connection may already be gone
+            pass
+
     @contextmanager
     def connect(self) -> Iterator[FileSession]:
         """Open a connection (retried on transient failures); always closed on exit.
@@ -137,28 +166,11 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
             FileServerConnectionError: the server refused the connection or the sign-in; the message names
                 the server and user, never the password.
         """
-        attempts = max(self.retries, 0) + 1
-        session = None
-        for attempt in range(1, attempts + 1):
-            try:
-                session = self._open_session()
-                break
-            except (FileServerConnectionError, FileNotFoundError):
-                raise
-            except Exception as e:  # protocol-specific error types
-                if attempt < attempts and self._is_transient(e):
-                    self._wait(attempt, f"connecting to {self.describe()}", e)
-                    continue
-                raise FileServerConnectionError(
-                    f"Could not connect to {self.describe()}: {self._safe(e)}"
-                ) from None
+        session = self._attempts(f"Connecting to {self.describe()}", lambda s: None, keep_open=True)
         try:
             yield session
         finally:
-            try:
-                session.close()
-            except Exception:  # noqa: S110 - the connection may already be gone
-                pass
+            self._close(session)
 
     def _wait(self, attempt: int, doing: str, error: BaseException) -> None:
         delay = self._retry_delay(attempt)
@@ -167,20 +179,41 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
         )
         time.sleep(delay)
 
-    def _with_retries(self, doing: str, work: Callable[[FileSession], T]) -> T:
+    def _attempts(self, doing: str, work: Callable[[FileSession], Any], keep_open: bool = False) -> Any:
+        """The one retry loop of an operation: connecting and working share ``retries + 1`` attempts.
+
+        A transient failure (dropped connection, timeout, refused connection, FTP 4xx, TLS cut) while
+        connecting or working starts the next attempt on a new connection; anything else, or the last
+        attempt's failure, is raised: ``FileServerConnectionError`` if the connection could not be made,
+        ``FileServerError`` if the operation failed, ``FileNotFoundError`` as is.
+        """
         attempts = max(self.retries, 0) + 1
         for attempt in range(1, attempts + 1):
+            connecting = True
             try:
-                with self.connect() as session:
+                session = self._open_checked()
+                connecting = False
+                if keep_open:
+                    return session
+                try:
                     return work(session)
+                finally:
+                    self._close(session)
             except (FileNotFoundError, FileServerConnectionError):
                 raise
             except Exception as e:
                 if attempt < attempts and self._is_transient(e):
                     self._wait(attempt, doing, e)
                     continue
+                if connecting:
+                    raise FileServerConnectionError(
+                        f"Could not connect to {self.describe()}: {type(e).__name__}: {self._safe(e)}"
+                    ) from None
                 raise FileServerError(f"{doing} failed: {type(e).__name__}: {self._safe(e)}") from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _with_retries(self, doing: str, work: Callable[[FileSession], T]) -> T:
+        return self._attempts(doing, work)
 
     def _missing(self, path: str) -> FileNotFoundError:
         return FileNotFoundError(f"No such file `{path}` on {self.describe()} ({self.describe(path)}).")
@@ -247,9 +280,10 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
         Not retried (a stream cannot be replayed); use ``download`` for a resumable copy.
         """
         with self.connect() as session:
-            if session.stat(path) is None:
+            info = session.stat(path)
+            if info is None:
                 raise self._missing(path)
-            stream = session.open_read(path)
+            stream = session.open_read(path, info.size)
             try:
                 yield stream
             finally:
@@ -316,13 +350,14 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
         def work(session: FileSession) -> RemoteFile:
             if folder:
                 session.makedirs(folder)
+            self._remove_stale_uploads(session, folder, name, keep=temp)
             try:
                 session.write_from(str(local), temp)
                 session.rename(temp, path)
             except BaseException:
                 try:
                     session.remove(temp)
-                except Exception:  # noqa: S110 - best effort cleanup
+                except Exception:  # noqa: S110 - the connection may be gone: removed below on a new one
                     pass
                 raise
             info = session.stat(path)
@@ -330,7 +365,57 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
                 raise ConnectionError(f"upload of `{path}` is incomplete on the server")
             return info
 
-        return self._with_retries(f"Uploading `{local}` to {self.describe(path)}", work)
+        try:
+            return self._with_retries(f"Uploading `{local}` to {self.describe(path)}", work)
+        except BaseException:
+            self._remove_after_failure(temp)
+            raise
+
+    def _stale_after_seconds(self) -> float:
+        """A temporary upload file untouched this long belongs to a run that died (a live one keeps writing)."""
+        return max(120.0, 4 * self.timeout_seconds)
+
+    def _remove_stale_uploads(self, session: FileSession, folder: str, name: str, keep: str) -> None:
+        """Remove ``.<name>.<hex>.part`` files left in ``folder`` by earlier runs that died mid-upload."""
+        pattern = re.compile(rf"\.{re.escape(name)}\.[0-9a-f]{{8}}\.part")
+        limit = time.time() - self._stale_after_seconds()
+        try:
+            entries = session.list_hidden(folder or ".")
+        except Exception:  # noqa: BLE001 - best effort: a listing problem must not fail the upload
+            return
+        for entry, is_dir in entries:
+            stale = entry.modified is not None and entry.modified.timestamp() < limit
+            temp = posixpath.join(folder, entry.name) if folder else entry.name
+            if is_dir or not stale or temp == keep or not pattern.fullmatch(entry.name):
+                continue
+            try:
+                session.remove(temp)
+                dg.get_dagster_logger().info(
+                    f"Removed `{temp}` left on {self.describe()} by an earlier upload"
+                )
+            except Exception:  # noqa: S110 - another run may have removed it
+                pass
+
+    def _remove_after_failure(self, temp: str) -> None:
+        """After a failed upload, remove its temporary file on a fresh connection (one try, best effort)."""
+        try:
+            session = self._open_checked()
+        except Exception as e:  # noqa: BLE001
+            dg.get_dagster_logger().warning(
+                f"Could not remove `{temp}` on {self.describe()} after the failed upload ({self._safe(e)}); "
+                "the next upload of this file removes it."
+            )
+            return
+        try:
+            if session.stat(temp) is not None:
+                session.remove(temp)
+        except Exception as e:  # noqa: BLE001
+            dg.get_dagster_logger().warning(
+                f"Could not remove `{temp}` on {self.describe()} after the failed upload ({self._safe(e)}); "
+                "the next upload of this file removes it."
+            )
+        finally:
+            self._close(session)
 
     def move(self, path: str, new_path: str) -> None:
         """Rename or move ``path`` to ``new_path`` on the server (e.g. into ``archive/`` once loaded)."""

@@ -51,7 +51,7 @@ class _FolderSession(FileSession):
             f.seek(offset)
             shutil.copyfileobj(f, sink, _CHUNK)
 
-    def open_read(self, path: str) -> BinaryIO:
+    def open_read(self, path: str, size: int | None = None) -> BinaryIO:
         return open(self._path(path), "rb")
 
     def write_from(self, local_path: str, path: str) -> None:

@@ -120,7 +120,7 @@ class _SFTPSession(FileSession):
 
         self._run(copy(), None)
 
-    def open_read(self, path: str) -> BinaryIO:
+    def open_read(self, path: str, size: int | None = None) -> BinaryIO:
         async def open_file():
             return await self.sftp.open(path, "rb")
 

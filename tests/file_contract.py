@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,3 +153,69 @@ def test_undecodable_byte_names_server_path_line(remote: Remote, local_lakehouse
     assert remote.resource.describe(path) in message and "line 3" in message and "0xe8" in message
     lake_root = Path(local_lakehouse.root)
     assert not lake_root.exists() or [p for p in lake_root.rglob("*") if p.is_file()] == []
+
+
+def _drop_connection(session) -> None:
+    """Cut a session's connection under it, like a network failure (FTP: control socket; SFTP: SSH)."""
+    import socket
+
+    if hasattr(session, "ftp"):
+        session.ftp.sock.shutdown(socket.SHUT_RDWR)
+    elif hasattr(session, "conn"):
+        session.runner.loop.call_soon_threadsafe(session.conn.abort)
+        time.sleep(0.05)
+
+
+def test_upload_replaces_the_target(remote: Remote, tmp_path):
+    """A second upload replaces the file (OpenSSH's plain rename refuses an existing target)."""
+    local = tmp_path / "x.csv"
+    for content in (b"a\n1\n", b"a\n2\n3\n"):
+        local.write_bytes(content)
+        remote.resource.upload(local, f"{remote.folder}/out/x.csv")
+    assert (remote.root / "out/x.csv").read_bytes() == b"a\n2\n3\n"
+    assert [p.name for p in (remote.root / "out").iterdir()] == ["x.csv"]
+
+
+def test_failed_upload_leaves_no_temporary_file(remote: Remote, tmp_path, monkeypatch):
+    """The connection drops after each write: the upload fails and its `.part` is removed anyway."""
+    from dagster_cfwb.resources.files import FileServerError
+
+    resource = remote.resource.model_copy(update={"retries": 1})
+    original = type(resource)._open_session
+
+    def open_then_drop_after_write(self):
+        session = original(self)
+        write = session.write_from
+
+        def write_then_drop(local_path, path):
+            write(local_path, path)
+            _drop_connection(session)
+            raise ConnectionResetError("connection dropped after the write (test)")
+
+        session.write_from = write_then_drop
+        return session
+
+    monkeypatch.setattr(type(resource), "_open_session", open_then_drop_after_write)
+    local = tmp_path / "x.csv"
+    local.write_bytes(b"a\n1\n" * 1000)
+    remote.put("out/keep.txt", b"other file")
+    with pytest.raises(FileServerError, match="dropped after the write"):
+        resource.upload(local, f"{remote.folder}/out/x.csv")
+    assert [p.name for p in (remote.root / "out").iterdir()] == ["keep.txt"]
+
+
+def test_next_upload_removes_temporary_files_of_dead_runs(remote: Remote, tmp_path):
+    old = time.time() - 3600
+    for name in (".x.csv.0badc0de.part", ".y.csv.0badc0de.part", ".x.csv.1234abcd.part"):
+        remote.put(f"out/{name}", b"half a file")
+    for name in (".x.csv.0badc0de.part", ".y.csv.0badc0de.part"):
+        os.utime(remote.root / "out" / name, (old, old))
+    local = tmp_path / "x.csv"
+    local.write_bytes(b"a\n1\n")
+    remote.resource.upload(local, f"{remote.folder}/out/x.csv")
+    # The dead run's temp file of x.csv is gone; a recent one (a live upload) and y.csv's are kept.
+    assert sorted(p.name for p in (remote.root / "out").iterdir()) == [
+        ".x.csv.1234abcd.part",
+        ".y.csv.0badc0de.part",
+        "x.csv",
+    ]

@@ -3,22 +3,28 @@ implicit FTPS) and pyftpdlib (MLSD, and fault injection: connections dropped mid
 
 from __future__ import annotations
 
+import ftplib
 import secrets
+import ssl
 
 import pytest
+from conftest import free_port
 from file_contract import (  # noqa: F401 - shared tests run for FTP and for FTPS
     Remote,
     new_remote,
     test_bad_row_names_server_path_line_and_writes_nothing,
+    test_failed_upload_leaves_no_temporary_file,
     test_list_download_upload_move_delete,
     test_missing_file_names_server_and_path,
+    test_next_upload_removes_temporary_files_of_dead_runs,
     test_open_streams_the_file,
     test_secret_never_in_repr_or_logs,
     test_to_lakehouse_glob_windows_1252_decimal_comma,
     test_undecodable_byte_names_server_path_line,
+    test_upload_replaces_the_target,
 )
 
-from dagster_cfwb.resources.files import FileServerConnectionError, FTPResource
+from dagster_cfwb.resources.files import FileServerConnectionError, FileServerError, FTPResource
 from dagster_cfwb.resources.files import ftp_resource as ftp_module
 
 pytestmark = pytest.mark.ftp
@@ -77,7 +83,10 @@ def test_wrong_password_is_clear_and_masked(ftp_server):
     assert "Wr0ng-Secret-42" not in message and "Wr0ng-Secret-42" not in repr(bad)
 
 
-def test_dropped_connection_resumes_to_the_exact_file(ftp_server, tmp_path, monkeypatch, caplog):
+@pytest.mark.parametrize("name", ["pyftpdlib", "pyftpdlib-ftps"])
+def test_dropped_connection_resumes_to_the_exact_file(name, request, tmp_path, monkeypatch, caplog):
+    """FTPS too: the TLS error of a cut data connection (``SSLEOFError`` on close) is a drop, resumed."""
+    ftp_server, resource = _server_resource(request, name)
     data = bytes(range(251)) * 8_000  # ~2 MB, not a multiple of any buffer size
     folder = f"t{secrets.token_hex(4)}"
     (ftp_server.root / folder).mkdir()
@@ -89,11 +98,12 @@ def test_dropped_connection_resumes_to_the_exact_file(ftp_server, tmp_path, monk
     )
     ftp_server.drop.arm(after_bytes=700_000)
     dropped_before = ftp_server.drop.dropped
-    _resource(ftp_server).download(f"{folder}/big.bin", tmp_path / "big.bin")
+    resource.download(f"{folder}/big.bin", tmp_path / "big.bin")
     assert ftp_server.drop.dropped == dropped_before + 1
     assert (tmp_path / "big.bin").read_bytes() == data
     assert "retry 1 of 3" in caplog.text and ftp_server.password not in caplog.text
     assert offsets[0] == 0 and offsets[-1] > 0  # the second attempt resumed with REST
+    assert [p.name for p in tmp_path.iterdir()] == ["big.bin"]  # the .part was renamed, not left
 
 
 def test_ftps_without_trusted_certificate_fails_clearly(ftps_server):
@@ -126,3 +136,78 @@ def test_failed_local_write_closes_the_data_connection(ftp_server, monkeypatch):
     with _resource(ftp_server).connect() as session, pytest.raises(OSError, match="No space left"):
         session.read_into(f"{folder}/x.bin", 0, FullDisk())
     assert len(opened) == 1 and opened[0].fileno() == -1  # closed, not left to the garbage collector
+
+
+@pytest.mark.vsftpd
+def test_vsftpd_lists_without_opts_mlst(vsftpd_server):
+    """vsftpd answers `501 Option not understood` to `OPTS MLST` and `500` to `MLSD`: LIST is used."""
+    remote = new_remote(vsftpd_server, _resource(vsftpd_server), vsftpd_server.password)
+    remote.put("in/a b.csv", b"x\n1\n")
+    remote.put("in/sub/c.csv", b"x\n")
+    files = remote.resource.list(f"{remote.folder}/in/*.csv", recursive=True)
+    assert [(f.name, f.size) for f in files] == [("a b.csv", 4), ("c.csv", 2)]
+    assert all(f.modified is not None for f in files)  # exact times from MDTM
+    with pytest.raises(FileNotFoundError, match="No folder"):  # vsftpd lists a missing folder as empty
+        remote.resource.list(f"{remote.folder}/nowhere/*.csv")
+    assert remote.resource.list(f"{remote.folder}/nowhere/a.csv") == []
+    log = vsftpd_server.extra["log"].read_text()
+    assert '"OPTS MLST' not in log and '"LIST ' in log
+
+
+@pytest.mark.vsftpd
+def test_vsftpd_ftps_data_connection_reuses_the_tls_session(vsftpd_ftps_server, tmp_path):
+    """vsftpd's default `require_ssl_reuse=YES` refuses data connections without the session (522)."""
+    resource = _resource(
+        vsftpd_ftps_server, tls=True, ca_certificate=vsftpd_ftps_server.extra["ca_certificate"]
+    )
+    remote = new_remote(vsftpd_ftps_server, resource, vsftpd_ftps_server.password)
+    path = remote.put("x.bin", b"abc" * 100_000)
+    resource.download(path, tmp_path / "x.bin")
+    assert (tmp_path / "x.bin").read_bytes() == b"abc" * 100_000
+    assert "No SSL session reuse" not in vsftpd_ftps_server.extra["log"].read_text()
+
+
+@pytest.mark.vsftpd
+def test_refused_transfer_raises_never_an_empty_read(vsftpd_ftps_server, tmp_path, monkeypatch):
+    """A transfer the server refuses (here vsftpd's 522, TLS session not reused) is an error, not b''."""
+    resource = _resource(
+        vsftpd_ftps_server, tls=True, ca_certificate=vsftpd_ftps_server.extra["ca_certificate"]
+    )
+    remote = new_remote(vsftpd_ftps_server, resource, vsftpd_ftps_server.password)
+    path = remote.put("refused.csv", b"a,b\n1,2\n")
+    monkeypatch.setattr(ftp_module._FTPS, "ntransfercmd", ftplib.FTP_TLS.ntransfercmd)  # plain ftplib
+    with pytest.raises(OSError, match="522") as err:
+        with resource.open(path) as f:
+            f.read()
+    assert isinstance(err.value, FileServerError | ConnectionError | ssl.SSLError)
+    with pytest.raises(FileServerError, match="522"):
+        resource.download(path, tmp_path / "refused.csv")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_retry_loop_per_operation(monkeypatch):
+    """Connecting and working share `retries + 1` attempts (they nested: up to (retries + 1)² tries)."""
+    resource = FTPResource(host="127.0.0.1", port=free_port(), retries=2, retry_delay_seconds=0.001)
+    calls = []
+
+    class DroppingSession:
+        def listdir(self, folder):
+            raise ConnectionResetError("dropped mid-listing (test)")
+
+        def close(self):
+            pass
+
+    def flaky_open(self):  # a server that refuses every other connection and drops the others
+        calls.append(1)
+        if len(calls) % 2:
+            raise ConnectionRefusedError("refused (test)")
+        return DroppingSession()
+
+    monkeypatch.setattr(FTPResource, "_open_session", flaky_open)
+    with pytest.raises(FileServerConnectionError, match="Could not connect to ftp://anonymous@127.0.0.1"):
+        resource.list("*")
+    assert len(calls) == 3  # refused, dropped, refused: 3 attempts in all, not 3 per connection
+    calls[:] = [1]  # now start with a connection that works: dropped, refused, dropped
+    with pytest.raises(FileServerError, match="dropped mid-listing"):
+        resource.list("*")
+    assert len(calls) == 1 + 3

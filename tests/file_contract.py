@@ -219,3 +219,39 @@ def test_next_upload_removes_temporary_files_of_dead_runs(remote: Remote, tmp_pa
         ".y.csv.0badc0de.part",
         "x.csv",
     ]
+
+
+def test_download_resumes_after_the_connection_is_cut(remote: Remote, tmp_path, monkeypatch):
+    """The connection is cut under the client mid-download; the next attempt resumes at the byte reached."""
+    data = bytes(range(251)) * 4_000  # ~1 MB
+    path = remote.put("cut.bin", data)
+    resource = remote.resource
+    offsets: list[int] = []
+    original_open = type(resource)._open_session
+
+    def open_and_cut_once(self):
+        session = original_open(self)
+        read_into = session.read_into
+
+        def cut_after_300k(p, offset, sink):
+            offsets.append(offset)
+            if len(offsets) > 1:
+                return read_into(p, offset, sink)
+
+            class Cutting:
+                def write(self, chunk):
+                    sink.write(chunk)
+                    if sink.tell() >= 300_000:
+                        _drop_connection(session)
+                        raise ConnectionResetError("connection cut mid-download (test)")
+
+            return read_into(p, offset, Cutting())
+
+        session.read_into = cut_after_300k
+        return session
+
+    monkeypatch.setattr(type(resource), "_open_session", open_and_cut_once)
+    resource.download(path, tmp_path / "cut.bin")
+    assert (tmp_path / "cut.bin").read_bytes() == data
+    assert len(offsets) == 2 and offsets[0] == 0 and offsets[1] >= 300_000
+    assert [p.name for p in tmp_path.iterdir()] == ["cut.bin"]

@@ -13,6 +13,7 @@ from file_contract import (  # noqa: F401 - shared tests run for FTP and for FTP
     Remote,
     new_remote,
     test_bad_row_names_server_path_line_and_writes_nothing,
+    test_download_resumes_after_the_connection_is_cut,
     test_failed_upload_leaves_no_temporary_file,
     test_list_download_upload_move_delete,
     test_missing_file_names_server_and_path,
@@ -211,3 +212,39 @@ def test_one_retry_loop_per_operation(monkeypatch):
     with pytest.raises(FileServerError, match="dropped mid-listing"):
         resource.list("*")
     assert len(calls) == 1 + 3
+
+
+@pytest.mark.vsftpd
+def test_unreadable_list_lines_fall_back_to_nlst(vsftpd_server, monkeypatch):
+    """A server whose LIST format is unknown is listed with NLST, then SIZE/MDTM per name."""
+    from dagster_cfwb.resources.files import ftp_listing
+
+    monkeypatch.setattr(ftp_listing, "parse_list_line", lambda line: None)
+    remote = new_remote(vsftpd_server, _resource(vsftpd_server), vsftpd_server.password)
+    remote.put("in/a.csv", b"x\n1\n")
+    remote.put("in/sub/b.csv", b"x\n")
+    files = remote.resource.list(f"{remote.folder}/in/*.csv", recursive=True)
+    assert [(f.name, f.size) for f in files] == [("a.csv", 4), ("b.csv", 2)]
+    assert all(f.modified is not None for f in files)
+    with pytest.raises(FileNotFoundError, match="No folder"):
+        remote.resource.list(f"{remote.folder}/nowhere/*.csv")
+
+
+def test_mlsd_without_opts_and_missing_facts(ftp_server, monkeypatch):
+    """MLSD is sent without `OPTS MLST`; facts the server leaves out are asked with SIZE/MDTM."""
+    import ftplib as ftplib_module
+
+    sent = []
+    original_mlsd = ftplib_module.FTP.mlsd
+
+    def mlsd_without_facts(self, path="", facts=[]):  # noqa: B006 - ftplib's own signature
+        sent.append(list(facts))
+        for name, found in original_mlsd(self, path, facts):
+            yield name, {"type": found["type"]}  # a server that sends only the type
+
+    monkeypatch.setattr(ftplib_module.FTP, "mlsd", mlsd_without_facts)
+    remote = new_remote(ftp_server, _resource(ftp_server), ftp_server.password)
+    remote.put("a.csv", b"x\n1\n")
+    (files,) = remote.resource.list(f"{remote.folder}/*.csv")
+    assert (files.name, files.size) == ("a.csv", 4) and files.modified is not None
+    assert sent == [[]]

@@ -10,6 +10,7 @@ from file_contract import (  # noqa: F401 - shared tests run for password and ke
     Remote,
     new_remote,
     test_bad_row_names_server_path_line_and_writes_nothing,
+    test_download_resumes_after_the_connection_is_cut,
     test_failed_upload_leaves_no_temporary_file,
     test_list_download_upload_move_delete,
     test_missing_file_names_server_and_path,

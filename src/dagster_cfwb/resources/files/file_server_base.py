@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from typing import Any, BinaryIO, TypeVar
 import dagster as dg
 from pydantic import Field
 
+from dagster_cfwb.resources.files.upload_temps import remove_stale_uploads, temporary_upload_name
 from dagster_cfwb.resources.secrets import RedactedReprMixin, redact
 from dagster_cfwb.transfer.file_listing import RemoteFile, has_glob, match_files, split_pattern
 from dagster_cfwb.transfer.file_load import FileLoadResult, load_file_to_lakehouse
@@ -339,18 +339,24 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
         """Copy the local file to ``path`` on the server under a temporary name, then rename it.
 
         Readers of the server (and ``new_files_sensor``) never see a half-written ``path``.
-        Missing folders are created.
+        Missing folders are created. A failed upload removes its temporary ``.<name>.<hex>.part``
+        (on a new connection if the old one dropped); temporary files of the same target left by
+        runs that died (untouched for 2 minutes, or 4 x `timeout_seconds`) are removed first.
         """
         local = Path(local_path)
         if not local.is_file():
             raise FileNotFoundError(f"No local file `{local}` to upload.")
-        folder, name = posixpath.split(path)
-        temp = posixpath.join(folder, f".{name}.{secrets.token_hex(4)}.part")
+        folder = posixpath.dirname(path)
+        temp = temporary_upload_name(path)
+        log = dg.get_dagster_logger()
 
         def work(session: FileSession) -> RemoteFile:
             if folder:
                 session.makedirs(folder)
-            self._remove_stale_uploads(session, folder, name, keep=temp)
+            stale_after = max(120.0, 4 * self.timeout_seconds)  # a live upload keeps its file fresher
+            remove_stale_uploads(
+                session, path, temp, stale_after, lambda m: log.info(f"{m} on {self.describe()}")
+            )
             try:
                 session.write_from(str(local), temp)
                 session.rename(temp, path)
@@ -371,42 +377,11 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
             self._remove_after_failure(temp)
             raise
 
-    def _stale_after_seconds(self) -> float:
-        """A temporary upload file untouched this long belongs to a run that died (a live one keeps writing)."""
-        return max(120.0, 4 * self.timeout_seconds)
-
-    def _remove_stale_uploads(self, session: FileSession, folder: str, name: str, keep: str) -> None:
-        """Remove ``.<name>.<hex>.part`` files left in ``folder`` by earlier runs that died mid-upload."""
-        pattern = re.compile(rf"\.{re.escape(name)}\.[0-9a-f]{{8}}\.part")
-        limit = time.time() - self._stale_after_seconds()
-        try:
-            entries = session.list_hidden(folder or ".")
-        except Exception:  # noqa: BLE001 - best effort: a listing problem must not fail the upload
-            return
-        for entry, is_dir in entries:
-            stale = entry.modified is not None and entry.modified.timestamp() < limit
-            temp = posixpath.join(folder, entry.name) if folder else entry.name
-            if is_dir or not stale or temp == keep or not pattern.fullmatch(entry.name):
-                continue
-            try:
-                session.remove(temp)
-                dg.get_dagster_logger().info(
-                    f"Removed `{temp}` left on {self.describe()} by an earlier upload"
-                )
-            except Exception:  # noqa: S110 - another run may have removed it
-                pass
-
     def _remove_after_failure(self, temp: str) -> None:
         """After a failed upload, remove its temporary file on a fresh connection (one try, best effort)."""
+        session = None
         try:
             session = self._open_checked()
-        except Exception as e:  # noqa: BLE001
-            dg.get_dagster_logger().warning(
-                f"Could not remove `{temp}` on {self.describe()} after the failed upload ({self._safe(e)}); "
-                "the next upload of this file removes it."
-            )
-            return
-        try:
             if session.stat(temp) is not None:
                 session.remove(temp)
         except Exception as e:  # noqa: BLE001
@@ -415,7 +390,8 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
                 "the next upload of this file removes it."
             )
         finally:
-            self._close(session)
+            if session is not None:
+                self._close(session)
 
     def move(self, path: str, new_path: str) -> None:
         """Rename or move ``path`` to ``new_path`` on the server (e.g. into ``archive/`` once loaded)."""
@@ -465,11 +441,11 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
             ``MaterializeResult``.
 
         Example:
-            .. code-block:: python
-
-                result = sftp.to_lakehouse("inbox/eleves_*.csv", lakehouse, "enseignement/stg/eleves.parquet",
-                                           delimiter=";", encoding="windows-1252", decimal_comma=True)
-                return dg.MaterializeResult(metadata=result.metadata)
+        ```python
+        result = sftp.to_lakehouse("inbox/eleves_*.csv", lakehouse, "enseignement/stg/eleves.parquet",
+                                   delimiter=";", encoding="windows-1252", decimal_comma=True)
+        return dg.MaterializeResult(metadata=result.metadata)
+        ```
         """
         return load_file_to_lakehouse(
             path_or_glob, lakehouse, lakehouse_path, source=self, format=format, **options

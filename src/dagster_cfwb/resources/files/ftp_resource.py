@@ -220,14 +220,18 @@ class FTPResource(FileServerResource):
     vsftpd 3.0.3 (plain FTP, explicit and implicit FTPS) and pyftpdlib.
 
     Example:
-        .. code-block:: python
+    ```python
+    ftp = FTPResource(host="ftp.intranet", user="etl", password=dg.EnvVar("FTP_PASSWORD"), tls=True)
+    for f in ftp.list("inbox/*.csv"):
+        print(f.path, f.size, f.modified)
+    result = ftp.to_lakehouse("inbox/eleves.csv", lakehouse, "enseignement/stg/eleves.parquet",
+                              delimiter=";", encoding="windows-1252")
+    ftp.move("inbox/eleves.csv", "archive/eleves.csv")
 
-            ftp = FTPResource(host="ftp.intranet", user="etl", password=dg.EnvVar("FTP_PASSWORD"), tls=True)
-            for f in ftp.list("inbox/*.csv"):
-                print(f.path, f.size, f.modified)
-            result = ftp.to_lakehouse("inbox/eleves.csv", lakehouse, "enseignement/stg/eleves.parquet",
-                                      delimiter=";", encoding="windows-1252")
-            ftp.move("inbox/eleves.csv", "archive/eleves.csv")
+    # A server that only offers implicit FTPS (TLS from the first byte):
+    old_ftp = FTPResource(host="ftp.old.example", port=990, implicit_tls=True, user="etl",
+                          password=dg.EnvVar("OLD_FTP_PASSWORD"))
+    ```
     """
 
     host: str = Field(description="Server host name or IP address, e.g. `ftp.intranet.example`.")

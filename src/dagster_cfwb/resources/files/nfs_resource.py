@@ -78,12 +78,12 @@ class NFSResource(FileServerResource):
     of the share never see a half-written file.
 
     Example:
-        .. code-block:: python
-
-            share = NFSResource(root="/mnt/echanges/enseignement")
-            result = share.to_lakehouse("depots/*.xlsx", lakehouse, "enseignement/stg/depots.parquet", sheet="Données")
-            for f in share.list("depots/*.xlsx"):
-                share.move(f.path, f"archives/{f.name}")
+    ```python
+    share = NFSResource(root="/mnt/echanges/enseignement")
+    result = share.to_lakehouse("depots/*.xlsx", lakehouse, "enseignement/stg/depots.parquet", sheet="Données")
+    for f in share.list("depots/*.xlsx"):
+        share.move(f.path, f"archives/{f.name}")
+    ```
     """
 
     root: str = Field(

@@ -167,13 +167,13 @@ class SFTPResource(FileServerResource):
     renamed.
 
     Example:
-        .. code-block:: python
-
-            sftp = SFTPResource(
-                host="sftp.partner.example", user="etl", private_key=dg.EnvVar("SFTP_KEY"),
-                known_hosts="sftp.partner.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI…",
-            )
-            result = sftp.to_lakehouse("outbox/*.csv", lakehouse, "finances/stg/factures.parquet", delimiter=";")
+    ```python
+    sftp = SFTPResource(
+        host="sftp.partner.example", user="etl", private_key=dg.EnvVar("SFTP_KEY"),
+        known_hosts="sftp.partner.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI…",
+    )
+    result = sftp.to_lakehouse("outbox/*.csv", lakehouse, "finances/stg/factures.parquet", delimiter=";")
+    ```
     """
 
     host: str = Field(description="Server host name or IP address, e.g. `sftp.partner.example`.")

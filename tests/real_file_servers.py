@@ -123,11 +123,26 @@ def real_server_base():
     shutil.rmtree(base, ignore_errors=True)
 
 
+def _remove_users_of_dead_sessions() -> None:
+    """Remove test users (and folders) of sessions that were killed: home gone, or older than 12 hours."""
+    for entry in pwd.getpwall():
+        name, home = entry.pw_name, Path(entry.pw_dir)
+        if not (
+            len(name) == 12 and name.startswith("cfwb") and home.parent.name.startswith("cfwb-real-servers-")
+        ):
+            continue
+        if home.parent.exists() and time.time() - home.parent.stat().st_mtime < 12 * 3600:
+            continue
+        subprocess.run(["userdel", name], check=False, capture_output=True)
+        shutil.rmtree(home.parent, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def real_server_user(real_server_base):
     """The session's test OS user (skips when not root)."""
     if os.geteuid() != 0 or shutil.which("useradd") is None:
         pytest.skip("the vsftpd/sshd tests need root to create a test user (useradd)")
+    _remove_users_of_dead_sessions()
     user = TestUser(real_server_base)
     yield user
     user.remove()

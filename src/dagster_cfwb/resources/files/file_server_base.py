@@ -19,6 +19,7 @@ from typing import Any, BinaryIO, TypeVar
 import dagster as dg
 from pydantic import Field
 
+from dagster_cfwb.resources.files.file_session import FileSession
 from dagster_cfwb.resources.files.upload_temps import remove_stale_uploads, temporary_upload_name
 from dagster_cfwb.resources.secrets import RedactedReprMixin, redact
 from dagster_cfwb.transfer.file_listing import RemoteFile, has_glob, match_files, split_pattern
@@ -45,55 +46,6 @@ class FileServerError(OSError):
 
 class HostKeyError(FileServerConnectionError):
     """The SFTP server's host key is not the one expected in ``known_hosts``."""
-
-
-class FileSession:
-    """One open connection to a file server; each protocol implements these few operations.
-
-    Paths are ``/``-separated, relative to the login folder (or absolute). A missing file raises
-    ``FileNotFoundError``; a dropped connection raises ``ConnectionError``/``EOFError``/``TimeoutError``.
-    """
-
-    def listdir(self, folder: str) -> list[tuple[RemoteFile, bool]]:
-        """Entries of ``folder`` as (file, is_folder)."""
-        raise NotImplementedError
-
-    def stat(self, path: str) -> RemoteFile | None:
-        """Size and mtime of the file ``path``; None if it does not exist."""
-        raise NotImplementedError
-
-    def read_into(self, path: str, offset: int, sink: BinaryIO) -> None:
-        """Copy the file's bytes from ``offset`` to the end into ``sink``."""
-        raise NotImplementedError
-
-    def list_hidden(self, folder: str) -> list[tuple[RemoteFile, bool]]:
-        """Like ``listdir`` but sure to include hidden (``.``) names (temporary upload files)."""
-        return self.listdir(folder)
-
-    def open_read(self, path: str, size: int | None = None) -> BinaryIO:
-        """A readable binary stream of the file (closing it ends the transfer).
-
-        ``size`` (from ``stat``) lets the stream check that the whole file arrived; a refused or cut
-        transfer raises from ``read``, never a silent early end.
-        """
-        raise NotImplementedError
-
-    def write_from(self, local_path: str, path: str) -> None:
-        """Write the local file to ``path`` (overwriting it)."""
-        raise NotImplementedError
-
-    def rename(self, path: str, new_path: str) -> None:
-        """Rename ``path`` to ``new_path``, replacing ``new_path`` if it exists."""
-        raise NotImplementedError
-
-    def remove(self, path: str) -> None:
-        raise NotImplementedError
-
-    def makedirs(self, folder: str) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        raise NotImplementedError
 
 
 class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from dagster_cfwb.resources.files.file_server_base import FileSession
+    from dagster_cfwb.resources.files.file_session import FileSession
 
 __all__ = ["remove_stale_uploads", "temporary_upload_name"]
 

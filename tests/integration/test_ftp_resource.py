@@ -153,6 +153,10 @@ def test_vsftpd_lists_without_opts_mlst(vsftpd_server):
     assert remote.resource.list(f"{remote.folder}/nowhere/a.csv") == []
     log = vsftpd_server.extra["log"].read_text()
     assert '"OPTS MLST' not in log and '"LIST ' in log
+    remote.put("in/notes.txt", b"not a csv")
+    remote.resource.list(f"{remote.folder}/in/*.csv")
+    assert "notes.txt" not in vsftpd_server.extra["log"].read_text()  # no MDTM for names not matched
+    assert isinstance(remote.resource.list("*"), list)  # the login folder itself
 
 
 @pytest.mark.vsftpd
@@ -192,7 +196,7 @@ def test_one_retry_loop_per_operation(monkeypatch):
     calls = []
 
     class DroppingSession:
-        def listdir(self, folder):
+        def listdir(self, folder, name_glob=None):
             raise ConnectionResetError("dropped mid-listing (test)")
 
         def close(self):

@@ -189,7 +189,7 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
             while pending:
                 current = pending.pop()
                 try:
-                    entries = session.listdir(current or ".")
+                    entries = session.listdir(current or ".", name_glob)
                 except FileNotFoundError:
                     if current == folder and not has_glob(pattern):
                         return []

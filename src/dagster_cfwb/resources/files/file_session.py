@@ -20,8 +20,12 @@ class FileSession:
     ``FileNotFoundError``; a dropped connection raises ``ConnectionError``/``EOFError``/``TimeoutError``.
     """
 
-    def listdir(self, folder: str) -> list[tuple[RemoteFile, bool]]:
-        """Entries of ``folder`` as (file, is_folder)."""
+    def listdir(self, folder: str, name_glob: str | None = None) -> list[tuple[RemoteFile, bool]]:
+        """Entries of ``folder`` as (file, is_folder).
+
+        ``name_glob`` is a hint: a protocol may leave out files whose name does not match it (FTP
+        then asks no ``MDTM`` for them); folders are always returned.
+        """
         raise NotImplementedError
 
     def stat(self, path: str) -> RemoteFile | None:

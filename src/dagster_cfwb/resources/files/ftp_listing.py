@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import ftplib
 import posixpath
 import re
@@ -68,9 +69,19 @@ class FTPLister:
     def __init__(self, ftp: ftplib.FTP, home: str) -> None:
         self.ftp, self.home = ftp, home
         self.mlsd = True  # until the server says it does not know MLSD
+        self._wanted = lambda name: True
 
-    def listdir(self, folder: str, hidden: bool = False) -> list[tuple[RemoteFile, bool]]:
-        """Entries of ``folder`` as (file, is_folder); ``hidden`` also asks ``LIST -a`` for dot names."""
+    def listdir(
+        self, folder: str, hidden: bool = False, name_glob: str | None = None
+    ) -> list[tuple[RemoteFile, bool]]:
+        """Entries of ``folder`` as (file, is_folder); ``hidden`` also asks ``LIST -a`` for dot names.
+
+        Files whose name does not match ``name_glob`` are left out (no ``SIZE``/``MDTM`` asked for
+        them: one round trip per matching file only, on servers without MLSD).
+        """
+        self._wanted = (
+            (lambda name: fnmatch.fnmatchcase(name, name_glob)) if name_glob else (lambda name: True)
+        )
         if self.mlsd:
             try:
                 return self._mlsd(folder)
@@ -97,6 +108,8 @@ class FTPLister:
             path = posixpath.join(folder, name)
             if kind == "dir":
                 found.append((RemoteFile(name, 0, None), True))
+                continue
+            if not self._wanted(name):
                 continue
             size = facts.get("size") or facts.get("sizd")
             modified = parse_ftp_time(facts.get("modify", ""))
@@ -131,11 +144,11 @@ class FTPLister:
             if entry is None:
                 raise _Unreadable
             name, is_dir, size = entry
-            if name in (".", ".."):
+            if name in (".", "..") or not (is_dir or self._wanted(name)):
                 continue
             path = posixpath.join(folder, name)
             found.append((RemoteFile(name, size, None if is_dir else self._mdtm(path)), is_dir))
-        if not found:
+        if not lines:
             self._require_folder(folder)
         return found
 
@@ -154,10 +167,11 @@ class FTPLister:
             path = posixpath.join(folder, name)
             size = self._size(path)
             if size is not None:
-                found.append((RemoteFile(name, size, self._mdtm(path)), False))
+                if self._wanted(name):
+                    found.append((RemoteFile(name, size, self._mdtm(path)), False))
             elif self._is_folder(path):
                 found.append((RemoteFile(name, 0, None), True))
-        if not found:
+        if not names:
             self._require_folder(folder)
         return found
 

@@ -137,8 +137,8 @@ class _FTPSession(FileSession):
         self.ftp = ftp
         self.lister = FTPLister(ftp, ftp.pwd())
 
-    def listdir(self, folder: str) -> list[tuple[RemoteFile, bool]]:
-        return self.lister.listdir(folder)
+    def listdir(self, folder: str, name_glob: str | None = None) -> list[tuple[RemoteFile, bool]]:
+        return self.lister.listdir(folder, name_glob=name_glob)
 
     def list_hidden(self, folder: str) -> list[tuple[RemoteFile, bool]]:
         return self.lister.listdir(folder, hidden=True)

@@ -27,7 +27,7 @@ class _FolderSession(FileSession):
             raise PermissionError(f"`{path}` is outside the share `{self.root}`")
         return full
 
-    def listdir(self, folder: str) -> list[tuple[RemoteFile, bool]]:
+    def listdir(self, folder: str, name_glob: str | None = None) -> list[tuple[RemoteFile, bool]]:
         base = self._path(folder)
         if not base.is_dir():
             raise FileNotFoundError(folder)

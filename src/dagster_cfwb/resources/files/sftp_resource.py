@@ -96,7 +96,7 @@ class _SFTPSession(FileSession):
         except self.asyncssh.DisconnectError as e:
             raise ConnectionError(f"disconnected: {e}") from None
 
-    def listdir(self, folder: str) -> list[tuple[RemoteFile, bool]]:
+    def listdir(self, folder: str, name_glob: str | None = None) -> list[tuple[RemoteFile, bool]]:
         names = self._run(self.sftp.readdir(folder))
         return [_entry(n.filename, n.attrs) for n in names if n.filename not in (".", "..")]
 

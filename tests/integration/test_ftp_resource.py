@@ -75,12 +75,14 @@ def remote(request) -> Remote:
     return new_remote(server, resource, server.password)
 
 
-def test_wrong_password_is_clear_and_masked(ftp_server):
-    bad = _resource(ftp_server).model_copy(update={"password": "Wr0ng-Secret-42"})
+@pytest.mark.parametrize("name", ["pyftpdlib", pytest.param("vsftpd", marks=pytest.mark.vsftpd)])
+def test_wrong_password_is_clear_and_masked(name, request):
+    ftp_server, resource = _server_resource(request, name)
+    bad = resource.model_copy(update={"password": "Wr0ng-Secret-42"})
     with pytest.raises(FileServerConnectionError) as err:
         bad.list()
     message = str(err.value)
-    assert "Sign-in refused" in message and f"ftp://etl@127.0.0.1:{ftp_server.port}" in message
+    assert "Sign-in refused" in message and f"ftp://{ftp_server.user}@127.0.0.1:{ftp_server.port}" in message
     assert "Wr0ng-Secret-42" not in message and "Wr0ng-Secret-42" not in repr(bad)
 
 
@@ -107,15 +109,28 @@ def test_dropped_connection_resumes_to_the_exact_file(name, request, tmp_path, m
     assert [p.name for p in tmp_path.iterdir()] == ["big.bin"]  # the .part was renamed, not left
 
 
-def test_ftps_without_trusted_certificate_fails_clearly(ftps_server):
-    resource = _resource(ftps_server, tls=True)
-    with pytest.raises(FileServerConnectionError, match="TLS handshake with ftps://etl@127.0.0.1"):
-        resource.list()
+@pytest.mark.parametrize(
+    "name",
+    [
+        "pyftpdlib-ftps",
+        pytest.param("vsftpd-ftps", marks=pytest.mark.vsftpd),
+        pytest.param("vsftpd-implicit-ftps", marks=pytest.mark.vsftpd),
+    ],
+)
+def test_ftps_without_trusted_certificate_fails_clearly(name, request):
+    server, resource = _server_resource(request, name)
+    untrusted = resource.model_copy(update={"ca_certificate": None, "retries": 0})
+    with pytest.raises(FileServerConnectionError, match=f"TLS handshake with ftps://{server.user}@127.0.0.1"):
+        untrusted.list()
 
 
-def test_ftps_server_refuses_plain_ftp(ftps_server):
-    with pytest.raises(FileServerConnectionError, match="Sign-in refused"):
-        _resource(ftps_server).list()
+@pytest.mark.parametrize("name", ["pyftpdlib-ftps", pytest.param("vsftpd-ftps", marks=pytest.mark.vsftpd)])
+def test_ftps_server_refuses_plain_ftp(name, request):
+    """vsftpd's default `force_local_logins_ssl=YES`: a plain sign-in is refused, clearly."""
+    server, _ = _server_resource(request, name)
+    with pytest.raises(FileServerConnectionError, match="Sign-in refused") as err:
+        _resource(server).list()
+    assert server.password not in str(err.value)
 
 
 def test_failed_local_write_closes_the_data_connection(ftp_server, monkeypatch):

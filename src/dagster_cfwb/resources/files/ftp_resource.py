@@ -1,4 +1,4 @@
-"""FTP and FTPS (explicit TLS) file servers, through Python's ``ftplib`` in passive mode."""
+"""FTP and FTPS (explicit or implicit TLS) file servers, through Python's ``ftplib`` in passive mode."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import ftplib
 import posixpath
 import socket
 import ssl
+from collections.abc import Callable
 from typing import BinaryIO
 
 from pydantic import Field
@@ -89,8 +90,8 @@ def _end_transfer(ftp: ftplib.FTP, conn: socket.socket) -> None:
 class _FTPStream:
     """A read-only binary stream over an FTP data connection; errors surface from ``read``."""
 
-    def __init__(self, ftp: ftplib.FTP, conn, path: str, size: int | None) -> None:
-        self._ftp, self._conn, self._path, self._size = ftp, conn, path, size
+    def __init__(self, ftp: ftplib.FTP, conn, path: str, size: int | None, where: str) -> None:
+        self._ftp, self._conn, self._path, self._size, self._where = ftp, conn, path, size, where
         self._eof, self._got, self.closed = False, 0, False
 
     def read(self, size: int = -1) -> bytes:
@@ -109,10 +110,13 @@ class _FTPStream:
         try:
             _end_transfer(self._ftp, self._conn)
         except ftplib.Error as e:
-            raise FileServerError(f"the server ended the transfer of `{self._path}` with: {e}") from None
+            raise FileServerError(
+                f"Reading {self._where} failed: the server ended the transfer with `{e}` after "
+                f"{self._got:,} bytes."
+            ) from None
         if self._size is not None and self._got != self._size:
             raise ConnectionError(
-                f"transfer of `{self._path}` stopped at byte {self._got:,} of {self._size:,}"
+                f"Reading {self._where} failed: the transfer stopped at byte {self._got:,} of {self._size:,}."
             )
         return b""
 
@@ -133,8 +137,8 @@ class _FTPStream:
 
 
 class _FTPSession(FileSession):
-    def __init__(self, ftp: ftplib.FTP) -> None:
-        self.ftp = ftp
+    def __init__(self, ftp: ftplib.FTP, where: Callable[[str], str]) -> None:
+        self.ftp, self.where = ftp, where
         self.lister = FTPLister(ftp, ftp.pwd())
 
     def listdir(self, folder: str, name_glob: str | None = None) -> list[tuple[RemoteFile, bool]]:
@@ -169,7 +173,8 @@ class _FTPSession(FileSession):
         _end_transfer(self.ftp, conn)
 
     def open_read(self, path: str, size: int | None = None) -> BinaryIO:
-        return _FTPStream(self.ftp, self._transfer(path, 0), path, size)  # type: ignore[return-value]
+        stream = _FTPStream(self.ftp, self._transfer(path, 0), path, size, self.where(path))
+        return stream  # type: ignore[return-value]
 
     def write_from(self, local_path: str, path: str) -> None:
         with open(local_path, "rb") as f:
@@ -315,7 +320,7 @@ class FTPResource(FileServerResource):
             ftp.close()
             raise
         try:
-            return _FTPSession(ftp)
+            return _FTPSession(ftp, self.describe)
         except BaseException:
             ftp.close()
             raise

@@ -145,6 +145,7 @@ from real_file_servers import (  # noqa: E402, F401
     real_server_user,
     vsftpd_ftps_server,
     vsftpd_implicit_server,
+    vsftpd_localtime_server,
     vsftpd_server,
 )
 

@@ -29,6 +29,7 @@ from file_servers import FileServer, _free_port
 from tls_certificates import self_signed_certificate
 
 VSFTPD = "/usr/sbin/vsftpd"
+LOCAL_TIMEZONE = "Europe/Zurich"  # the zone of the `localtime` vsftpd (use_localtime=YES)
 SSHD = "/usr/sbin/sshd"
 
 
@@ -184,12 +185,16 @@ def _start_vsftpd(base: Path, user: TestUser, mode: str) -> tuple[FileServer, su
     }
     info = FileServer("127.0.0.1", port, user.home, user=user.name, password=user.password)
     info.extra.update(owner=user.owner, log=folder / "vsftpd.log", software="vsftpd")
-    if mode != "ftp":
+    if mode in ("explicit", "implicit"):
         cert_path, key_path = self_signed_certificate(folder)
         settings.update(ssl_enable="YES", rsa_cert_file=cert_path, rsa_private_key_file=key_path)
         if mode == "implicit":
             settings["implicit_ssl"] = "YES"
         info.extra["ca_certificate"] = cert_path.read_text()
+    env = None
+    if mode == "localtime":  # as in Debian's shipped /etc/vsftpd.conf, on a server in Geneva
+        settings["use_localtime"] = "YES"
+        env = {"TZ": LOCAL_TIMEZONE, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
     config = folder / "vsftpd.conf"
     config.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
     config.chmod(0o600)  # vsftpd refuses a config file others may write
@@ -200,6 +205,7 @@ def _start_vsftpd(base: Path, user: TestUser, mode: str) -> tuple[FileServer, su
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
+        env=env,
     )
     if mode == "implicit":
         _wait_for_port(port, proc, folder / "stdout.log")
@@ -244,6 +250,7 @@ def _vsftpd_fixture(mode: str):
 vsftpd_server = _vsftpd_fixture("ftp")
 vsftpd_ftps_server = _vsftpd_fixture("explicit")
 vsftpd_implicit_server = _vsftpd_fixture("implicit")
+vsftpd_localtime_server = _vsftpd_fixture("localtime")
 
 
 @pytest.fixture(scope="session")

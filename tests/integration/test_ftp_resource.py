@@ -266,3 +266,21 @@ def test_mlsd_without_opts_and_missing_facts(ftp_server, monkeypatch):
     (files,) = remote.resource.list(f"{remote.folder}/*.csv")
     assert (files.name, files.size) == ("a.csv", 4) and files.modified is not None
     assert sent == [[]]
+
+
+@pytest.mark.vsftpd
+def test_server_giving_local_times(vsftpd_localtime_server):
+    """vsftpd with `use_localtime=YES` (Debian's shipped config) in Geneva: times 1-2 h ahead of UTC."""
+    import time
+
+    from real_file_servers import LOCAL_TIMEZONE
+
+    server = vsftpd_localtime_server
+    remote = new_remote(server, _resource(server), server.password)
+    remote.put("a.csv", b"x\n1\n")
+    (shifted,) = remote.resource.list(f"{remote.folder}/*.csv")
+    assert 3500 <= shifted.modified.timestamp() - time.time() <= 7300  # read as UTC: off by the offset
+    fixed = _resource(server, server_timezone=LOCAL_TIMEZONE)
+    (right,) = fixed.list(f"{remote.folder}/*.csv")
+    assert abs(right.modified.timestamp() - time.time()) < 120
+    assert abs(fixed.stat(f"{remote.folder}/a.csv").modified.timestamp() - time.time()) < 120

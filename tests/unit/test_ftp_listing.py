@@ -36,3 +36,18 @@ def test_times_and_reply_codes():
     assert parse_ftp_time("20261201211912.123") == datetime(2026, 12, 1, 21, 19, 12, tzinfo=UTC)
     assert parse_ftp_time("junk") is None
     assert reply_code(Exception("501 Option not understood.")) == "501" and reply_code(EOFError()) == ""
+
+
+def test_local_times_of_a_server_in_geneva():
+    from zoneinfo import ZoneInfo
+
+    zurich = ZoneInfo("Europe/Zurich")
+    assert parse_ftp_time("20261201120000", zurich) == datetime(2026, 12, 1, 11, 0, tzinfo=UTC)  # CET
+    assert parse_ftp_time("20260701120000", zurich) == datetime(2026, 7, 1, 10, 0, tzinfo=UTC)  # CEST
+
+
+def test_server_timezone_is_checked():
+    from dagster_cfwb.resources.files import FTPResource
+
+    with pytest.raises(ValueError, match="Unknown time zone `Europe/Zurch`.*`Europe/Zurich`"):
+        FTPResource(host="ftp.example", server_timezone="Europe/Zurch")

@@ -16,7 +16,7 @@ import fnmatch
 import ftplib
 import posixpath
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from dagster_cfwb.transfer.file_listing import RemoteFile
 
@@ -36,12 +36,19 @@ def reply_code(error: BaseException) -> str:
     return text[:3] if text[:3].isdigit() else ""
 
 
-def parse_ftp_time(text: str) -> datetime | None:
-    """``20240131235959`` (MDTM/MLSD ``modify``, UTC, optional fraction) as a UTC datetime."""
+def parse_ftp_time(text: str, server_timezone: tzinfo | None = None) -> datetime | None:
+    """``20240131235959`` (MDTM/MLSD ``modify``, optional fraction) as a UTC datetime.
+
+    The standard (RFC 3659) says UTC; ``server_timezone`` is for servers that send local time
+    (vsftpd with ``use_localtime=YES``, as in Debian's shipped configuration).
+    """
     try:
-        return datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        naive = datetime.strptime(text[:14], "%Y%m%d%H%M%S")
     except ValueError:
         return None
+    if server_timezone is None:
+        return naive.replace(tzinfo=UTC)
+    return naive.replace(tzinfo=server_timezone).astimezone(UTC)
 
 
 def parse_list_line(line: str) -> tuple[str, bool, int] | None:
@@ -66,8 +73,8 @@ def parse_list_line(line: str) -> tuple[str, bool, int] | None:
 class FTPLister:
     """Lists folders over one signed-in ``ftplib.FTP``, remembering which method the server supports."""
 
-    def __init__(self, ftp: ftplib.FTP, home: str) -> None:
-        self.ftp, self.home = ftp, home
+    def __init__(self, ftp: ftplib.FTP, home: str, server_timezone: tzinfo | None = None) -> None:
+        self.ftp, self.home, self.tz = ftp, home, server_timezone
         self.mlsd = True  # until the server says it does not know MLSD
         self._wanted = lambda name: True
 
@@ -112,7 +119,7 @@ class FTPLister:
             if not self._wanted(name):
                 continue
             size = facts.get("size") or facts.get("sizd")
-            modified = parse_ftp_time(facts.get("modify", ""))
+            modified = parse_ftp_time(facts.get("modify", ""), self.tz)
             if kind != "file" or size is None:  # a link or a server without the fact: ask
                 size = self._size(path)
                 if size is None:
@@ -187,7 +194,7 @@ class FTPLister:
 
     def _mdtm(self, path: str) -> datetime | None:
         try:
-            return parse_ftp_time(self.ftp.sendcmd(f"MDTM {path}").split()[-1])
+            return parse_ftp_time(self.ftp.sendcmd(f"MDTM {path}").split()[-1], self.tz)
         except ftplib.error_perm:
             return None
 

@@ -7,9 +7,12 @@ import posixpath
 import socket
 import ssl
 from collections.abc import Callable
+from datetime import tzinfo
 from typing import BinaryIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+import dagster as dg
+from pydantic import Field, field_validator
 
 from dagster_cfwb.resources.files.file_server_base import (
     FileServerConnectionError,
@@ -137,9 +140,9 @@ class _FTPStream:
 
 
 class _FTPSession(FileSession):
-    def __init__(self, ftp: ftplib.FTP, where: Callable[[str], str]) -> None:
+    def __init__(self, ftp: ftplib.FTP, where: Callable[[str], str], server_timezone: tzinfo | None) -> None:
         self.ftp, self.where = ftp, where
-        self.lister = FTPLister(ftp, ftp.pwd())
+        self.lister = FTPLister(ftp, ftp.pwd(), server_timezone)
 
     def listdir(self, folder: str, name_glob: str | None = None) -> list[tuple[RemoteFile, bool]]:
         return self.lister.listdir(folder, name_glob=name_glob)
@@ -271,6 +274,28 @@ class FTPResource(FileServerResource):
         ),
     )
     passive: bool = Field(default=True, description="Passive mode (the usual choice through firewalls).")
+    server_timezone: str | None = Field(
+        default=None,
+        description=(
+            "Leave empty for servers that give file times in UTC, as the FTP standard says. Set it to the "
+            "server's time zone, e.g. `Europe/Zurich`, when the server gives local times: vsftpd with "
+            "`use_localtime=YES` (the setting in Debian's and Ubuntu's shipped `/etc/vsftpd.conf`). "
+            "Symptom: `modified` times off by whole hours, and `new_files_sensor` waiting that long."
+        ),
+    )
+
+    @field_validator("server_timezone", mode="before")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value and not isinstance(value, dg.EnvVar):  # an EnvVar is checked when the run resolves it
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"Unknown time zone `{value}` in `server_timezone`: expected an IANA name such as "
+                    "`Europe/Zurich`, `Europe/Paris` or `UTC`."
+                ) from None
+        return value
 
     def describe(self, path: str = "") -> str:
         scheme = "ftps" if self.tls or self.implicit_tls else "ftp"
@@ -320,7 +345,8 @@ class FTPResource(FileServerResource):
             ftp.close()
             raise
         try:
-            return _FTPSession(ftp, self.describe)
+            timezone = ZoneInfo(self.server_timezone) if self.server_timezone else None
+            return _FTPSession(ftp, self.describe, timezone)
         except BaseException:
             ftp.close()
             raise

@@ -37,7 +37,10 @@ class FakeCursor:
         self.conn.log.append(("execute", sql, params))
         if self.conn.fail_on and self.conn.fail_on in sql:
             raise RuntimeError(f"server refused: {sql[:30]}")
-        if "sys.columns" in sql or "SYSCAT.COLUMNS" in sql:
+        scripted = next((rows for pattern, rows in self.conn.responses.items() if pattern in sql), None)
+        if scripted is not None:
+            self._rows = list(scripted() if callable(scripted) else scripted)
+        elif "sys.columns" in sql or "SYSCAT.COLUMNS" in sql:
             self._rows = list(self.conn.existing)
         else:
             self._rows = list(self.conn.result_rows)
@@ -94,6 +97,13 @@ class FakeConnection:
         self.result_rows: list = []
         self.result_batches: list = []
         self.result_schema = pa.schema([])
+        # query substring → rows (or a callable giving them): the session id and orphan queries
+        self.responses: dict = {
+            "@@SPID": [(57,)],
+            "MON_GET_APPLICATION_HANDLE": [(57,)],
+            "FROM sys.tables": [],
+            "FROM SYSCAT.TABLES": [],
+        }
 
     def cursor(self):
         return FakeCursor(self)
@@ -121,7 +131,7 @@ def _load(conn, dialect, mode="replace", keys=None, table=None, data=None):
 
 
 def _normal(sql: str) -> str:
-    return re.sub(r"_cfwb_(stg|old)_t_[0-9a-f]{8}", r"<\1>", sql)
+    return re.sub(r"_cfwb_(stg|old)_t_57_[0-9a-f]{8}", r"<\1>", sql)
 
 
 # -- SQL Server ------------------------------------------------------------------------------
@@ -160,13 +170,20 @@ def test_mssql_replace_bulk_copies_a_staging_table_then_renames_in_one_transacti
     conn = FakeConnection(existing=MSSQL_EXISTING)
     result = _load(conn, MSSQLDialect(), keys=["id"])
     assert result.rows == 3 and not result.created
-    assert [_normal(s) for s in conn.statements()] == [
+    catalog = (
         "SELECT c.name, TYPE_NAME(c.user_type_id), c.precision, c.scale, c.max_length FROM sys.columns c "
-        "WHERE c.object_id = OBJECT_ID(?) ORDER BY c.column_id",
+        "WHERE c.object_id = OBJECT_ID(?) ORDER BY c.column_id"
+    )
+    assert [_normal(s) for s in conn.statements()] == [
+        "SELECT @@SPID",  # this session's id ends the staging names (orphan cleanup)
+        "SELECT t.name, t.create_date FROM sys.tables t WHERE t.schema_id = SCHEMA_ID(COALESCE(?, SCHEMA_NAME())) "
+        "AND t.name LIKE '\\_cfwb\\_%' ESCAPE '\\'",
+        catalog,
         "CREATE TABLE [dbo].[<stg>] ([id] BIGINT NOT NULL, [name] NVARCHAR(MAX), PRIMARY KEY ([id]))",
         "commit",
         "bulkcopy_arrow",
         "commit",
+        catalog,  # read again just before the swap: another load may have created the table
         "EXEC sp_rename N'[dbo].[t]', N'<old>', 'OBJECT'",
         "EXEC sp_rename N'[dbo].[<stg>]', N't', 'OBJECT'",
         "commit",
@@ -237,7 +254,8 @@ def test_mssql_existing_column_that_cannot_hold_the_data_is_refused_before_writi
     conn = FakeConnection(existing=[("id", "bigint", 19, 0, 8), ("name", "int", 10, 0, 4)])
     with pytest.raises(UnsupportedTypeError, match=r"`name` of table `dbo.t` is `int`.*string"):
         _load(conn, MSSQLDialect(), mode="append")
-    assert [e[0] for e in conn.log] == ["execute", "rollback"]
+    assert not any(s.startswith(("CREATE", "INSERT", "DROP", "MERGE")) for s in conn.statements())
+    assert conn.log[-1] == ("rollback",) and ("commit",) not in conn.log
 
 
 def test_mssql_extract_streams_driver_batches():
@@ -304,12 +322,19 @@ def test_db2_replace_array_inserts_then_renames_in_one_transaction():
     conn = FakeConnection(existing=DB2_EXISTING)
     result = _load(conn, DB2Dialect(insert_rows=2), table=QualifiedName("t", "RH"))
     assert result.rows == 3
-    assert [_normal(s) for s in conn.statements()][1:] == [
+    statements = [_normal(s) for s in conn.statements()]
+    assert statements[:2] == [
+        "SELECT MON_GET_APPLICATION_HANDLE() FROM SYSIBM.SYSDUMMY1",
+        "SELECT TABNAME, CREATE_TIME FROM SYSCAT.TABLES WHERE TABSCHEMA = COALESCE(CAST(? AS VARCHAR(128)), "
+        "CURRENT SCHEMA) AND TABNAME LIKE '\\_cfwb\\_%' ESCAPE '\\'",
+    ]
+    assert statements[3:] == [
         'CREATE TABLE "RH"."<stg>" ("id" BIGINT, "name" CLOB(2G))',
         "commit",
         "executemany",
         "executemany",
         "commit",
+        statements[2],  # the catalog, read again just before the swap
         'RENAME TABLE "RH"."t" TO "<old>"',
         'RENAME TABLE "RH"."<stg>" TO "t"',
         "commit",

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from dagster_cfwb.transfer.identifiers import QualifiedName, quote_identifier
 
-__all__ = ["copy_batches_binary"]
+__all__ = ["copy_batches_binary", "text_carried", "wire_schema"]
 
 _DONE = object()
 
@@ -26,6 +26,30 @@ def _encoder_for(schema: pa.Schema):
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("Binary COPY needs pgpq: pip install 'dagster-cfwb[postgres]'") from e
     return pgpq.ArrowToPostgresBinaryEncoder(schema)
+
+
+def text_carried(schema: pa.Schema) -> list[pa.Field]:
+    """Fields sent as text because pgpq has no binary encoder for them (``decimal256``).
+
+    The text is the exact decimal (``"1.50000000000000000000"``); the server casts it to
+    ``numeric(p,s)``, so the value lands unchanged.
+    """
+    return [f for f in schema if pa.types.is_decimal256(f.type)]
+
+
+def wire_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` as binary COPY sends it: :func:`text_carried` fields become ``string``."""
+    carried = {f.name for f in text_carried(schema)}
+    return pa.schema([pa.field(f.name, pa.string(), f.nullable) if f.name in carried else f for f in schema])
+
+
+def to_wire(batch: pa.RecordBatch, wire: pa.Schema) -> pa.RecordBatch:
+    """Cast ``batch`` to ``wire`` (exact: decimals become their full decimal text)."""
+    if batch.schema.equals(wire):
+        return batch
+    return pa.RecordBatch.from_arrays(
+        [col.cast(f.type) for col, f in zip(batch.columns, wire, strict=True)], schema=wire
+    )
 
 
 def copy_batches_binary(
@@ -42,7 +66,8 @@ def copy_batches_binary(
     Args:
         cursor: an open psycopg 3 cursor; the caller owns the transaction.
         table: target table, whose columns named like ``schema``'s fields must have the types of
-            :func:`dagster_cfwb.transfer.pg_types.arrow_to_pg_type` (binary COPY is exact).
+            :func:`dagster_cfwb.transfer.pg_types.arrow_to_pg_type` for :func:`wire_schema`
+            (binary COPY is exact; ``decimal256`` columns arrive as text).
         schema: Arrow schema of every batch.
         batches: record batches, consumed once.
         queue_depth: encoded chunks buffered between the encoder thread and the sender.
@@ -51,7 +76,8 @@ def copy_batches_binary(
     Returns:
         The number of rows copied.
     """
-    encoder = _encoder_for(schema)
+    wire = wire_schema(schema)
+    encoder = _encoder_for(wire)
     columns = ", ".join(quote_identifier(f.name, what="column") for f in schema)
     sql = f"COPY {table.quoted()} ({columns}) FROM STDIN (FORMAT binary)"  # noqa: S608 - quoted identifiers
     chunks: queue.Queue = queue.Queue(maxsize=queue_depth)
@@ -64,7 +90,7 @@ def copy_batches_binary(
             for batch in batches:
                 if stop.is_set():
                     return
-                chunks.put((encoder.write_batch(batch), batch.num_rows))
+                chunks.put((encoder.write_batch(to_wire(batch, wire)), batch.num_rows))
             chunks.put((encoder.finish(), 0))
         except BaseException as e:  # handed to the consumer, re-raised there
             failure.append(e)

@@ -106,7 +106,9 @@ def drop_orphan_tables(conn, dialect: LoadDialect, table: QualifiedName) -> list
         return []
     dropped = []
     for name in orphans:
-        if _quietly(conn, dialect, dialect.drop_table_sql(table.with_table(name))):
+        if _quietly(
+            conn, dialect, dialect.drop_table_sql(QualifiedName(name, table.schema, dialect=dialect.name))
+        ):
             dropped.append(name)
     if dropped:
         _log.info(f"{dialect.engine}: dropped {len(dropped)} staging table(s) left by ended loads: {dropped}")

@@ -25,7 +25,8 @@ def _q(name: str) -> str:
 
 def staging_name(table: QualifiedName) -> QualifiedName:
     """A fresh staging name for ``table`` that fits 63 bytes and keeps its random suffix."""
-    return table.with_table(derived_name("_cfwb_", table.table, f"_{secrets.token_hex(4)}", "postgres"))
+    name = derived_name("_cfwb_", table.table, f"_{secrets.token_hex(4)}", "postgres")
+    return QualifiedName(name, table.schema, dialect="postgres")
 
 
 def drop_orphan_staging(cur, table: QualifiedName) -> list[str]:
@@ -45,7 +46,7 @@ def drop_orphan_staging(cur, table: QualifiedName) -> list[str]:
     )
     names = [name for (name,) in cur.fetchall()]
     for name in names:
-        cur.execute(f"DROP TABLE IF EXISTS {table.with_table(name).quoted()}")
+        cur.execute(f"DROP TABLE IF EXISTS {QualifiedName(name, table.schema, dialect='postgres').quoted()}")
     return names
 
 

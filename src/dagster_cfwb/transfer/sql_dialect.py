@@ -63,7 +63,8 @@ class LoadDialect:
         ``owner`` is ``<session id>_<8 hex>`` from :meth:`begin_load`; without it a random one.
         """
         owner = owner or f"0_{secrets.token_hex(4)}"
-        return table.with_table(derived_name(f"_cfwb_{tag}_", table.table, f"_{owner}", self.name))
+        name = derived_name(f"_cfwb_{tag}_", table.table, f"_{owner}", self.name)
+        return QualifiedName(name, table.schema, dialect=self.name)
 
     # -- sessions and orphans -------------------------------------------------------------------
     def session_sql(self) -> str:

@@ -193,6 +193,7 @@ def load_with_dialect(
     failed = drop_on_failure = False
     method = "bulk"
     owner = None
+    locked = False
     cur = conn.cursor()
     try:
         owner = dialect.begin_load(cur)
@@ -212,6 +213,8 @@ def load_with_dialect(
             rows = dialect.bulk_insert(conn, staging, stream, on_progress=on_progress, label=str(table))
             conn.commit()
             if mode == "replace":
+                dialect.lock_swap(cur, table)
+                locked = True
                 existing = dialect.table_columns(cur, table)  # again: another load may have created it
                 _rollback(conn)
                 old = dialect.staging_name(table, "old", owner) if existing is not None else None
@@ -220,6 +223,8 @@ def load_with_dialect(
                     cur.execute(sql)
                 conn.commit()
                 swapping = False
+                dialect.unlock_swap(conn, table)
+                locked = False
                 staging, created, method = None, existing is None, "bulk_swap"
                 if old is not None:
                     _quietly(conn, dialect, dialect.drop_table_sql(old), reconnect)
@@ -270,6 +275,8 @@ def load_with_dialect(
             _quietly(conn, dialect, dialect.drop_table_sql(staging), reconnect)
         if failed and drop_on_failure:  # an append/upsert that created the table leaves nothing behind
             _quietly(conn, dialect, dialect.drop_table_sql(table), reconnect)
+        if locked:
+            dialect.unlock_swap(conn, table)
         if owner is not None:
             dialect.end_load(conn, owner)
     return LoadResult(

@@ -120,6 +120,22 @@ class MySQLDialect(LoadDialect):
         except Exception:  # the connection is gone: the server released the lock with it
             pass
 
+    _SWAP_LOCK = "CONCAT('dagster_cfwb_swap_', SHA1(CONCAT(COALESCE(%s, DATABASE()), '.', %s)))"
+
+    def lock_swap(self, cursor, table: QualifiedName) -> None:
+        # information_schema is not transactional: without turns, a concurrent RENAME can hide
+        # the table for an instant and the swap would try to create it (1050 "already exists")
+        cursor.execute(f"SELECT GET_LOCK({self._SWAP_LOCK}, 60)", (table.schema, table.table))
+        if cursor.fetchone()[0] != 1:
+            raise RuntimeError(f"Another load kept swapping `{table}` for 60 seconds; try again later.")
+
+    def unlock_swap(self, conn, table: QualifiedName) -> None:
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"SELECT RELEASE_LOCK({self._SWAP_LOCK})", (table.schema, table.table))
+        except Exception:  # the connection is gone: the server released the lock with it
+            pass
+
     def staging_tables_query(self, schema):
         return (
             "SELECT table_name, create_time FROM information_schema.tables "

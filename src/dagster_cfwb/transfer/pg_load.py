@@ -223,7 +223,9 @@ def load_postgres(
     try:
         with conn.transaction(), conn.cursor() as cur:
             drop_orphan_staging(cur, table)
-            existing = pg_table_columns(cur, table)
+            # replace looks the target up only after the swap lock (see pg_staging.swap_in): a lookup
+            # made earlier would be cached by this backend and miss a concurrent replace's new table
+            existing = pg_table_columns(cur, table) if mode != "replace" else None
             if mode == "replace":
                 staging = staging_name(table)
                 _create_table(cur, staging, wire_schema(stream.schema), [])

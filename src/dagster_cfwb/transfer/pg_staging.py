@@ -62,7 +62,8 @@ def swap_in(cur, staging: QualifiedName, table: QualifiedName, keys: list[str]) 
 
     Concurrent replaces of one table take turns on a transaction-scoped advisory lock, and the
     existence of the target is read after the lock, so two replaces at once both succeed (the
-    last one wins) instead of failing with ``DuplicateTable``/``UndefinedTable``.
+    last one wins) instead of failing with ``DuplicateTable``/``UndefinedTable``. The caller must
+    not look the target up earlier in the same transaction (the backend would cache the answer).
     """
     cur.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"dagster-cfwb swap {table.quoted()}",)

@@ -80,6 +80,12 @@ class LoadDialect:
     def end_load(self, conn, owner: str) -> None:
         """Undo :meth:`begin_load` (MySQL releases its lock); never raises."""
 
+    def lock_swap(self, cursor, table: QualifiedName) -> None:
+        """Make concurrent swaps of ``table`` take turns (the loader re-reads the table after it)."""
+
+    def unlock_swap(self, conn, table: QualifiedName) -> None:
+        """Release :meth:`lock_swap`; never raises."""
+
     def staging_tables_query(self, schema: str | None) -> tuple[str, tuple]:
         """(SQL, params) listing the ``_cfwb_*`` tables of ``schema`` (None: the connection's
         default) as (name, creation time) rows."""

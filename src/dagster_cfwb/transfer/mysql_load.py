@@ -164,6 +164,9 @@ class MySQLDialect(LoadDialect):
         wanted = ",".join(sorted(keys))
         return any(r[1] == wanted for r in cursor.fetchall())
 
+    def drop_table_sql(self, table) -> str:
+        return f"DROP TABLE IF EXISTS {self.table(table)}"  # a load killed mid-CREATE left nothing to drop
+
     def swap_statements(self, table, staging, old) -> list[str]:
         if old is None:
             return [f"RENAME TABLE {self.table(staging)} TO {self.table(table)}"]
@@ -174,6 +177,25 @@ class MySQLDialect(LoadDialect):
 
     def swap_is_transactional(self) -> bool:
         return False
+
+    def upsert_statements(self, cursor, table, staging, names, keys):
+        statements, method = super().upsert_statements(cursor, table, staging, names, keys)
+        if method != "delete_insert":
+            return statements, method
+        # Index the staged keys first (TEXT/BLOB keys by a 255-character prefix): the DELETE then
+        # scans the target once and looks each row up in the staging table, instead of comparing
+        # every pair of rows. ALTER commits on its own, before the DELETE + INSERT transaction.
+        types = self.table_columns(cursor, staging) or {}
+        parts = [
+            f"{self.q(k)}(255)" if any(w in types.get(k, "").lower() for w in ("text", "blob")) else self.q(k)
+            for k in keys
+        ]
+        on = " AND ".join(f"t.{self.q(k)} = s.{self.q(k)}" for k in keys)
+        return [
+            f"ALTER TABLE {self.table(staging)} ADD INDEX ({', '.join(parts)})",
+            f"DELETE t FROM {self.table(table)} AS t JOIN {self.table(staging)} AS s ON {on}",
+            self.insert_select_sql(table, staging, names),
+        ], method
 
     def upsert_sql(self, table, staging, names, keys) -> str:
         cols = ", ".join(self.q(n) for n in names)

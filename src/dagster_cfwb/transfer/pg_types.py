@@ -20,7 +20,8 @@
 | list<T>                            | T[]                    |
 | null (an all-empty column)         | text                   |
 
-Nanosecond timestamps are truncated to microseconds (PostgreSQL's resolution). Struct and map
+decimal256 columns are sent as their exact decimal text (pgpq has no binary encoder for them) and
+cast to numeric(p, s) by the server, so every digit lands. Nanosecond timestamps are truncated to microseconds (PostgreSQL's resolution). Struct and map
 columns are refused with a clear error: convert them to JSON text first.
 """
 

@@ -556,3 +556,12 @@ def test_connection_lost_right_after_the_swap_drops_the_old_table_over_a_fresh_c
     assert result.rows == 3 and result.method == "bulk_swap"
     dropped = [s for f in fresh_connections for s in f.statements() if s.startswith("DROP TABLE")]
     assert [_normal(s) for s in dropped] == ['DROP TABLE "RH"."<old>"']
+
+
+def test_db2_without_the_session_function_still_loads_and_never_drops_session_0_tables():
+    conn = FakeConnection(existing=DB2_EXISTING, fail_on="MON_GET_APPLICATION_HANDLE")
+    _orphan_responses(conn, [("_cfwb_stg_t_0_aaaaaaaa", T0)], [], sessions_query="MON_GET_CONNECTION")
+    result = _load(conn, DB2Dialect(), table=QualifiedName("t", "RH"))
+    assert result.rows == 3
+    assert not any("_0_aaaaaaaa" in d for d in _drops(conn))
+    assert any(re.search(r'CREATE TABLE "RH"."_cfwb_stg_t_0_[0-9a-f]{8}"', s) for s in conn.statements())

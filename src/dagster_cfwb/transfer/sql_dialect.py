@@ -73,9 +73,16 @@ class LoadDialect:
 
     def begin_load(self, cursor) -> str:
         """Mark this connection as a loader; return the owner part of its staging names."""
-        cursor.execute(self.session_sql())
-        (session,) = cursor.fetchall()[0][:1]
-        return f"{int(session)}_{secrets.token_hex(4)}"
+        try:
+            cursor.execute(self.session_sql())
+            session = int(cursor.fetchall()[0][0])
+        except Exception as e:  # e.g. no right to call the function: the tables say "session 0"
+            _log.warning(
+                f"{self.engine}: could not read this session's id ({e}); staging tables of this load "
+                "cannot be told orphaned later and will not be removed automatically if it is killed."
+            )
+            session = 0
+        return f"{session}_{secrets.token_hex(4)}"
 
     def end_load(self, conn, owner: str) -> None:
         """Undo :meth:`begin_load` (MySQL releases its lock); never raises."""
@@ -112,6 +119,8 @@ class LoadDialect:
         orphans = []
         for name, created in candidates:
             session = int(STAGING_NAME.fullmatch(name).group(2))
+            if session == 0:  # the owner's id was unknown: never guess it is dead
+                continue
             started = sessions.get(session)
             if session not in sessions or (started is not None and created is not None and started > created):
                 orphans.append(name)

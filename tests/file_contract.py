@@ -98,11 +98,11 @@ def test_to_lakehouse_glob_windows_1252_decimal_comma(remote: Remote, local_lake
         decimal_comma=True,
         source_file_column="source_file",
     )
-    assert result.rows == 2 and result.columns == ["commune", "montant", "libellé", "source_file"]
+    assert result.rows == 2 and result.columns == ["commune", "montant", "libelle", "source_file"]
     df = local_lakehouse.read_table("finances/stg/depots.parquet")
     assert df["commune"].to_list() == ["Genève", "Neuchâtel"]
     assert df["montant"].to_list() == [1234.5, -7.25]
-    assert df["libellé"].to_list()[1] == "Débit « spécial »"
+    assert df["libelle"].to_list()[1] == "Débit « spécial »"
     assert [f.sha256 for f in result.files] == [
         hashlib.sha256(one).hexdigest(),
         hashlib.sha256(two).hexdigest(),

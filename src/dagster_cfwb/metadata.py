@@ -24,6 +24,8 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
+from dagster_cfwb.transfer.column_names import original_names
+
 __all__ = ["PREVIEW_ROWS", "markdown_preview", "source_checksum", "table_metadata", "written_table_metadata"]
 
 PREVIEW_ROWS = 10
@@ -84,14 +86,16 @@ def table_metadata(
         seconds: duration of the load → ``duration_seconds``.
         bytes: size of the file written → ``size_bytes``.
         preview: a few first rows → ``preview`` (Markdown table).
-        column_descriptions: column → description (from Denodo or database comments).
+        column_descriptions: column → description (from Denodo or database comments). A column
+            renamed to snake_case on import (its field has ``original_name`` metadata) without a
+            description is described by its original name, e.g. ``Date d'œuf (name in the source)``.
         dashboard_url / documentation_url: optional links shown as clickable URLs.
         extra: more entries, added as given.
 
     Returns:
         A dict to pass as ``MaterializeResult(metadata=...)``.
     """
-    descriptions = dict(column_descriptions or {})
+    descriptions = {**_original_names_described(schema), **dict(column_descriptions or {})}
     columns = [
         dg.TableColumn(name=field.name, type=str(field.type), description=descriptions.get(field.name))
         for field in schema
@@ -121,6 +125,11 @@ def table_metadata(
     for key, value in (extra or {}).items():
         metadata[key] = value
     return metadata
+
+
+def _original_names_described(schema: pa.Schema) -> dict[str, str]:
+    """``{column: "<original name> (name in the source)"}`` for the columns renamed on import."""
+    return {name: f"{original} (name in the source)" for name, original in original_names(schema).items()}
 
 
 def written_table_metadata(written, table_name: str, **kwargs: Any) -> dict[str, Any]:

@@ -136,7 +136,7 @@ def test_incremental_reads_only_newer_rows(postgresql, pg_schema, local_lakehous
             f"INSERT INTO \"{pg_schema}\".eleves SELECT g, 'nouveau', 'actif', "
             "timestamptz '2025-01-01 00:00:00+00' + g * interval '1 minute' FROM generate_series(101, 130) g"
         )
-        # a row older than the watermark is not read again (that is what "incremental" means)
+        # a row older than the largest watermark minus the lookback (default 1 hour) is not read
         postgresql.execute(
             f"INSERT INTO \"{pg_schema}\".eleves VALUES (999, 'ancien', 'actif', '2020-01-01')"
         )
@@ -148,6 +148,9 @@ def test_incremental_reads_only_newer_rows(postgresql, pg_schema, local_lakehous
         for e in (*second.get_asset_materialization_events(), *third.get_asset_materialization_events())
     ]
     assert rows[0]["rows_added"].value == 30 and rows[0]["dagster/row_count"].value == 130
+    # the window read again (rows 99 and 100, within 1 hour of the last watermark) is not duplicated
+    assert rows[0]["rows_read"].value == 32 and rows[0]["rows_deduplicated"].value == 2
+    assert rows[0]["watermark_from"].value == "2024-01-05 03:00:00+00:00"
     assert rows[1]["rows_added"].value == 0 and rows[1]["dagster/row_count"].value == 130
     table = local_lakehouse.read_table("enseignement/stg/eleves.parquet")
     assert table.shape[0] == 130 and table["id"].n_unique() == 130

@@ -31,6 +31,6 @@ def test_docs_example_loads_and_archives(tmp_path):
     metadata = result.asset_materializations_for_node("stg_depots")[0].metadata
     assert metadata["dagster/row_count"].value == 3
     df = defs.resources["lakehouse"].read_table("enseignement/stg/depots.parquet")
-    assert sorted(df["élève"].to_list()) == ["Aïcha", "Léo", "Zoé"] and df["note"].sum() == 15.5
+    assert sorted(df["eleve"].to_list()) == ["Aïcha", "Léo", "Zoé"] and df["note"].sum() == 15.5
     assert sorted(p.name for p in (share / "archives").iterdir()) == ["ecole_a.csv", "ecole_b.csv"]
     assert list((share / "depots").iterdir()) == []

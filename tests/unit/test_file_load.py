@@ -45,7 +45,7 @@ def test_windows_1252_only_characters(tmp_path, local_lakehouse):
     f = tmp_path / "euro.csv"
     f.write_bytes("libellé;prix\n€ – “guillemets”;3\n".encode("cp1252"))
     _, df = _load(f, local_lakehouse, delimiter=";", encoding="cp1252")
-    assert df["libellé"].to_list() == ["€ – “guillemets”"]
+    assert df["libelle"].to_list() == ["€ – “guillemets”"]  # column names in snake_case by default
 
 
 def test_decimal_comma_and_explicit_schema(tmp_path, local_lakehouse):
@@ -163,7 +163,8 @@ def test_excel_sheet_and_header_row(tmp_path, local_lakehouse):
     sheet.write_row(3, 0, ["Léo", 4])
     book.close()
     result, df = _load(f, local_lakehouse, sheet="Données", header_row=1)
-    assert result.columns == ["élève", "note"] and df["note"].to_list() == [5.5, 4.0]
+    assert result.columns == ["eleve", "note"] and df["note"].to_list() == [5.5, 4.0]
+    assert result.original_column_names == {"eleve": "élève"}
     with pytest.raises(FileParseError, match=r"no sheet 'Feuil1'.*'Notes', 'Données'"):
         _load(f, local_lakehouse, sheet="Feuil1")
 

@@ -79,3 +79,22 @@ def test_stdlib_fallback_encodes_like_orjson(monkeypatch):
 def test_wide_integers_in_nested_values_survive():
     [batch] = records_to_batches([[{"o": {"n": 2**70}}]])
     assert batch.column("o").to_pylist() == ['{"n":1180591620717411303424}']
+
+
+def test_snake_case_column_names_keep_the_keys_in_field_metadata():
+    from dagster_cfwb.transfer.column_names import original_names
+
+    pages = [[{"Date de début": "2024-01-01", "N° dossier": 1, "id": 7}], [{"Date de début": None, "id": 8}]]
+    [batch] = records_to_batches(
+        pages, column_names="snake_case", schema={"Date de début": "date", "id": "int64"}
+    )
+    assert batch.schema.names == ["date_de_debut", "id"]
+    assert original_names(batch.schema) == {"date_de_debut": "Date de début"}
+    [batch] = records_to_batches(pages, column_names="snake_case")
+    assert batch.schema.names == ["date_de_debut", "n_dossier", "id"] and batch.column(
+        "n_dossier"
+    ).to_pylist() == [1, None]
+    [batch] = records_to_batches(pages)  # the plain function keeps the keys by default
+    assert batch.schema.names == ["Date de début", "N° dossier", "id"]
+    with pytest.raises(ValueError, match="Unknown `column_names`"):
+        next(records_to_batches(pages, column_names="camel"))

@@ -10,11 +10,13 @@ from typing import Annotated, Any, Literal
 import dagster as dg
 import pyarrow as pa
 from dagster.components import Resolver
-from pydantic import model_validator
+from pydantic import StringConstraints, field_validator, model_validator
 
 from dagster_cfwb.checks.check_specs import build_table_checks
 from dagster_cfwb.components.check_model import CheckModel, refuse_change_check_on_partitions
 from dagster_cfwb.components.component_base import CfwbComponent
+from dagster_cfwb.components.incremental_import import run_incremental_import
+from dagster_cfwb.components.incremental_window import LOOKBACK_PATTERN, parse_lookback
 from dagster_cfwb.components.scaffolders import LakehouseImportScaffolder
 from dagster_cfwb.components.source_reading import Filter, WrittenTable, column_descriptions, write_source
 from dagster_cfwb.components.yaml_models import PartitionsModel, SourceModel, TableModel
@@ -39,15 +41,48 @@ class ImportModel(dg.Model, dg.Resolvable):
         Resolver.default(
             description=(
                 "`replace` (default): the table becomes a fresh copy of the source. `append`: the rows read "
-                "are added to the table. `incremental`: only rows whose `watermark_column` is greater than "
-                "the largest value already in the table are read and added (database and Denodo sources)."
+                "are added to the table. `incremental` (database and Denodo sources): each run reads the rows "
+                "whose `watermark_column` is at least the largest value already in the table minus `lookback` "
+                "(and the rows where it is empty), and merges them: by `keys` when given (the new row "
+                "replaces the old one), else by dropping the rows already in the table. A row is never "
+                "lost nor imported twice, even when a run is retried."
             )
         ),
     ] = "replace"
     watermark_column: Annotated[
         str | None,
         Resolver.default(
-            description="`incremental` only: an always-increasing column of the source, e.g. `updated_at` or `id`.",
+            description=(
+                "`incremental` only: a source column that grows as rows are added or changed, e.g. "
+                "`updated_at` or `id` (a timestamp, a date or a number)."
+            ),
+        ),
+    ] = None
+    keys: Annotated[
+        list[str] | None,
+        Resolver.default(
+            description=(
+                "`incremental` only: the column(s) identifying a row, e.g. `[id]`. With `keys`, a row read "
+                "again replaces the row with the same key (a changed row is updated, never duplicated); "
+                "when one run reads several rows of a key, the one with the largest `watermark_column` is "
+                "kept. Rows with an empty key are refused. Without `keys`, rows are compared whole: a row "
+                "read again is dropped, a changed row is added next to its old version."
+            ),
+            examples=[["id"]],
+        ),
+    ] = None
+    lookback: Annotated[
+        int | float | Annotated[str, StringConstraints(pattern=LOOKBACK_PATTERN)] | None,
+        Resolver.default(
+            description=(
+                "`incremental` only: how far below the largest watermark already imported each run reads "
+                "again, to catch rows committed late with an older value. A duration for timestamps "
+                "(`30 minutes`, `1 hour`, `2 days`; units `seconds`, `minutes`, `hours`, `days`, `weeks`) or "
+                "a number for numeric watermarks (e.g. `1000` ids); `0` reads from the largest value itself. "
+                "Default: `1 hour` for timestamps, `0` for dates and numbers. The window is read again on "
+                "every run (its rows are compared and dropped), so a longer lookback costs more reading."
+            ),
+            examples=["1 hour", 1000],
         ),
     ] = None
     partitions: Annotated[
@@ -88,6 +123,26 @@ class ImportModel(dg.Model, dg.Resolvable):
         str | None, Resolver.default(description="Optional link to the table's documentation.")
     ] = None
 
+    @field_validator("keys")
+    @classmethod
+    def _check_keys(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("`keys` needs at least one column, e.g. `keys: [id]`; found an empty list")
+        for column in value:
+            validate_identifier(column, what="key column")
+        repeated = sorted({c for c in value if value.count(c) > 1})
+        if repeated:
+            raise ValueError(f"`keys` lists `{'`, `'.join(repeated)}` more than once")
+        return value
+
+    @field_validator("lookback", mode="before")
+    @classmethod
+    def _check_lookback(cls, value: Any) -> Any:
+        parse_lookback(value)  # raises a ValueError naming the field, expected and found
+        return value
+
     @model_validator(mode="after")
     def _check_mode(self):
         if self.mode == "incremental":
@@ -96,14 +151,25 @@ class ImportModel(dg.Model, dg.Resolvable):
                     "`mode: incremental` needs `watermark_column`, e.g. `watermark_column: updated_at`"
                 )
             validate_identifier(self.watermark_column, what="watermark column")
-        elif self.watermark_column:
-            raise ValueError(
-                f"`watermark_column` only applies to `mode: incremental`; this import has `mode: {self.mode}`"
-            )
+        else:
+            given = [f for f in ("watermark_column", "keys", "lookback") if getattr(self, f) is not None]
+            if given:
+                raise ValueError(
+                    f"`{'`, `'.join(given)}` only appl{'ies' if len(given) == 1 else 'y'} to "
+                    f"`mode: incremental`; this import has `mode: {self.mode}`"
+                )
         if self.mode == "incremental" and self.source.kind not in ("database", "denodo"):
             raise ValueError(
                 f"`mode: incremental` needs a `database` or `denodo` source; found `{self.source.kind}`"
             )
+        if self.mode == "incremental" and self.source.columns:
+            wanted = [self.watermark_column, *(self.keys or [])]
+            missing = [c for c in wanted if c not in self.source.columns]
+            if missing:
+                raise ValueError(
+                    f"`source.columns` must include the watermark and key columns; missing "
+                    f"`{'`, `'.join(missing)}` (found {self.source.columns})"
+                )
         if self.partitions is not None:
             if self.source.kind not in ("database", "denodo"):
                 raise ValueError(
@@ -152,6 +218,14 @@ class LakehouseImportComponent(CfwbComponent):
               target: {code_location: enseignement, layer: stg, table: absences}
               mode: incremental
               watermark_column: updated_at
+              keys: [id]
+              lookback: 1 hour
+
+    With `mode: incremental`, each run reads the rows whose `watermark_column` is at least the
+    largest value already imported minus `lookback` (and those where it is empty) and merges them
+    into the table: by `keys` (a changed row replaces its old version), else by dropping the rows
+    already there. A retried or interrupted run leaves exactly one copy of each source row; the
+    metadata shows the watermark range read and the rows added, updated and de-duplicated.
     """
 
     imports: Annotated[
@@ -295,14 +369,11 @@ class LakehouseImportComponent(CfwbComponent):
             return write_source(
                 imp.source, resource, lakehouse, target, filters=filters, batch_rows=self.batch_rows
             )
+        if imp.mode == "incremental":
+            return run_incremental_import(
+                imp, resource, lakehouse, batch_rows=self.batch_rows, log=context.log
+            )
         exists = lakehouse.exists(target)
-        if imp.mode == "incremental" and exists:
-            column = imp.watermark_column
-            sql = f"SELECT max(\"{column}\") FROM 'azure://{target}'"  # noqa: S608 - column validated
-            newest = lakehouse.query_blob_storage(sql, output="arrow").column(0)[0].as_py()
-            if newest is not None:
-                filters = [*filters, Filter(column, ">", newest)]
-                context.log.info(f"Incremental import: reading rows with `{column}` > {newest!r}.")
         if not exists:
             return write_source(
                 imp.source, resource, lakehouse, target, filters=filters, batch_rows=self.batch_rows

@@ -47,7 +47,15 @@ attributes:
         code_location: enseignement      # who owns the table
         layer: stg                       # stg (raw copy) | slv (cleaned) | gld (ready for reports)
         table: eleves                    # -> enseignement/stg/eleves.parquet
-      mode: replace                      # replace | append | incremental (+ watermark_column: updated_at)
+      mode: replace                      # replace | append | incremental (database and denodo)
+      # With `mode: incremental`, each run reads only the rows with `watermark_column` >= the largest
+      # value already imported minus `lookback` (and rows where it is empty), and merges them:
+      # by `keys` (a changed row replaces its old version), or without keys by dropping rows already
+      # in the table. No row is lost or imported twice, even when a run is retried.
+      # watermark_column: updated_at     # timestamp, date or number that grows on insert/update
+      # keys: [id]                       # columns that identify a row (recommended)
+      # lookback: 1 hour                 # re-read window for late commits; default 1 hour for
+      #                                  # timestamps, 0 for dates/numbers (e.g. `1000` for ids)
       description: Élèves inscrits, copie quotidienne de la base scolaire.
       owners: [anne.martin@example.org]  # data owner / steward
       # group: scolarite

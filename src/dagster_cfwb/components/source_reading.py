@@ -24,11 +24,16 @@ _PLACEHOLDERS = {"postgres": "%s", "mysql": "%s", "mssql": "?", "db2": "?", "den
 
 @dataclass(frozen=True)
 class Filter:
-    """``column <op> value``, added to the source query with ``value`` bound as a parameter."""
+    """``column <op> value``, added to the source query with ``value`` bound as a parameter.
+
+    With ``or_null=True`` the rows whose ``column`` is NULL pass too:
+    ``("column" >= %s OR "column" IS NULL)`` (an incremental import reads them every run).
+    """
 
     column: str
     op: str  # one of > >= <
     value: Any
+    or_null: bool = False
 
 
 @dataclass
@@ -56,6 +61,9 @@ def source_select(source: Any, dialect: str, filters: Sequence[Filter] = ()) -> 
         >>> class S: table = "public.eleves"; view = None; query = None; columns = ["id", "nom"]
         >>> source_select(S(), "postgres", [Filter("maj", ">", 5)])
         ('SELECT "id", "nom" FROM "public"."eleves" WHERE "maj" > %s', [5])
+        >>> source_select(S(), "mssql", [Filter("maj", ">=", 5, or_null=True)])[0]
+        'SELECT [id], [nom] FROM [public].[eleves] WHERE ([maj] >= ? OR [maj] IS NULL)'
+
     """
     quoting = "postgres" if dialect == "denodo" else dialect
     columns = (
@@ -82,7 +90,9 @@ def source_select(source: Any, dialect: str, filters: Sequence[Filter] = ()) -> 
     for f in filters:
         if f.op not in (">", ">=", "<"):
             raise ValueError(f"Unsupported filter operator {f.op!r}.")
-        conditions.append(f"{quote_identifier(f.column, quoting, what='column')} {f.op} {mark}")
+        column = quote_identifier(f.column, quoting, what="column")
+        condition = f"{column} {f.op} {mark}"
+        conditions.append(f"({condition} OR {column} IS NULL)" if f.or_null else condition)
     return f"{sql} WHERE {' AND '.join(conditions)}", [f.value for f in filters]
 
 
@@ -121,14 +131,20 @@ def write_source(
         options = dict(source.options or {})
         if source.format:
             options["format"] = source.format
+        if getattr(source, "column_names", None):
+            options["column_names"] = source.column_names
         result = _call(resource, "to_lakehouse", source, source.path, lakehouse, path, **options)
         files = getattr(result, "files", None) or []
         checksum = ",".join(sorted(getattr(f, "sha256", "") for f in files)) or None
-        extra = {"source_files": [getattr(f, "path", str(f)) for f in files]} if files else {}
+        extra: dict[str, Any] = {"source_files": [getattr(f, "path", str(f)) for f in files]} if files else {}
+        for key in ("original_column_names", "null_markers_in_text"):
+            if getattr(result, key, None):
+                extra[key] = dict(getattr(result, key))
         return WrittenTable(
             path=result.path,
             rows=result.rows,
             bytes=getattr(result, "bytes", None),
+            schema=getattr(result, "schema", None),
             source_checksum=checksum,
             extra_metadata=extra,
         )
@@ -140,6 +156,8 @@ def write_source(
             kwargs["record_path"] = source.records_path
         if source.paginator:
             kwargs["paginator"] = source.paginator
+        if getattr(source, "column_names", None):
+            kwargs["column_names"] = source.column_names
         result = _call(resource, "to_lakehouse", source, source.endpoint, lakehouse, path, **kwargs)
         return WrittenTable(
             path=result.path,

@@ -138,15 +138,18 @@ class SourceModel(dg.Model, dg.Resolvable):
         ),
     ] = None
     format: Annotated[
-        Literal["csv", "parquet", "json", "excel"] | None,
-        Resolver.default(description="`file` only: file format; default: guessed from the file extension."),
+        Literal["csv", "parquet", "json", "ndjson", "excel"] | None,
+        Resolver.default(
+            description="`file` only: file format (`csv`, `excel`, `json`, `ndjson`, `parquet`); default: guessed from the file extension."
+        ),
     ] = None
     options: Annotated[
         dict[str, Any] | None,
         Resolver.default(
             description=(
                 "`file` only: how to read the file, e.g. `{delimiter: ';', encoding: windows-1252, "
-                "decimal_comma: true}` for a CSV from Excel, or `{sheet: Feuil1}` for an Excel workbook."
+                "decimal_comma: true}` for a CSV from Excel, `{null_values: ['', 'NA']}` when `NA` means a "
+                "missing value in text columns too, or `{sheet: Feuil1}` for an Excel workbook."
             )
         ),
     ] = None
@@ -175,6 +178,19 @@ class SourceModel(dg.Model, dg.Resolvable):
         str | None,
         Resolver.default(
             description="`api` only: where the list of records sits in the JSON response, e.g. `data.items` (default: the whole body)."
+        ),
+    ] = None
+    column_names: Annotated[
+        Literal["snake_case", "as_is"] | None,
+        Resolver.default(
+            description=(
+                "`file` and `api` only: `snake_case` (the default) renames the columns to safe names "
+                "(`Date d'œuf` → `date_d_oeuf`, `Sample Number` → `sample_number`, accents folded, "
+                "duplicates suffixed `_2`); each original name stays in the column's description. "
+                "`as_is` keeps the names exactly as the file or API writes them (the lakehouse accepts "
+                "them, but exporting such a table to a database needs plain names)."
+            ),
+            examples=["snake_case"],
         ),
     ] = None
 
@@ -222,6 +238,10 @@ class SourceModel(dg.Model, dg.Resolvable):
             "records_path": "api",
             "paginator": "api",
         }
+        if self.column_names is not None and self.kind not in ("file", "api"):
+            raise ValueError(
+                f"`column_names` does not apply to a `{self.kind}` source (only to `file` and `api` sources)"
+            )
         misplaced = [f for f, k in kind_only.items() if getattr(self, f) is not None and k != self.kind]
         if misplaced:
             raise ValueError(

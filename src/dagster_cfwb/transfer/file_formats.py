@@ -10,7 +10,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dagster_cfwb.transfer.column_names import rename_schema, resolve_schema_keys
 from dagster_cfwb.transfer.csv_files import CsvOptions, arrow_type, read_csv_batches
+from dagster_cfwb.transfer.excel_files import read_excel_sheet
 from dagster_cfwb.transfer.file_errors import FileParseError
 
 __all__ = ["FILE_FORMATS", "ReadOptions", "detect_format", "open_file_batches"]
@@ -34,12 +36,17 @@ _EXTENSIONS = {
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """Everything needed to read one source file (CSV options plus Excel sheet and batch size)."""
+    """Everything needed to read one source file (CSV options, Excel sheet, batch size, column names).
+
+    ``column_names``: ``snake_case`` (default) renames the columns to safe identifiers (see
+    `dagster_cfwb.transfer.column_names`), ``as_is`` keeps them exactly as the file writes them.
+    """
 
     csv: CsvOptions = field(default_factory=CsvOptions)
     sheet: int | str = 0
     header_row: int = 0
     batch_rows: int = 65_536
+    column_names: str = "snake_case"
 
 
 def detect_format(path: str, format: str | None = None) -> str:
@@ -72,6 +79,7 @@ def _apply_schema(table_or_batch, schema_spec: Any, label: str):
         if isinstance(schema_spec, pa.Schema)
         else {name: arrow_type(t, name) for name, t in schema_spec.items()}
     )
+    wanted = resolve_schema_keys(wanted, table_or_batch.schema.names)
     missing = [name for name in wanted if name not in table_or_batch.schema.names]
     if missing:
         raise FileParseError(
@@ -100,26 +108,15 @@ def _declared_schema(schema: pa.Schema, opts: ReadOptions, label: str) -> pa.Sch
 
 
 def _excel(path: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    try:
-        import fastexcel
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("Reading Excel files needs fastexcel: pip install 'dagster-cfwb[files]'") from e
-    try:
-        reader = fastexcel.read_excel(path)
-    except Exception as e:  # fastexcel raises its own error types
-        raise FileParseError(label, f"not a readable Excel workbook ({e}).") from None
-    names = reader.sheet_names
-    if (isinstance(opts.sheet, str) and opts.sheet not in names) or (
-        isinstance(opts.sheet, int) and not 0 <= opts.sheet < len(names)
-    ):
-        raise FileParseError(label, f"no sheet {opts.sheet!r}; the workbook has sheets {names}.")
-    try:
-        sheet = reader.load_sheet(opts.sheet, header_row=opts.header_row)
-        table = pa.table(sheet.to_arrow())
-    except Exception as e:
-        raise FileParseError(label, f"sheet {opts.sheet!r} cannot be read: {e}") from None
+    table = read_excel_sheet(path, opts.sheet, opts.header_row, label, typed=_spec_names(opts.csv.schema))
     table = _apply_schema(table, opts.csv.schema, label)
     return table.schema, iter(table.to_batches(max_chunksize=opts.batch_rows))
+
+
+def _spec_names(schema_spec: Any) -> list[str]:
+    if isinstance(schema_spec, pa.Schema):
+        return list(schema_spec.names)
+    return list(schema_spec or {})
 
 
 def _json(path: str, fmt: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
@@ -183,17 +180,7 @@ def _renamed_csv(path: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, I
     return renamed, (pa.RecordBatch.from_arrays(b.columns, schema=renamed) for b in batches)
 
 
-def open_file_batches(
-    path: str, fmt: str, opts: ReadOptions, label: str
-) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    """Open the local file ``path`` in format ``fmt``; return its schema and a lazy batch iterator.
-
-    Memory stays bounded for CSV, NDJSON/JSON and Parquet; an Excel sheet is read whole (Excel caps a
-    sheet at 1,048,576 rows).
-
-    Raises:
-        FileParseError: the file cannot be parsed; the message names ``label`` (and the line if known).
-    """
+def _open(path: str, fmt: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
     if fmt == "csv":
         return _renamed_csv(path, opts, label)
     if fmt == "excel":
@@ -203,3 +190,23 @@ def open_file_batches(
     if fmt == "parquet":
         return _parquet(path, opts, label)
     raise ValueError(f"Unknown file format `{fmt}`; expected one of {', '.join(FILE_FORMATS)}.")
+
+
+def open_file_batches(
+    path: str, fmt: str, opts: ReadOptions, label: str
+) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    """Open the local file ``path`` in format ``fmt``; return its schema and a lazy batch iterator.
+
+    Memory stays bounded for CSV, NDJSON/JSON and Parquet; an Excel sheet is read whole (Excel caps a
+    sheet at 1,048,576 rows). With ``opts.column_names == "snake_case"`` the columns are renamed
+    (``Date d'œuf`` → ``date_d_oeuf``) and each renamed field keeps its original name in its
+    ``original_name`` metadata.
+
+    Raises:
+        FileParseError: the file cannot be parsed; the message names ``label`` (and the line if known).
+    """
+    schema, batches = _open(path, fmt, opts, label)
+    renamed = rename_schema(schema, opts.column_names)
+    if renamed is schema:
+        return schema, batches
+    return renamed, (pa.RecordBatch.from_arrays(b.columns, schema=renamed) for b in batches)

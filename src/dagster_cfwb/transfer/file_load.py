@@ -9,6 +9,7 @@ which the lakehouse publishes atomically: if any file fails, nothing is written.
 from __future__ import annotations
 
 import glob as globlib
+import logging
 import os
 import tempfile
 import time
@@ -22,13 +23,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS, ArrowStream
-from dagster_cfwb.transfer.csv_files import CsvOptions, arrow_type
+from dagster_cfwb.transfer.column_names import check_column_names_mode, original_names, rename_schema
+from dagster_cfwb.transfer.csv_files import NULL_MARKERS, CsvOptions, arrow_type
 from dagster_cfwb.transfer.file_errors import FileParseError
 from dagster_cfwb.transfer.file_formats import ReadOptions, detect_format, open_file_batches
 from dagster_cfwb.transfer.file_listing import RemoteFile, has_glob, utc_from_timestamp
 from dagster_cfwb.transfer.parquet_files import file_sha256
 
 __all__ = ["FileLoadResult", "FileSource", "SourceFile", "load_file_to_lakehouse"]
+
+_log = logging.getLogger(__name__)
 
 
 class FileSource(Protocol):
@@ -54,7 +58,15 @@ class SourceFile:
 
 @dataclass(frozen=True)
 class FileLoadResult:
-    """What ``load_file_to_lakehouse`` wrote: the lakehouse file, its rows and columns, the source files."""
+    """What ``load_file_to_lakehouse`` wrote: the lakehouse file, its rows and columns, the source files.
+
+    Attributes:
+        original_column_names: ``{column: name in the file}`` of each column renamed to snake_case.
+        null_markers_in_text: ``{column: count}`` of the text columns that hold ``NA``, ``N/A``,
+            ``NULL``… kept as text (default ``null_values`` only); pass ``null_values`` to read them
+            as missing values.
+        schema: the Arrow schema written (a renamed field keeps its file name as ``original_name``).
+    """
 
     path: str
     rows: int
@@ -62,11 +74,18 @@ class FileLoadResult:
     bytes: int
     files: list[SourceFile] = field(default_factory=list)
     seconds: float = 0.0
+    original_column_names: dict[str, str] = field(default_factory=dict)
+    null_markers_in_text: dict[str, int] = field(default_factory=dict)
+    schema: pa.Schema | None = None
 
     @property
     def metadata(self) -> dict[str, Any]:
-        """Ready for ``MaterializeResult(metadata=...)``: row count, columns, source files and checksums."""
-        return {
+        """Ready for ``MaterializeResult(metadata=...)``: row count, columns, source files and checksums.
+
+        Also ``original_column_names`` when columns were renamed and ``null_markers_in_text`` when
+        a text column holds markers such as ``NA`` that were kept as text.
+        """
+        metadata: dict[str, Any] = {
             "dagster/row_count": self.rows,
             "num_columns": len(self.columns),
             "columns": ", ".join(self.columns),
@@ -75,6 +94,11 @@ class FileLoadResult:
             "source_sha256": {f.path: f.sha256 for f in self.files},
             "source_bytes": sum(f.size for f in self.files),
         }
+        if self.original_column_names:
+            metadata["original_column_names"] = dict(self.original_column_names)
+        if self.null_markers_in_text:
+            metadata["null_markers_in_text"] = dict(self.null_markers_in_text)
+        return metadata
 
 
 class _LocalFiles:
@@ -139,6 +163,25 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema, label: str) -> pa.RecordB
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
+def _count_text_markers(batch: pa.RecordBatch, counts: dict[str, int]) -> None:
+    """Add up, per text column, the values that are null markers (``NA``, ``NULL``…) kept as text."""
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            found = pc.sum(pc.is_in(column, value_set=pa.array(NULL_MARKERS, column.type))).as_py()
+            if found:
+                counts[name] = counts.get(name, 0) + found
+
+
+def _warn_text_markers(counts: dict[str, int], where: str) -> None:
+    if counts:
+        listed = ", ".join(f"`{name}` ({n:,})" for name, n in counts.items())
+        _log.warning(
+            f"{where}: text column(s) {listed} hold null markers ({', '.join(NULL_MARKERS)}), kept as text. "
+            "If they mean a missing value, pass null_values=['', 'NA', 'N/A', 'NULL'] (or the markers the "
+            "file uses) to read them as NULL."
+        )
+
+
 def _with_source(batch: pa.RecordBatch, column: str | None, path: str) -> pa.RecordBatch:
     if not column:
         return batch
@@ -168,6 +211,7 @@ def load_file_to_lakehouse(
     header_row: int = 0,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     source_file_column: str | None = None,
+    column_names: str = "snake_case",
     temp_dir: str | None = None,
 ) -> FileLoadResult:
     """Load one file, or every file matching a glob, into ONE Parquet file of the lakehouse.
@@ -184,12 +228,21 @@ def load_file_to_lakehouse(
         format: ``csv``, ``excel``, ``json``, ``ndjson`` or ``parquet``; default: from the extension.
         recursive: with a glob, also search sub-folders.
         delimiter, quote_char, encoding, header, skip_rows, decimal_comma, null_values,
-            timestamp_formats, sample_bytes, block_bytes: CSV reading (see :class:`CsvOptions`);
+            timestamp_formats, sample_bytes, block_bytes: CSV reading (see `CsvOptions`);
             memory for a CSV is about 32 x ``block_bytes`` (32 MiB by default) whatever its size.
-        schema: column types, e.g. ``{"code": "string", "montant": "decimal(12,2)"}`` (any format).
+            Default ``null_values`` (None): an empty field is NULL everywhere; ``NA``, ``N/A``,
+            ``NULL``… are NULL in number/date/true-false columns and kept as text in text columns
+            (listed in ``result.null_markers_in_text`` and logged as a warning).
+        schema: column types, e.g. ``{"code": "string", "montant": "decimal(12,2)"}`` (any format);
+            a column is named as in the file (``Sample Number``) or in snake_case (``sample_number``).
         sheet, header_row: Excel sheet (name or 0-based index) and 0-based row of the column names.
         batch_rows: rows per Arrow batch for Excel, JSON and Parquet.
         source_file_column: if set, a column of that name holds each row's source file path.
+        column_names: ``snake_case`` (default): columns renamed to safe identifiers (``Date d'œuf`` →
+            ``date_d_oeuf``, duplicates suffixed ``_2``), the file's names kept in
+            ``result.original_column_names`` and in the Parquet field metadata; ``as_is``: names kept
+            exactly (the lakehouse accepts them; a database export refuses names that are not plain
+            identifiers).
         temp_dir: folder for downloads (default: the system's temporary folder).
 
     Returns:
@@ -214,13 +267,21 @@ def load_file_to_lakehouse(
         header=header,
         skip_rows=skip_rows,
         decimal_comma=decimal_comma,
-        null_values=[""] if null_values is None else list(null_values),
+        null_values=None if null_values is None else list(null_values),
         timestamp_formats=timestamp_formats,
         schema=schema,
         sample_bytes=sample_bytes,
         block_bytes=block_bytes,
     )
-    opts = ReadOptions(csv=csv_opts, sheet=sheet, header_row=header_row, batch_rows=batch_rows)
+    opts = ReadOptions(
+        csv=csv_opts,
+        sheet=sheet,
+        header_row=header_row,
+        batch_rows=batch_rows,
+        column_names=check_column_names_mode(column_names),
+    )
+    markers: dict[str, int] = {}
+    count_markers = null_values is None
     files = _resolve(src, path_or_glob, recursive)
     fmts = [detect_format(f.path, format) for f in files]
     done: list[SourceFile] = []
@@ -264,6 +325,8 @@ def load_file_to_lakehouse(
             break
         if target is None:
             target = _schema_from_spec(schema)
+            if target is not None:
+                target = rename_schema(target, opts.column_names)
             if target is None or (isinstance(schema, dict) and not header and fmts[0] == "csv"):
                 raise FileParseError(
                     src.describe(files[0].path),
@@ -279,6 +342,8 @@ def load_file_to_lakehouse(
             rows = 0
             for batch in first_batches:
                 rows += batch.num_rows
+                if count_markers and fmts[first_index] == "csv":
+                    _count_text_markers(batch, markers)
                 yield _with_source(batch, source_file_column, files[first_index].path)
             record(first_index, first_local, rows)
             drop(first_index, first_local)
@@ -289,6 +354,8 @@ def load_file_to_lakehouse(
                     label = src.describe(files[i].path)
                     _, file_batches = open_file_batches(local, fmts[i], opts, label)
                     for batch in file_batches:
+                        if count_markers and fmts[i] == "csv":
+                            _count_text_markers(batch, markers)
                         batch = _with_source(batch, source_file_column, files[i].path)
                         rows += batch.num_rows
                         yield _conform(batch, target, label)
@@ -296,6 +363,7 @@ def load_file_to_lakehouse(
                 drop(i, local)
 
         written = lakehouse.write_table(ArrowStream(target, batches()), lakehouse_path)
+    _warn_text_markers(markers, src.describe(path_or_glob))
     return FileLoadResult(
         path=written.path,
         rows=written.rows,
@@ -303,4 +371,7 @@ def load_file_to_lakehouse(
         bytes=written.bytes,
         files=done,
         seconds=time.monotonic() - started,
+        original_column_names=original_names(target),
+        null_markers_in_text=markers,
+        schema=target,
     )

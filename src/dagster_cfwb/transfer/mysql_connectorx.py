@@ -2,16 +2,19 @@
 
 connectorx (Rust, binary protocol) reads MariaDB about twice as fast as our wire reader
 (:mod:`mysql_extract`), with memory bounded by ``batch_size``, but not every type comes back
-exactly. Checked against MariaDB 10.11 with connectorx 0.4 (``tests/integration/test_mysql_connectorx.py``):
+exactly. Checked against MariaDB 10.11 with connectorx 0.4 (``tests/integration/test_mysql_connectorx.py``,
+``tests/integration/test_mysql_type_contract.py``):
 
-* exact: TINYINT…BIGINT signed and unsigned (full ranges), BOOLEAN, YEAR, DOUBLE, DECIMAL up to
-  28 digits with at most 10 after the point, DATE, DATETIME/TIMESTAMP (microseconds, years 1 and
-  9999), CHAR/VARCHAR/TEXT/ENUM/SET/JSON (utf8mb4, emoji, NUL, empty string vs NULL) and
-  BINARY/VARBINARY/BLOB;
+* exact: TINYINT…BIGINT signed and unsigned (full ranges; TINYINT(1)/BOOLEAN as the integer it
+  holds), YEAR, DOUBLE, DECIMAL up to 28 digits with at most 10 after the point, DATE,
+  DATETIME/TIMESTAMP (microseconds, years 1 and 9999), CHAR/VARCHAR/TEXT/ENUM/SET/JSON/INET4/INET6/
+  UUID (utf8mb4, emoji, NUL, latin1 columns, empty string vs NULL) and BINARY/VARBINARY/BLOB;
 * not exact, so such a query stays on the wire reader: DECIMAL over 28 digits or over 10 decimals
-  (connectorx panics or rounds), FLOAT (the binary protocol gives the stored float, the text protocol
-  its 6-digit rounding: the two readers would disagree), TIME (no range check), BIT (wrong bytes),
-  NULL-typed and spatial columns.
+  (connectorx panics or rounds), TIME (it panics on negative or > 24 h values), BIT, NULL-typed
+  columns; FLOAT and spatial columns are refused by both readers
+  (:mod:`mysql_result_types`);
+* a zero or invalid date (``0000-00-00``) makes connectorx panic: before the first batch the caller
+  falls back to the wire reader, which names the column; later, the error names the candidate columns.
 
 The query is described first by preparing it (``COM_STMT_PREPARE`` on our own connection): the
 server sends the column definitions it would send for the query, without running it. Only when
@@ -22,19 +25,26 @@ reader produces, so callers see the same types and values whichever reader ran.
 
 from __future__ import annotations
 
+import re
 import secrets as _secrets
 import struct
 from collections.abc import Iterator
 from urllib.parse import quote
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from dagster_cfwb.resources.secrets import redact
-from dagster_cfwb.transfer.mysql_types import mysql_field_to_arrow
+from dagster_cfwb.transfer.mysql_result_types import (
+    is_date_code,
+    mysql_field_to_arrow,
+    mysql_result_schema,
+    mysql_type_name,
+    unreadable_date_error,
+)
 
 __all__ = [
     "ConnectorxError",
+    "ConnectorxValueError",
     "connectorx_url",
     "describe_query",
     "iter_connectorx_batches",
@@ -106,7 +116,7 @@ def not_exact_reason(fields) -> str | None:
     for f in fields:
         kind = _EXACT_CODES.get(f.type_code)
         if kind is None:
-            return f"column `{f.name}` has MySQL type code {f.type_code} (FLOAT, TIME, BIT, NULL or spatial)"
+            return f"column `{f.name}` is {mysql_type_name(f)}, which connectorx does not read exactly"
         t = mysql_field_to_arrow(f)
         if pa.types.is_decimal(t) and (t.precision > _MAX_DECIMAL_DIGITS or t.scale > _MAX_DECIMAL_SCALE):
             return (
@@ -123,8 +133,6 @@ def connectorx_url(host: str, port: int, user: str, password: str | None, databa
 
 
 def _expected_cx_type(target: pa.DataType) -> tuple[pa.DataType, ...]:
-    if pa.types.is_boolean(target):
-        return (pa.int8(),)
     if pa.types.is_decimal(target):
         return (_CX_DECIMAL,)
     if pa.types.is_timestamp(target):
@@ -137,8 +145,6 @@ def _expected_cx_type(target: pa.DataType) -> tuple[pa.DataType, ...]:
 
 
 def _cast(array: pa.Array, target: pa.DataType) -> pa.Array:
-    if pa.types.is_boolean(target):
-        return pc.not_equal(array, 0)
     if array.type == target:
         return array
     return array.cast(target)  # safe cast: a decimal that would lose a digit raises
@@ -148,9 +154,46 @@ class ConnectorxError(RuntimeError):
     """connectorx failed while reading (the message never contains the password)."""
 
 
-def _failure(error: BaseException, hide: list[str | None]) -> ConnectorxError:
+class ConnectorxValueError(ConnectorxError, ValueError):
+    """connectorx met a value that is no real date (``0000-00-00``); the message names the column."""
+
+
+_BAD_DATE = re.compile(
+    r"Option<chrono::naive::(?:\w+::)*(NaiveDateTime|NaiveDate)>.*?`Date\(\"'([^']*)'\"\)`"
+)
+
+
+def _bad_date(text: str, fields) -> ConnectorxValueError | None:
+    """The refusal of a zero/invalid date, from connectorx's panic message (None: another failure)."""
+    found = _BAD_DATE.search(text)
+    if found is None:
+        return None
+    rust_type, value = found.groups()
+    candidates = [
+        f
+        for f in fields
+        if is_date_code(f.type_code)
+        and pa.types.is_date32(mysql_field_to_arrow(f)) == (rust_type == "NaiveDate")
+    ]
+    if not candidates:
+        return None
+    if len(candidates) == 1:
+        return ConnectorxValueError(
+            str(unreadable_date_error(candidates[0].name, mysql_type_name(candidates[0]), value))
+        )
+    names = ", ".join(f"`{f.name}` ({mysql_type_name(f)})" for f in candidates)
+    return ConnectorxValueError(
+        f"One of the columns {names} holds `{value}`, a zero or invalid date, which is no real date and is "
+        "never read as NULL silently. Select `NULLIF(col, '0000-00-00')` for such values as NULL or "
+        "`CAST(col AS CHAR)` for the server's text (`extract_reader='pymysql'` names the column)."
+    )
+
+
+def _failure(error: BaseException, hide: list[str | None], fields=()) -> ConnectorxError:
     text = redact(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__, hide)
-    return ConnectorxError(f"MySQL/MariaDB extract through connectorx failed: {text[:500]}")
+    return _bad_date(text, fields) or ConnectorxError(
+        f"MySQL/MariaDB extract through connectorx failed: {text[:500]}"
+    )
 
 
 def _stop_query(conn, marker: str) -> None:
@@ -180,11 +223,12 @@ def iter_connectorx_batches(
 
     Raises:
         ConnectorxError: connectorx failed; if no batch was yielded yet, the caller may fall back.
+            A ``ConnectorxValueError`` (also a ValueError) for a zero or invalid date.
     """
     import connectorx as cx
 
-    types = [mysql_field_to_arrow(f) for f in fields]
-    schema = pa.schema([pa.field(f.name, t) for f, t in zip(fields, types, strict=True)])
+    schema = mysql_result_schema(fields)
+    types = schema.types
     marker = f"cfwb-extract-{_secrets.token_hex(8)}"
     session = [
         "SET time_zone = '+00:00'",  # TIMESTAMP columns in UTC, as on our own connection
@@ -203,7 +247,7 @@ def iter_connectorx_batches(
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as e:  # pyo3's PanicException is a BaseException
-            raise _failure(e, hide) from None
+            raise _failure(e, hide, fields) from None
         got = [reader.schema.field(i).type for i in range(len(reader.schema))]
         if len(got) != len(types) or any(
             g not in _expected_cx_type(t) for g, t in zip(got, types, strict=False)
@@ -220,7 +264,7 @@ def iter_connectorx_batches(
             except (KeyboardInterrupt, SystemExit):
                 raise
             except BaseException as e:
-                raise _failure(e, hide) from None
+                raise _failure(e, hide, fields) from None
             arrays = [_cast(batch.column(i), t) for i, t in enumerate(types)]
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
             yielded = True

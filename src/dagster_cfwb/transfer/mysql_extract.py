@@ -3,9 +3,11 @@
 Rows come through an unbuffered server-side cursor (pymysql ``SSCursor``): the server sends
 them as the client reads, so memory holds one batch at a time. The row packets are read straight
 from the wire (:mod:`mysql_wire`), so each value stays its exact text (``123.45``,
-``2024-05-01 12:00:00.000001``) and is converted to its Arrow type column-wise by Arrow's compute
-kernels — no Python ``Decimal``/``datetime`` per value. Types follow
-:func:`mysql_types.mysql_field_to_arrow`.
+``2024-05-01 12:00:00.000001``, ``-838:59:59``) and is converted to its Arrow type column-wise by
+Arrow's compute kernels — no Python ``Decimal``/``datetime`` per value. Types follow
+:func:`mysql_result_types.mysql_field_to_arrow`; a column no reader can give exactly is refused
+before the query's first batch, and a value that is no real date (``0000-00-00``) fails the batch
+holding it, naming the column and the cast to use.
 """
 
 from __future__ import annotations
@@ -15,52 +17,75 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dagster_cfwb.transfer.mysql_types import mysql_field_to_arrow
+from dagster_cfwb.transfer.mysql_result_types import (
+    is_date_code,
+    mysql_result_schema,
+    mysql_type_name,
+    unreadable_date_error,
+)
 from dagster_cfwb.transfer.mysql_wire import read_columns
 
 __all__ = ["iter_mysql_batches"]
 
-
-def _time_column(values: list, n: int) -> pa.Array:
-    micros = []
-    for v in values:
-        if v is None:
-            micros.append(None)
-            continue
-        text = v.decode() if isinstance(v, bytes) else v
-        sign = -1 if text.startswith("-") else 1
-        hms, _, frac = text.lstrip("-").partition(".")
-        h, m, s = (int(x) for x in hms.split(":"))
-        total = sign * ((h * 3600 + m * 60 + s) * 1_000_000 + int((frac + "000000")[:6]))
-        if not 0 <= total < 86_400_000_000:
-            raise ValueError(
-                f"MySQL TIME value {text!r} is outside 00:00:00–23:59:59 and has no Arrow time equivalent."
-            )
-        micros.append(total)
-    return pa.array(micros, pa.int64()).cast(pa.time64("us"))
+_MICROS = pa.scalar(1_000_000, pa.decimal128(7, 0))
 
 
-def _from_text(text: pa.Array, target: pa.DataType) -> pa.Array:
-    """Convert a column of exact server text (nulls as nulls) to ``target``, column-wise."""
-    if pa.types.is_time(target):
-        return _time_column(text.to_pylist(), len(text))
-    if pa.types.is_string(target):
-        return text
-    if pa.types.is_boolean(target):
-        return pc.not_equal(text.cast(pa.int64()), 0)
-    if pa.types.is_timestamp(target) and target.tz is not None:
-        return text.cast(pa.timestamp("us")).cast(target)
-    return text.cast(target)
+def _duration_column(text: pa.Array) -> pa.Array:
+    """``[-]HHH:MM:SS[.ffffff]`` (MariaDB TIME, −838:59:59 to 838:59:59) as duration[us], column-wise."""
+    negative = pc.starts_with(text, "-")
+    parts = pc.split_pattern(pc.utf8_ltrim(text, "-"), ":")
+    hours = pc.list_element(parts, 0).cast(pa.int64())
+    minutes = pc.list_element(parts, 1).cast(pa.int64())
+    micros = pc.multiply(pc.list_element(parts, 2).cast(pa.decimal128(8, 6)), _MICROS).cast(pa.int64())
+    total = pc.add(pc.multiply(pc.add(pc.multiply(hours, 60), minutes), 60_000_000), micros)
+    return pc.if_else(negative, pc.negate(total), total).cast(pa.duration("us"))
+
+
+def _bits_column(raw: pa.Array, target: pa.DataType) -> pa.Array:
+    """BIT(n) values (big-endian bytes) as uint64, or bool for BIT(1)."""
+    values = pa.array([None if v is None else int.from_bytes(v, "big") for v in raw.to_pylist()], pa.uint64())
+    return values.cast(target) if values.type != target else values
+
+
+def _parses(value: str, target: pa.DataType) -> bool:
+    try:
+        pa.array([value]).cast(target)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _date_column(text: pa.Array, field, target: pa.DataType) -> pa.Array:
+    """DATE/DATETIME/TIMESTAMP text as ``target``; a zero or invalid date is refused, naming it."""
+    naive = pa.timestamp("us") if pa.types.is_timestamp(target) else target
+    try:
+        values = text.cast(naive)
+    except pa.ArrowInvalid as e:
+        bad = next(v for v in text.to_pylist() if v is not None and not _parses(v, naive))
+        raise unreadable_date_error(field.name, mysql_type_name(field), bad) from e
+    return values if naive == target else values.cast(target)
 
 
 def _convert(raw: pa.Array, field, target: pa.DataType) -> pa.Array:
-    if field.type_code == 16:  # BIT(n): big-endian bytes
-        return pa.array(
-            [None if v is None else int.from_bytes(v, "big") for v in raw.to_pylist()], pa.uint64()
-        )
+    """One column of raw values (server text, or bytes) as ``target``."""
+    if field.type_code == 16:
+        return _bits_column(raw, target)
     if pa.types.is_binary(target):
         return raw.cast(pa.binary())
-    return _from_text(raw.cast(pa.large_string()).cast(pa.string()), target)
+    text = raw.cast(pa.large_string()).cast(pa.string())
+    if pa.types.is_string(target):
+        return text
+    if is_date_code(field.type_code):
+        return _date_column(text, field, target)
+    try:
+        if pa.types.is_duration(target):
+            return _duration_column(text)
+        return text.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+        raise ValueError(
+            f"Column `{field.name}` ({mysql_type_name(field)}): a value could not be read as {target} "
+            f"({e}). Select `CAST({field.name} AS CHAR)` to read the server's text."
+        ) from e
 
 
 def iter_mysql_batches(conn, sql: str, params=None, *, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
@@ -72,6 +97,12 @@ def iter_mysql_batches(conn, sql: str, params=None, *, batch_rows: int = 65_536)
         batch_rows: rows per batch.
 
     At least one batch is always yielded, so an empty result still carries its schema.
+
+    Raises:
+        UnsupportedTypeError: a result column no reader gives exactly (FLOAT, spatial), before any
+            batch, naming the column and the cast to use.
+        ValueError: a zero or invalid date, naming the column and the cast to use (the batch that
+            holds it is not yielded).
     """
     import pymysql.cursors
 
@@ -84,8 +115,7 @@ def iter_mysql_batches(conn, sql: str, params=None, *, batch_rows: int = 65_536)
             raise ValueError(
                 "The statement returned no result set; use execute() for statements without rows."
             )
-        types = [mysql_field_to_arrow(f) for f in fields]
-        schema = pa.schema([pa.field(f.name, t) for f, t in zip(fields, types, strict=True)])
+        schema = mysql_result_schema(fields)
         yielded = False
         while True:
             columns = read_columns(cur, batch_rows, len(fields))
@@ -94,7 +124,7 @@ def iter_mysql_batches(conn, sql: str, params=None, *, batch_rows: int = 65_536)
                     break
                 columns = [pa.array([], pa.large_binary()) for _ in fields]
             n = len(columns[0])
-            arrays = [_convert(col, f, t) for col, f, t in zip(columns, fields, types, strict=True)]
+            arrays = [_convert(col, f, t) for col, f, t in zip(columns, fields, schema.types, strict=True)]
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
             yielded = True
             if n < batch_rows:
@@ -103,5 +133,8 @@ def iter_mysql_batches(conn, sql: str, params=None, *, batch_rows: int = 65_536)
     finally:
         if finished:
             cur.close()
-        # else: the caller stopped early or failed; closing an unbuffered cursor would read the rest of
-        # the result, so the connection (closed by the caller) ends the query instead.
+        elif cur._result is not None:
+            # The caller stopped early, or a column was refused: closing an unbuffered cursor would read
+            # the rest of the result, so the connection (closed by the caller) ends the query instead,
+            # and pymysql must not try to drain it when the result is garbage-collected.
+            cur._result.unbuffered_active = False

@@ -1,20 +1,21 @@
-"""Arrow ↔ MySQL/MariaDB type mapping (loads create these columns; extracts read them back).
+"""Arrow → MySQL/MariaDB type mapping of loads (the columns ``copy_from_df`` creates).
+
+Extracts type each result column in :mod:`dagster_cfwb.transfer.mysql_result_types`; the last column
+below says what a loaded column reads back as.
 
 | Arrow type (load)                  | MySQL/MariaDB column         | Arrow type (extract)           |
 |------------------------------------|------------------------------|--------------------------------|
-| bool                               | BOOLEAN (= TINYINT(1))       | bool                           |
+| bool                               | BOOLEAN (= TINYINT(1))       | int8 (1 / 0)                   |
 | int8 / int16 / int32 / int64       | TINYINT / SMALLINT / INT / BIGINT | int8 / int16 / int32 / int64 |
 | uint8 … uint64                     | … UNSIGNED                   | uint8 … uint64                 |
 | float16, float32, float64          | DOUBLE                       | float64 (same value)           |
-| (MySQL FLOAT column)               | —                            | float32                        |
 | decimal(p, s), p ≤ 65              | DECIMAL(p, s)                | decimal128(p, s) (256 if p>38) |
 | string (any length, any Unicode)   | LONGTEXT utf8mb4 (key: VARCHAR(255)) | string                 |
 | binary                             | LONGBLOB (key: VARBINARY(255)) | binary                       |
 | date32/date64 (year 1 to 9999)     | DATE                         | date32                         |
-| time32/time64                      | TIME(6)                      | time64[us]                     |
+| time32/time64                      | TIME(6)                      | duration[us]                   |
 | timestamp without time zone        | DATETIME(6)                  | timestamp[us]                  |
 | timestamp with time zone           | DATETIME(6), stored in UTC   | timestamp[us] (UTC, no zone)   |
-| (MySQL TIMESTAMP column)           | —                            | timestamp[us, UTC]             |
 
 MySQL has no time-zone-aware column type that spans years 1–9999 (``TIMESTAMP`` stops in 2038),
 so zoned timestamps are stored as UTC ``DATETIME(6)``. MySQL sends ``FLOAT`` values back rounded to
@@ -32,7 +33,7 @@ import pyarrow as pa
 from dagster_cfwb.transfer.arrow_kinds import is_bytes, is_text
 from dagster_cfwb.transfer.sql_dialect import UnsupportedTypeError
 
-__all__ = ["arrow_to_mysql_type", "mysql_field_to_arrow", "mysql_type_holds"]
+__all__ = ["arrow_to_mysql_type", "mysql_type_holds"]
 
 _INTS = {
     "int8": "TINYINT",
@@ -132,73 +133,3 @@ def mysql_type_holds(column_type: str, t: pa.DataType) -> bool:
         precision, scale = (int(x) for x in re.findall(r"\d+", column_type)[:2])
         return scale >= t.scale and precision - scale >= t.precision - t.scale
     return True
-
-
-# Protocol field type codes (pymysql.constants.FIELD_TYPE)
-_DECIMAL, _TINY, _SHORT, _LONG, _FLOAT, _DOUBLE, _NULL, _TIMESTAMP, _LONGLONG, _INT24 = (
-    0,
-    1,
-    2,
-    3,
-    4,
-    5,
-    6,
-    7,
-    8,
-    9,
-)
-_DATE, _TIME, _DATETIME, _YEAR, _NEWDATE, _VARCHAR, _BIT, _JSON, _NEWDECIMAL = (
-    10,
-    11,
-    12,
-    13,
-    14,
-    15,
-    16,
-    245,
-    246,
-)
-_BINARY_CHARSET = 63
-_UNSIGNED_FLAG = 32
-
-
-def mysql_field_to_arrow(field) -> pa.DataType:
-    """Arrow type of a result column described by a pymysql ``Field`` (extract direction)."""
-    code = field.type_code
-    unsigned = bool(field.flags & _UNSIGNED_FLAG)
-    if code == _TINY:
-        if field.length == 1 and not unsigned:
-            return pa.bool_()
-        return pa.uint8() if unsigned else pa.int8()
-    if code == _SHORT:
-        return pa.uint16() if unsigned else pa.int16()
-    if code in (_LONG, _INT24):
-        return pa.uint32() if unsigned else pa.int32()
-    if code == _LONGLONG:
-        return pa.uint64() if unsigned else pa.int64()
-    if code == _YEAR:
-        return pa.int16()
-    if code == _FLOAT:
-        return pa.float32()
-    if code == _DOUBLE:
-        return pa.float64()
-    if code in (_DECIMAL, _NEWDECIMAL):
-        scale = field.scale
-        precision = field.length - (1 if scale else 0) - (0 if unsigned else 1)
-        precision = max(precision, scale, 1)
-        return pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
-    if code in (_DATE, _NEWDATE):
-        return pa.date32()
-    if code == _TIME:
-        return pa.time64("us")
-    if code == _DATETIME:
-        return pa.timestamp("us")
-    if code == _TIMESTAMP:
-        return pa.timestamp("us", tz="UTC")
-    if code == _BIT:
-        return pa.uint64()
-    if code == _NULL:
-        return pa.string()
-    if field.charsetnr == _BINARY_CHARSET and code != _JSON:
-        return pa.binary()
-    return pa.string()

@@ -8,6 +8,10 @@ then held for every later page, so the batches can stream into one Parquet file:
 - nested objects and lists → JSON text (``string``), readable in DuckDB with ``json_extract``;
 - a column that is always ``null`` in the first batch, or mixes kinds (``1`` and ``"a"``) → ``string``.
 
+With ``column_names="snake_case"`` (what ``RestApiResource.to_lakehouse`` uses) the record keys
+become safe identifiers (``Date de début`` → ``date_de_debut``, see `dagster_cfwb.transfer.column_names`);
+``schema`` still names the keys as the API sends them.
+
 A later value that does not fit its column (``2.5`` in a whole-number column, a new field that the
 first batch did not have) stops the run with an error naming the page, the column and the fix
 (pass ``schema``), rather than writing a file with silently altered values.
@@ -20,6 +24,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pyarrow as pa
+
+from dagster_cfwb.transfer.column_names import check_column_names_mode, rename_schema
 
 __all__ = [
     "RecordsSchemaError",
@@ -192,6 +198,7 @@ def records_to_batches(
     *,
     schema: Mapping[str, str | pa.DataType] | pa.Schema | None = None,
     batch_rows: int = 50_000,
+    column_names: str = "as_is",
 ) -> Iterator[pa.RecordBatch]:
     """Stream pages of records as Arrow record batches of about ``batch_rows`` rows, all with one schema.
 
@@ -200,6 +207,9 @@ def records_to_batches(
         schema: fixed columns and types (see :func:`parse_records_schema`); fields not listed are left
             out and missing ones are null. Without it, types come from the first ``batch_rows`` records.
         batch_rows: rows gathered before a batch is emitted (also the type-inference window).
+        column_names: ``as_is`` (default) keeps the record keys as column names; ``snake_case``
+            renames them to safe identifiers, each renamed field keeping its key as ``original_name``
+            metadata.
 
     Yields:
         Record batches; at least one (possibly empty) so the schema is always known.
@@ -213,7 +223,17 @@ def records_to_batches(
         >>> batch.num_rows, str(batch.schema.field("tags").type)
         (2, 'large_string')
     """
-    fixed = parse_records_schema(schema)
+    check_column_names_mode(column_names)
+    renamed: pa.Schema | None = None
+    for batch in _typed_batches(pages, parse_records_schema(schema), batch_rows):
+        if renamed is None:
+            renamed = rename_schema(batch.schema, column_names)
+        yield batch if renamed is batch.schema else pa.RecordBatch.from_arrays(batch.columns, schema=renamed)
+
+
+def _typed_batches(
+    pages: Iterable[list[dict]], fixed: pa.Schema | None, batch_rows: int
+) -> Iterator[pa.RecordBatch]:
     infer = fixed is None
     pending: list[tuple[int, list[dict]]] = []  # raw pages waiting for the inferred schema
     pending_rows = 0

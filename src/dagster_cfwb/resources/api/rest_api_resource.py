@@ -162,12 +162,14 @@ class RestApiResource(RedactedReprMixin, dg.ConfigurableResource):
                     _merge_stats(stats, client.stats)
 
     def _batches(
-        self, path, params, paginator, record_path, schema, batch_rows, stats
+        self, path, params, paginator, record_path, schema, batch_rows, stats, column_names="as_is"
     ) -> Iterator[pa.RecordBatch]:
         # the next pages download while this thread types the current one (at most 2 pages ahead)
         pages = prefetch(lambda: self.iter_pages(path, params, paginator, record_path, stats=stats), depth=2)
         try:
-            yield from records_to_batches(pages, schema=schema, batch_rows=batch_rows)
+            yield from records_to_batches(
+                pages, schema=schema, batch_rows=batch_rows, column_names=column_names
+            )
         except RecordsSchemaError as e:
             url = f"{self.base_url.rstrip('/')}/{path.lstrip('/')}"
             raise RestApiPageError(
@@ -185,13 +187,18 @@ class RestApiResource(RedactedReprMixin, dg.ConfigurableResource):
         output: str = "polars",
         batch_rows: int = 50_000,
         stats: FetchStats | None = None,
+        column_names: str = "as_is",
     ):
         """Collect every page into one typed table (``output``: ``polars``, ``arrow`` or ``pandas``).
 
         Column types are inferred from the records (nested objects become JSON text); pass ``schema``
         (e.g. ``{"id": "int64", "amount": "float64", "day": "date"}``) to fix the columns and types.
+        The columns are named after the record keys; ``column_names="snake_case"`` renames them as
+        ``to_lakehouse`` does.
         """
-        batches = list(self._batches(path, params, paginator, record_path, schema, batch_rows, stats))
+        batches = list(
+            self._batches(path, params, paginator, record_path, schema, batch_rows, stats, column_names)
+        )
         return to_output(pa.Table.from_batches(batches), output)
 
     def to_lakehouse(
@@ -206,6 +213,7 @@ class RestApiResource(RedactedReprMixin, dg.ConfigurableResource):
         schema: Mapping[str, str] | pa.Schema | None = None,
         batch_rows: int = 50_000,
         stats: FetchStats | None = None,
+        column_names: str = "snake_case",
     ) -> ParquetWriteResult:
         """Stream every page into one Parquet file of the lakehouse, published atomically.
 
@@ -213,12 +221,18 @@ class RestApiResource(RedactedReprMixin, dg.ConfigurableResource):
         ``record_path``, retries exhausted, a value that does not fit its column), nothing is written
         and an existing file at ``lakehouse_path`` is left as it was.
 
+        Column names: ``column_names="snake_case"`` (default) turns the record keys into safe
+        identifiers (``Date de début`` → ``date_de_debut``, duplicates suffixed ``_2``), each column
+        keeping its key in the Parquet field metadata (``original_name``), shown as the column's
+        description in the asset's column schema; ``"as_is"`` keeps the keys as they are. ``schema``
+        names the keys as the API sends them.
+
         Returns:
             ParquetWriteResult (path, rows, bytes, schema) for the asset's metadata.
         """
         log = dg.get_dagster_logger()
         own = stats if stats is not None else FetchStats()
-        batches = self._batches(path, params, paginator, record_path, schema, batch_rows, own)
+        batches = self._batches(path, params, paginator, record_path, schema, batch_rows, own, column_names)
         result = lakehouse.write_table(batches, lakehouse_path)
         log.info(
             f"Wrote {result.rows:,} records from `{path}` to `{result.path}` ({own.pages} pages, "

@@ -21,6 +21,8 @@ from dagster_cfwb.transfer.mysql_connectorx import (
 )
 from dagster_cfwb.transfer.mysql_extract import iter_mysql_batches
 from dagster_cfwb.transfer.mysql_load import MySQLDialect
+from dagster_cfwb.transfer.mysql_result_types import mysql_result_schema
+from dagster_cfwb.transfer.sql_dialect import UnsupportedTypeError
 
 __all__ = ["MySQLResource"]
 
@@ -54,6 +56,11 @@ class MySQLResource(SQLDatabaseResource):
     Queries are read by connectorx (fast) when every result column is of a type it reads exactly and
     there are no ``params``, else by our pymysql reader; both give the same types and values (see
     :mod:`dagster_cfwb.transfer.mysql_connectorx`). ``extract_path(sql)`` says which one a query gets.
+    Every MariaDB type is read exactly (`BOOLEAN` as the `int8` it holds, `TIME` as a duration), as
+    the server's text (`ENUM`, `SET`, `JSON`, `INET6`, `UUID`), or refused before the first batch
+    with an error naming the column and the cast to use (`FLOAT`: `CAST(col AS DOUBLE)`; spatial
+    types: `ST_AsText(col)`; a zero date `0000-00-00`: `NULLIF(col, '0000-00-00')`). The whole table
+    is in `docs/databases.md` ("MariaDB extract type table").
 
     Example:
         .. code-block:: python
@@ -91,12 +98,14 @@ class MySQLResource(SQLDatabaseResource):
         default=None,
         description="Fail a query whose server does not answer for this many seconds (empty: no limit).",
     )
-    extract_reader: Literal["auto", "pymysql"] = Field(
+    extract_reader: Literal["auto", "connectorx", "pymysql"] = Field(
         default="auto",
         description=(
             "How `query`/`iter_batches`/`extract_to_lakehouse` read rows: `auto` uses connectorx (about twice "
             "as fast) when every result column is of a type it reads exactly and the query has no `params`, "
-            "else our own pymysql reader; `pymysql` always uses our reader. Both give the same types and values."
+            "else our own pymysql reader; `connectorx` always uses connectorx and fails, saying why, when it "
+            "cannot read a query exactly; `pymysql` always uses our reader. Both give the same types and "
+            "values (see the MariaDB extract type table in `docs/databases.md`)."
         ),
     )
 
@@ -135,7 +144,10 @@ class MySQLResource(SQLDatabaseResource):
         return code not in _NOT_TRANSIENT
 
     def _connectorx_plan(self, conn, sql: str, params) -> tuple[list | None, str]:
-        """(column definitions, "connectorx") when connectorx can read ``sql`` exactly, else (None, why not)."""
+        """(column definitions, "connectorx") when connectorx can read ``sql`` exactly, else (None, why not).
+
+        Raises UnsupportedTypeError for a column no reader gives exactly (the wire reader would too).
+        """
         if self.extract_reader == "pymysql":
             return None, "extract_reader='pymysql'"
         if params is not None:
@@ -152,18 +164,29 @@ class MySQLResource(SQLDatabaseResource):
         fields, placeholders = described
         if placeholders:
             return None, "the statement has ? placeholders"
+        mysql_result_schema(fields)  # a column no reader gives exactly is refused here, by name
         reason = not_exact_reason(fields)
         return (None, reason) if reason else (fields, "connectorx")
 
     def extract_path(self, sql: str, params: Any = None) -> str:
-        """Which reader `iter_batches(sql, params)` would use: ``"connectorx"``, or ``"pymysql: <why>"``."""
+        """Which reader `iter_batches(sql, params)` would use: ``"connectorx"``, ``"pymysql: <why>"``, or
+        ``"refused: <why>"`` when a column has a type no reader gives exactly (FLOAT, spatial)."""
         with self.get_connection() as conn:
-            fields, why = self._connectorx_plan(conn, sql, params)
+            try:
+                fields, why = self._connectorx_plan(conn, sql, params)
+            except UnsupportedTypeError as e:
+                return f"refused: {e}"
         return "connectorx" if fields is not None else f"pymysql: {why}"
 
     def _iter_batches_on(self, conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
         fields, why = self._connectorx_plan(conn, sql, params)
         log = dg.get_dagster_logger()
+        forced = self.extract_reader == "connectorx"
+        if forced and fields is None:
+            raise ValueError(
+                f"{self._describe()}: extract_reader='connectorx' cannot read this query exactly ({why}); "
+                "use extract_reader='auto' (connectorx where exact, else our pymysql reader) or 'pymysql'."
+            )
         if fields is not None:
             url = connectorx_url(self.host, self.port, self.user, self.password, self.database)
             hide = [self.password, quote(self.password or "", safe=""), url]
@@ -176,7 +199,7 @@ class MySQLResource(SQLDatabaseResource):
                     yield batch
                 return
             except ConnectorxError as e:
-                if yielded:
+                if yielded or forced:
                     raise
                 why = str(e)
                 log.warning(f"{self._describe()}: {why}; reading with pymysql instead")

@@ -328,6 +328,10 @@ def test_maria_names_are_checked_by_its_rules_before_the_server(maria):
     with pytest.raises(IdentifierError):
         db.copy_from_df(_rows(1, "a"), "t\n")
     assert _maria_tables(db) == []
+    # like the server, an existing column `id` takes the data's `ID` (case is ignored)
+    db.copy_from_df(pa.table({"id": pa.array([1], pa.int64())}), "t")
+    db.copy_from_df(pa.table({"ID": pa.array([2], pa.int64())}), "t", mode="append")
+    assert db.query("SELECT id FROM t ORDER BY id").rows() == [(1,), (2,)]
 
 
 @pytest.mark.mysql

@@ -28,7 +28,12 @@ import time
 from collections.abc import Callable
 
 from dagster_cfwb.transfer.arrow_stream import ArrowStream
-from dagster_cfwb.transfer.identifiers import QualifiedName, refuse_case_duplicates, validate_identifier
+from dagster_cfwb.transfer.identifiers import (
+    QualifiedName,
+    folds_case,
+    refuse_case_duplicates,
+    validate_identifier,
+)
 from dagster_cfwb.transfer.load_result import (
     LoadError,
     LoadResult,
@@ -117,14 +122,18 @@ def drop_orphan_tables(conn, dialect: LoadDialect, table: QualifiedName) -> list
 
 def _check_existing(dialect: LoadDialect, table: QualifiedName, stream: ArrowStream, existing):
     names = [f.name for f in stream.schema]
-    missing = [n for n in names if n not in existing]
+    lookup = existing
+    if folds_case(dialect.name):  # the server matches the data's `ID` to an existing `id`: so do we
+        folded = {k.casefold(): v for k, v in existing.items()}
+        lookup = {n: folded[n.casefold()] for n in names if n.casefold() in folded}
+    missing = [n for n in names if n not in lookup]
     if missing:
         raise ValueError(
             f"Table `{table}` has no column(s) {missing}; it has {list(existing)}. "
             "Add the columns, or load with mode='replace' to recreate the table."
         )
     for field in stream.schema:
-        dialect.check_target_type(existing[field.name], field.type, column=field.name, table=str(table))
+        dialect.check_target_type(lookup[field.name], field.type, column=field.name, table=str(table))
 
 
 def _swap_happened(dialect: LoadDialect, table, staging, old, reconnect) -> bool:

@@ -13,6 +13,7 @@ locked against concurrent writers (``SHARE ROW EXCLUSIVE``; readers are not bloc
 from __future__ import annotations
 
 import itertools
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -34,6 +35,8 @@ from dagster_cfwb.transfer.pg_staging import drop_orphan_staging, mark_staging, 
 from dagster_cfwb.transfer.pg_types import arrow_to_pg_type, pg_column_definitions
 
 __all__ = ["load_postgres", "pg_table_columns"]
+
+_log = logging.getLogger(__name__)
 
 
 _FORMAT_TYPE_NAMES = {
@@ -134,7 +137,6 @@ def _replace_parallel(conn, stream, table, keys, names, connect, streams, on_pro
     staging = staging_name(table)
     try:
         with conn.transaction(), conn.cursor() as cur:
-            drop_orphan_staging(cur, table)
             _create_table(cur, staging, wire_schema(stream.schema), [])
             mark_staging(cur, staging)
         rows = parallel_copy_binary(
@@ -160,6 +162,22 @@ def _replace_parallel(conn, stream, table, keys, names, connect, streams, on_pro
         columns=names,
         method="parallel_copy",
     )
+
+
+def _drop_orphans(conn, table: QualifiedName) -> None:
+    """Drop staging tables of dead sessions in a short transaction of its own, never failing the load.
+
+    Its own transaction, so the locks on the dropped tables are not held for the whole load (a
+    concurrent load would wait on them); a lock held elsewhere is waited for 5 s at most.
+    """
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute("SET LOCAL lock_timeout = '5s'")
+            dropped = drop_orphan_staging(cur, table)
+        if dropped:
+            _log.info(f"PostgreSQL: dropped staging table(s) left by ended loads: {dropped}")
+    except Exception as e:  # cleanup only: the next load tries again
+        _log.warning(f"PostgreSQL: could not drop staging tables left by ended loads near `{table}`: {e}")
 
 
 def _drop_quietly(conn, table: QualifiedName) -> None:
@@ -209,6 +227,7 @@ def load_postgres(
     for field in stream.schema:  # refuse unsupported types before any SQL runs
         arrow_to_pg_type(field.type, column=field.name)
     started = time.perf_counter()
+    _drop_orphans(conn, table)
     if mode == "replace" and streams > 1 and connect is not None:
         first = next(stream.batches, None)
         second = next(stream.batches, None) if first is not None else None
@@ -222,7 +241,6 @@ def load_postgres(
     carried = bool(text_carried(stream.schema))
     try:
         with conn.transaction(), conn.cursor() as cur:
-            drop_orphan_staging(cur, table)
             # replace looks the target up only after the swap lock (see pg_staging.swap_in): a lookup
             # made earlier would be cached by this backend and miss a concurrent replace's new table
             existing = pg_table_columns(cur, table) if mode != "replace" else None

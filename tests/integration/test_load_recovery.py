@@ -371,3 +371,29 @@ def test_maria_cleanup_never_drops_the_staging_table_of_a_load_still_running(mar
         (7, "new"),
     ]
     assert _maria_tables(db) == ["t", "t2"]
+
+
+@pytest.mark.postgres
+def test_pg_date64_and_nanosecond_durations_load_exactly_or_are_refused(pg):
+    import datetime as dt
+
+    from dagster_cfwb.transfer.pg_types import UnsupportedTypeError
+
+    db, s = pg
+    data = pa.table(
+        {
+            "d": pa.array([dt.date(2024, 2, 29), None], pa.date64()),
+            "span": pa.array([90_000_000_000_000, None], pa.duration("ns")),  # 25 h, whole microseconds
+        }
+    )
+    db.copy_from_df(data, "t", schema=s)
+    db.copy_from_df(data, "t", schema=s, mode="append")
+    assert (
+        db.query(f'SELECT d::text, (EXTRACT(EPOCH FROM span) * 1000000)::bigint AS us FROM "{s}".t').rows()
+        == [("2024-02-29", 90_000_000_000), (None, None)] * 2
+    )
+    with pytest.raises(UnsupportedTypeError, match="Column `span` of type duration.*cannot store exactly"):
+        db.copy_from_df(pa.table({"span": pa.array([1001], pa.duration("ns"))}), "t", schema=s)
+    with pytest.raises(UnsupportedTypeError, match="Column `l` is a list of decimal256"):
+        db.copy_from_df(pa.table({"l": pa.array([[1]], pa.list_(pa.decimal256(40, 2)))}), "t", schema=s)
+    assert db.query(f'SELECT count(*) AS n FROM "{s}".t').item() == 4

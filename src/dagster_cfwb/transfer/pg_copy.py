@@ -37,19 +37,42 @@ def text_carried(schema: pa.Schema) -> list[pa.Field]:
     return [f for f in schema if pa.types.is_decimal256(f.type)]
 
 
+def _wire_type(t: pa.DataType) -> pa.DataType:
+    if pa.types.is_decimal256(t):
+        return pa.string()
+    if pa.types.is_date64(t):
+        return pa.date32()  # exact for whole days; other values are refused by the cast
+    if pa.types.is_duration(t) and t.unit == "ns":
+        return pa.duration("us")  # PostgreSQL's interval keeps microseconds; finer values refused
+    return t
+
+
 def wire_schema(schema: pa.Schema) -> pa.Schema:
-    """``schema`` as binary COPY sends it: :func:`text_carried` fields become ``string``."""
-    carried = {f.name for f in text_carried(schema)}
-    return pa.schema([pa.field(f.name, pa.string(), f.nullable) if f.name in carried else f for f in schema])
+    """``schema`` as binary COPY sends it: types pgpq cannot encode become exact equivalents.
+
+    ``decimal256`` → text (see :func:`text_carried`), ``date64`` → ``date32``, nanosecond
+    durations → microseconds. A value that would change in the conversion is refused by
+    :func:`to_wire`, naming the column.
+    """
+    return pa.schema([pa.field(f.name, _wire_type(f.type), f.nullable) for f in schema])
 
 
 def to_wire(batch: pa.RecordBatch, wire: pa.Schema) -> pa.RecordBatch:
-    """Cast ``batch`` to ``wire`` (exact: decimals become their full decimal text)."""
+    """Cast ``batch`` to ``wire`` exactly (decimals become their full text), or raise naming the column."""
     if batch.schema.equals(wire):
         return batch
-    return pa.RecordBatch.from_arrays(
-        [col.cast(f.type) for col, f in zip(batch.columns, wire, strict=True)], schema=wire
-    )
+    columns = []
+    for col, f in zip(batch.columns, wire, strict=True):
+        try:
+            columns.append(col if col.type == f.type else col.cast(f.type, safe=True))
+        except pa.ArrowInvalid as e:
+            from dagster_cfwb.transfer.pg_types import UnsupportedTypeError
+
+            raise UnsupportedTypeError(
+                f"Column `{f.name}` of type {col.type} holds a value PostgreSQL cannot store exactly as "
+                f"{f.type} ({e}). Round it first, e.g. cast to {f.type} in your query."
+            ) from e
+    return pa.RecordBatch.from_arrays(columns, schema=wire)
 
 
 def copy_batches_binary(

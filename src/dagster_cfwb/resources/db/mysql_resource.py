@@ -49,8 +49,9 @@ class MySQLResource(SQLDatabaseResource):
     multi-row INSERTs are used instead). Because MySQL commits every ``CREATE``/``RENAME`` on its
     own, ``mode="replace"`` loads a staging table first and then swaps it in with one atomic
     ``RENAME TABLE``: until that instant the old table and its rows are untouched, and a failure
-    removes the staging table. ``mode="upsert"`` uses ``INSERT … ON DUPLICATE KEY UPDATE`` where a primary key or unique index
-    covers exactly ``keys``, and otherwise deletes the matching keys then inserts, in one transaction. Column types: see
+    removes the staging table. ``mode="upsert"`` uses ``INSERT … ON DUPLICATE KEY UPDATE`` where a
+    primary key or unique index covers exactly ``keys``, and otherwise deletes the matching keys then
+    inserts, in one transaction. Column types: see
     :mod:`dagster_cfwb.transfer.mysql_types` (text is stored as utf8mb4, so any Unicode fits).
 
     Queries are read by connectorx (fast) when every result column is of a type it reads exactly and

@@ -225,6 +225,20 @@ def test_maria_next_load_drops_tables_of_dead_sessions_only(maria):
 
 
 @pytest.mark.mysql
+def test_maria_staging_tables_of_older_versions_are_dropped_once_a_day_old(maria, monkeypatch):
+    from dagster_cfwb.transfer import mysql_load
+
+    db, _ = maria
+    db.execute("CREATE TABLE `_cfwb_stg_t_0badc0de` (id BIGINT)")  # the name before load owners
+    db.execute("CREATE TABLE `_cfwb_notes` (id BIGINT)")  # not ours: never touched
+    db.copy_from_df(_rows(1, "a"), "other")
+    assert "_cfwb_stg_t_0badc0de" in _maria_tables(db)  # young: could belong to a running old version
+    monkeypatch.setattr(mysql_load, "_LEGACY_AGE_SECONDS", -1)
+    db.copy_from_df(_rows(1, "a"), "other")
+    assert _maria_tables(db) == ["_cfwb_notes", "other"]
+
+
+@pytest.mark.mysql
 def test_maria_load_killed_mid_way_leaves_a_staging_table_the_next_load_removes(maria):
     db, admin = maria
     db.copy_from_df(_rows(5, "old"), "t")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import secrets
 import threading
 
@@ -40,6 +41,10 @@ __all__ = ["MySQLDialect", "load_data_sql"]
 
 _log = logging.getLogger(__name__)
 _DONE = object()
+# staging names of versions before load owners (`_cfwb_stg_<target>_<8 hex>`): no lock to check,
+# so they count as orphaned once older than a day (no load keeps its staging table that long)
+_LEGACY_NAME = re.compile(r"_cfwb_(stg|old)_.*_[0-9a-f]{8}")
+_LEGACY_AGE_SECONDS = 86_400
 _LOCAL_REFUSED = (1148, 2068, 3948, 3950)  # "command not allowed", "LOAD DATA LOCAL … disabled"
 
 
@@ -137,8 +142,9 @@ class MySQLDialect(LoadDialect):
             pass
 
     def staging_tables_query(self, schema):
+        # the age in seconds, computed by the server (create_time and NOW() in one time zone)
         return (
-            "SELECT table_name, create_time FROM information_schema.tables "
+            "SELECT table_name, TIMESTAMPDIFF(SECOND, create_time, NOW()) FROM information_schema.tables "
             "WHERE table_schema = COALESCE(%s, DATABASE()) AND table_name LIKE %s",
             (schema, "\\_cfwb\\_%"),
         )
@@ -146,12 +152,14 @@ class MySQLDialect(LoadDialect):
     def find_orphans(self, cursor, table: QualifiedName) -> list[str]:
         cursor.execute(*self.staging_tables_query(table.schema))
         orphans = []
-        for name, _created in cursor.fetchall():
+        for name, age in cursor.fetchall():
             match = STAGING_NAME.fullmatch(name)
             if match:
                 cursor.execute("SELECT IS_USED_LOCK(%s)", (_lock_name(match.group(3)),))
                 if cursor.fetchone()[0] is None:
                     orphans.append(name)
+            elif _LEGACY_NAME.fullmatch(name) and age is not None and int(age) > _LEGACY_AGE_SECONDS:
+                orphans.append(name)  # left by a version without owners: dropped once a day old
         return orphans
 
     def has_unique_key(self, cursor, table: QualifiedName, keys: list[str]) -> bool:

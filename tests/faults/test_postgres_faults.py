@@ -36,7 +36,7 @@ from fault_fixtures import private_pg, private_tmpdir  # noqa: E402, F401
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.timeout(120)]
 
-OLD = Version.of("old", range(30_000))  # the new versions come in 20 batches, 0.05 s apart
+OLD = Version.of("old", range(30_000))  # the new versions come in 20 batches, 0.02 s apart
 NEW = {
     "replace": Version.of("new", range(10_000, 60_000)),
     "append": Version.of("new", range(30_000, 80_000)),

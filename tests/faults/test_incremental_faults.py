@@ -32,7 +32,8 @@ pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.timeout(180)
 TARGET = "faults/stg/eleves.parquet"
 
 
-def _yaml(table: str) -> str:
+def _yaml(table: str, keys: str) -> str:
+    keys_line = f"\n          keys: {keys}" if keys else ""
     return f"""
     type: dagster_cfwb.LakehouseImportComponent
     attributes:
@@ -40,7 +41,7 @@ def _yaml(table: str) -> str:
         - source: {{kind: database, resource_key: postgresql, table: public.{table}}}
           target: {{code_location: faults, layer: stg, table: eleves}}
           mode: incremental
-          watermark_column: updated_at
+          watermark_column: updated_at{keys_line}
     """
 
 
@@ -51,7 +52,14 @@ def _insert(source, table: str, first: int, last: int) -> None:
     )
 
 
-def test_incremental_run_killed_between_read_and_write(private_pg, tmp_path, private_tmpdir, record_property):  # noqa: F811
+@pytest.mark.parametrize("keys", ["", "[id]"], ids=["rows-compared-whole", "keys-id"])
+def test_incremental_run_killed_between_read_and_write(
+    private_pg,  # noqa: F811
+    tmp_path,
+    private_tmpdir,  # noqa: F811
+    record_property,
+    keys,
+):
     from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
     from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
 
@@ -62,7 +70,7 @@ def test_incremental_run_killed_between_read_and_write(private_pg, tmp_path, pri
     root = tmp_path / "lake"
     lakehouse = LocalLakehouseResource(root=str(root))
     resources = {"postgresql": source, "lakehouse": lakehouse}
-    with yaml_defs({"imports/defs.yaml": _yaml(table)}) as defs:
+    with yaml_defs({"imports/defs.yaml": _yaml(table, keys)}) as defs:
         assert run_assets(defs, resources).success
     first = Version.of("src", range(1, 20_001))
     _insert(source, table, 20_001, 30_000)
@@ -70,7 +78,7 @@ def test_incremental_run_killed_between_read_and_write(private_pg, tmp_path, pri
 
     marker = tmp_path / "read-everything"
     job = {
-        "kind": "import", "yaml": _yaml(table), "settings": private_pg.settings, "root": str(root),
+        "kind": "import", "yaml": _yaml(table, keys), "settings": private_pg.settings, "root": str(root),
         "path": TARGET, "marker": str(marker),
     }  # fmt: skip
     worker = start_worker(job, private_tmpdir)
@@ -79,7 +87,7 @@ def test_incremental_run_killed_between_read_and_write(private_pg, tmp_path, pri
     assert worker.returncode == -9, worker.stdout.read()
 
     version, lost_now, dup_now = lakehouse_state(lakehouse, TARGET).compare(first, everything)
-    with yaml_defs({"imports/defs.yaml": _yaml(table)}) as defs:
+    with yaml_defs({"imports/defs.yaml": _yaml(table, keys)}) as defs:
         assert run_assets(defs, resources).success  # the retry
     retried, lost, dup = lakehouse_state(lakehouse, TARGET).compare(everything)
     left = leftover_local_files(root, private_tmpdir)
@@ -87,7 +95,7 @@ def test_incremental_run_killed_between_read_and_write(private_pg, tmp_path, pri
         record_property,
         Outcome(
             engine="Incremental import (PostgreSQL → local lakehouse)",
-            fault="run SIGKILLed between reading and writing, retried",
+            fault=f"run SIGKILLed between reading and writing, retried ({f'keys: {keys}' if keys else 'no keys'})",
             survived=version is not None and retried is everything and not left,
             rows_lost=lost_now + lost,
             rows_duplicated=dup_now + dup,

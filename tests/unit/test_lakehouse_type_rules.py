@@ -50,3 +50,10 @@ def test_a_slow_writer_keeps_touching_its_temp_file(tmp_path):
     os.utime(path, (0, 0))
     items = list(temp_files.touching(iter(range(3)), path, every_seconds=0))
     assert items == [0, 1, 2] and os.path.getmtime(path) > 0
+
+
+def test_a_decimal_whose_scale_exceeds_its_precision_is_stored_with_precision_equal_to_scale():
+    schema = lakehouse_schema(pa.schema([("c", pa.decimal128(3, 5))]), "a/stg/t.parquet")
+    assert schema.field("c").type == pa.decimal128(5, 5)  # Parquet refuses scale > precision
+    with pytest.raises(TypeError, match=r"`c`.*decimal128\(3, 40\).*text"):
+        lakehouse_schema(pa.schema([("c", pa.decimal128(3, 40))]), "a/stg/t.parquet")

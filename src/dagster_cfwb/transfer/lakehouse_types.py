@@ -8,8 +8,9 @@ before anything is written, what each column becomes:
 - **kept**: the Parquet type DuckDB reads back with the same values;
 - **converted** to an equivalent type with the same values (dictionary → its values, `null` →
   string, `float16` → `float32`, `date64` → `date32`, times → `time64[us]`, `timestamp[s|ms]` →
-  `timestamp[us]`, `timestamp[ns, tz]` → `timestamp[us, tz]`), with *safe* casts: a value that does
-  not fit (nanoseconds that are not whole microseconds, an overflow) is refused, never rounded;
+  `timestamp[us]`, `timestamp[ns, tz]` → `timestamp[us, tz]`, `decimal128(3, 5)` → `decimal128(5, 5)`),
+  with *safe* casts: a value that does not fit (nanoseconds that are not whole microseconds, an
+  overflow) is refused, never rounded;
 - **refused** with a `TypeError` naming the lakehouse path, the column, its Arrow type and the cast
   to use (decimals over 38 digits, durations, intervals, unions, unknown extension types…).
 
@@ -82,6 +83,16 @@ def _target_type(t: pa.DataType, where: str, path: str, *, top: bool) -> pa.Data
                 "Parquet decimals need a scale between 0 and the precision.",
                 f"Cast it to `decimal128({min(t.precision - t.scale, MAX_DECIMAL_PRECISION)}, 0)` (exact for these values).",
             )
+        if t.scale > t.precision:  # decimal128(3, 5) holds 0.00123: as decimal128(5, 5), the same values
+            if t.scale > MAX_DECIMAL_PRECISION:
+                raise _refuse(
+                    path,
+                    where,
+                    t,
+                    f"its {t.scale} digits after the point need a decimal of more than {MAX_DECIMAL_PRECISION} digits.",
+                    "Cast it to text (`pa.string()`, in the source SQL `CAST(col AS text)`).",
+                )
+            return pa.decimal128(t.scale, t.scale)
         return t
     if pa.types.is_duration(t):
         raise _refuse(

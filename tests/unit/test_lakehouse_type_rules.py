@@ -57,3 +57,18 @@ def test_a_decimal_whose_scale_exceeds_its_precision_is_stored_with_precision_eq
     assert schema.field("c").type == pa.decimal128(5, 5)  # Parquet refuses scale > precision
     with pytest.raises(TypeError, match=r"`c`.*decimal128\(3, 40\).*text"):
         lakehouse_schema(pa.schema([("c", pa.decimal128(3, 40))]), "a/stg/t.parquet")
+
+
+def test_columns_whose_names_differ_only_by_case_are_refused_before_writing(tmp_path):
+    """DuckDB folds case and would read the second `a`/`A` back as `a_1`/`A_1`."""
+    from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
+
+    lake = LocalLakehouseResource(root=str(tmp_path / "lake"))
+    for names in (["id", "a", "a"], ["id", "Name", "name"]):
+        table = pa.Table.from_arrays([pa.array([1])] * 3, names=names)
+        with pytest.raises(ValueError) as err:
+            lake.write_table(table, "a/stg/t.parquet")
+        message = str(err.value)
+        assert f"`{names[1]}`" in message and f"`{names[2]}`" in message and "`a/stg/t.parquet`" in message
+        assert "Nothing was written" in message, message
+        assert not lake.exists("a/stg/t.parquet")

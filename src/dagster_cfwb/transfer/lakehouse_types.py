@@ -166,13 +166,23 @@ def _target_field(f: pa.Field, where: str, path: str) -> pa.Field:
 
 
 def lakehouse_schema(schema: pa.Schema, path: str) -> pa.Schema:
-    """The schema a lakehouse file gets for rows of ``schema``; `TypeError` if a column is refused.
+    """The schema a lakehouse file gets for rows of ``schema``; `TypeError` if a column is refused,
+    `ValueError` if two column names differ only by case.
 
     Example:
         >>> import pyarrow as pa
         >>> lakehouse_schema(pa.schema([("d", pa.dictionary(pa.int8(), pa.string()))]), "x/stg/t.parquet")
         d: string
     """
+    seen: dict[str, str] = {}
+    for name in schema.names:  # DuckDB folds case and reads a second `a` (or `A`) back as `a_1`
+        if name.lower() in seen:
+            raise ValueError(
+                f"Cannot write lakehouse file `{path}`: columns `{seen[name.lower()]}` and `{name}` have the "
+                "same name to DuckDB (names are compared without case), which would read the second one back "
+                "renamed. Nothing was written. Rename one of them (in SQL: `AS other_name`)."
+            )
+        seen[name.lower()] = name
     fields = [
         pa.field(f.name, _target_type(f.type, f.name, path, top=True), f.nullable, f.metadata) for f in schema
     ]

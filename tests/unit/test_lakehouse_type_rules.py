@@ -72,3 +72,18 @@ def test_columns_whose_names_differ_only_by_case_are_refused_before_writing(tmp_
         assert f"`{names[1]}`" in message and f"`{names[2]}`" in message and "`a/stg/t.parquet`" in message
         assert "Nothing was written" in message, message
         assert not lake.exists("a/stg/t.parquet")
+
+
+@pytest.mark.parametrize(("first", "later"), [(pa.timestamp("us", "UTC"), pa.timestamp("us")),
+                                              (pa.timestamp("us"), pa.timestamp("us", "UTC"))])  # fmt: skip
+def test_a_later_batch_with_or_without_a_time_zone_unlike_the_first_is_refused(first, later):
+    """A wall-clock 12:00 without a zone is not the instant 12:00 UTC (nor the reverse)."""
+    import datetime as dt
+
+    noon = dt.datetime(2024, 3, 1, 12)
+    batches = [
+        pa.record_batch({"at": pa.array([noon], first)}),
+        pa.record_batch({"at": pa.array([noon], later)}),
+    ]
+    with pytest.raises(ValueError, match=r"Column `at`.*later record batch"):
+        list(lakehouse_stream(batches, "a/stg/t.parquet"))

@@ -267,7 +267,9 @@ def _family(t: pa.DataType) -> str:
         ("decimal", pa.types.is_decimal),
         ("text", lambda x: pa.types.is_string(x) or pa.types.is_large_string(x)),
         ("bytes", lambda x: pa.types.is_binary(x) or pa.types.is_large_binary(x)),
-        ("timestamp", pa.types.is_timestamp),
+        # a wall-clock time without a zone is not an instant: never cast one into the other
+        ("timestamp", lambda x: pa.types.is_timestamp(x) and x.tz is None),
+        ("timestamp with time zone", pa.types.is_timestamp),
         # nested types differ by child names too (DuckDB names a list's values `l`, pyarrow `item`)
         (
             "list",

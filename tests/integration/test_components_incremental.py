@@ -446,3 +446,29 @@ def test_a_text_watermark_is_refused_and_nothing_is_left(postgresql, pg_schema, 
     assert "The watermark `updated_at`" in message and "arrives as `string`" in message
     assert "::numeric(20,0)" in message
     assert local_lakehouse.list("enseignement") == []
+
+
+def test_a_query_source_ending_in_a_comment_is_filtered_by_the_window(postgresql, pg_schema, local_lakehouse):
+    """The query is wrapped as `SELECT * FROM (<query>\n) …`: a trailing `-- comment` cannot swallow the `)`."""
+    from dagster_cfwb.components.incremental_import import run_incremental_import
+    from dagster_cfwb.components.lakehouse_import import ImportModel
+
+    _seed(postgresql, pg_schema, rows=3)
+    imp = ImportModel.model_validate(
+        {
+            "source": {
+                "kind": "database",
+                "resource_key": "postgresql",
+                "query": f'SELECT id, nom, updated_at FROM "{pg_schema}".eleves -- every pupil\n',
+            },
+            "target": {"code_location": "enseignement", "layer": "stg", "table": "eleves"},
+            "mode": "incremental",
+            "watermark_column": "updated_at",
+            "keys": ["id"],
+        }
+    )
+    run_incremental_import(imp, postgresql, local_lakehouse)
+    _insert(postgresql, pg_schema, "(4, 'nouveau', '2024-03-02')")
+    second = run_incremental_import(imp, postgresql, local_lakehouse)  # filtered: the wrapped query
+    assert (second.rows, second.extra_metadata["rows_added"]) == (4, 1)
+    assert _rows(local_lakehouse) == _expected(postgresql, pg_schema)

@@ -37,11 +37,12 @@ __all__ = [
     "wrapped_sql",
 ]
 
-#: Session settings that fix the text form of the columns sent as text (and nothing else).
+#: Session settings that fix the text form of the columns sent as text (and nothing else). Not
+#: `TimeZone`: it gives `ts::date` or `extract(hour FROM ts)` in the query their meaning (the
+#: session's, as in any SQL client); timestamptz values are read as UTC instants whatever it is.
 TEXT_SETTINGS = {
     "IntervalStyle": "postgres_verbose",
     "DateStyle": "ISO",
-    "TimeZone": "UTC",
     "extra_float_digits": "1",
     "bytea_output": "hex",
 }

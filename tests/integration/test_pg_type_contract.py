@@ -473,6 +473,29 @@ def test_the_session_time_zone_still_means_what_it_means_in_the_query(pg_config,
     assert row["a"] == '{"2024-03-01 00:30:00+01"}'  # a text form: the same instant, with its offset
 
 
+@pytest.mark.parametrize("reader", READERS)
+def test_a_day_month_date_order_still_reads_the_querys_date_literals(pg_config, reader):
+    """A database with `DateStyle = 'ISO, DMY'` (French locales): `'01/02/2024'` is 1 February."""
+    import psycopg
+
+    from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
+
+    name = f"cfwb_dmy_{secrets.token_hex(4)}"
+    admin = {k: pg_config[k] for k in ("host", "port", "user")}
+    if pg_config["password"]:
+        admin["password"] = pg_config["password"]
+    with psycopg.connect(**admin, dbname=pg_config["database"], autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f"ALTER DATABASE \"{name}\" SET DateStyle = 'ISO, DMY'")
+    try:
+        db = PostgreSQLResource(**{**pg_config, "database": name}, reader=reader)
+        table = db.query("SELECT '01/02/2024'::date AS d, '1 day'::interval AS i", output="arrow")
+    finally:
+        with psycopg.connect(**admin, dbname=pg_config["database"], autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    assert table.to_pylist() == [{"d": dt.date(2024, 2, 1), "i": "@ 1 day"}]
+
+
 # -- the type table in docs/databases.md ---------------------------------------------------------
 def _doc_value(case: Case) -> str:
     if case.outcome == "refused":

@@ -12,6 +12,7 @@ from dagster_cfwb.transfer.column_names import (
     ORIGINAL_NAME_KEY,
     normalize_column_names,
     original_names,
+    resolve_schema_keys,
     snake_case,
 )
 from dagster_cfwb.transfer.file_errors import FileParseError
@@ -258,3 +259,24 @@ def test_codes_with_leading_zeros_and_integers_too_big_for_int64_are_read_as_tex
     assert table.column("siret_long").to_pylist() == ["12345678901234567890123", "9", None]
     assert table.column("habitants").to_pylist() == [41, 16000, None]  # plain numbers stay numbers
     assert table.column("ratio").to_pylist() == [0.5, 1.0, None]
+
+
+def test_a_schema_key_that_names_two_columns_is_refused(tmp_path, local_lakehouse):
+    """Headers `a b` and `a_b` are both `a_b` in snake_case: `schema: {a_b: …}` would pick one silently."""
+    f = tmp_path / "t.csv"
+    f.write_text("a b,a_b\n01,02\n")
+    with pytest.raises(FileParseError) as err:
+        _load(f, local_lakehouse, schema={"a_b": "string"})
+    message = str(err.value)
+    assert "`a_b` in `schema` names two columns" in message and "'a b'" in message and "'a_b'" in message
+    assert "file's own header" in message
+    _, table = _load(f, local_lakehouse, schema={"a b": "string", "a_b": "string"})  # headers as written
+    assert table.column("a_b").to_pylist() == ["01"] and table.column("a_b_2").to_pylist() == ["02"]
+    _, table = _load(f, local_lakehouse, schema={"a_b_2": "string"})  # the unambiguous snake_case name
+    assert table.column("a_b_2").to_pylist() == ["02"] and table.column("a_b").to_pylist() == ["01"]
+    j = tmp_path / "t.ndjson"
+    j.write_text('{"a b": 1, "a_b": 2}\n')
+    with pytest.raises(FileParseError, match=r"`a_b` in `schema` names two columns"):
+        _load(j, local_lakehouse, schema={"a_b": "string"})
+    with pytest.raises(ValueError, match=r"`Sample Number` and `sample_number` in `schema` name the same"):
+        resolve_schema_keys({"Sample Number": "int64", "sample_number": "string"}, ["Sample Number"])

@@ -143,11 +143,32 @@ def resolve_schema_keys(spec: Mapping[str, Any], file_names: Iterable[str]) -> d
 
     A key may be the name as the file writes it (``Sample Number``) or its snake_case form
     (``sample_number``). Keys that match neither are kept as they are (the caller reports them).
+
+    Raises:
+        ValueError: a key names two columns (headers ``a b`` and ``a_b``: ``a_b`` is the file's
+            ``a_b`` and the snake_case name of ``a b``) and the other one is not named by its header
+            too, or two keys name the same column; the message says which key to write instead.
     """
     names = list(file_names)
-    by_snake = dict(zip(normalize_column_names(names), names, strict=True))
+    snake = normalize_column_names(names)
+    by_snake = dict(zip(snake, names, strict=True))
+    renamed = dict(zip(names, snake, strict=True))
     present = set(names)
     out: dict[str, Any] = {}
+    keys: dict[str, str] = {}
     for key, value in spec.items():
-        out[key if key in present else by_snake.get(key, key)] = value
+        other = by_snake.get(key, key)
+        if key in present and other != key and other not in spec:
+            raise ValueError(
+                f"`{key}` in `schema` names two columns: the header {key!r} and the header {other!r} (whose "
+                f"snake_case name is `{key}`). Say which with the file's own header: {{{other!r}: …}}, or "
+                f"{{{renamed[key]!r}: …}} (the renamed name of the header {key!r}), or give both headers as written."
+            )
+        column = key if key in present else other
+        if column in keys:
+            raise ValueError(
+                f"`{keys[column]}` and `{key}` in `schema` name the same column {column!r}; keep one of them."
+            )
+        keys[column] = key
+        out[column] = value
     return out

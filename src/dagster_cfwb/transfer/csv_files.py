@@ -386,6 +386,13 @@ def _open_reader(path: str, opts: CsvOptions, label: str, read, parse, convert, 
         raise
 
 
+def _resolve_keys(explicit: dict[str, pa.DataType], names: list[str], label: str) -> dict[str, pa.DataType]:
+    try:
+        return resolve_schema_keys(explicit, names)
+    except ValueError as e:
+        raise FileParseError(label, str(e)) from None
+
+
 def read_csv_batches(path: str, opts: CsvOptions, label: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
     """Open the local CSV file ``path``; return its schema and a lazy iterator of record batches.
 
@@ -404,11 +411,11 @@ def read_csv_batches(path: str, opts: CsvOptions, label: str) -> tuple[pa.Schema
     explicit = dict(convert.column_types)
     inferred, sample_names = _infer_types(path, opts, read, parse, convert, label)
     if inferred:
-        explicit = resolve_schema_keys(explicit, inferred)
+        explicit = _resolve_keys(explicit, sample_names, label)
         convert.column_types = {**inferred, **explicit}
     stream, reader, names = _open_reader(path, opts, label, read, parse, convert, sample_names, set(explicit))
     if any(name not in names for name in explicit):
-        resolved = resolve_schema_keys(explicit, names)
+        resolved = _resolve_keys(explicit, names, label)
         if resolved != explicit:  # the sample could not be parsed: open again with the file's names
             stream.close()
             explicit = resolved

@@ -83,7 +83,10 @@ def _whole_numbers_as_integers(table: pa.Table, typed: Sequence[str]) -> pa.Tabl
 
     A column with one decimal value, a NaN/infinity or a number outside int64 stays float64.
     """
-    given = set(resolve_schema_keys(dict.fromkeys(typed), table.schema.names))
+    try:
+        given = set(resolve_schema_keys(dict.fromkeys(typed), table.schema.names))
+    except ValueError:  # an ambiguous key: `_apply_schema` refuses it with the file's name
+        given = set(typed)
     columns = list(table.columns)
     for i, (name, column) in enumerate(zip(table.schema.names, columns, strict=True)):
         if name in given or not pa.types.is_floating(column.type) or column.null_count == len(column):

@@ -79,7 +79,10 @@ def _apply_schema(table_or_batch, schema_spec: Any, label: str):
         if isinstance(schema_spec, pa.Schema)
         else {name: arrow_type(t, name) for name, t in schema_spec.items()}
     )
-    wanted = resolve_schema_keys(wanted, table_or_batch.schema.names)
+    try:
+        wanted = resolve_schema_keys(wanted, table_or_batch.schema.names)
+    except ValueError as e:
+        raise FileParseError(label, str(e)) from None
     missing = [name for name in wanted if name not in table_or_batch.schema.names]
     if missing:
         raise FileParseError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pyarrow as pa
@@ -280,3 +281,92 @@ def test_a_schema_key_that_names_two_columns_is_refused(tmp_path, local_lakehous
         _load(j, local_lakehouse, schema={"a_b": "string"})
     with pytest.raises(ValueError, match=r"`Sample Number` and `sample_number` in `schema` name the same"):
         resolve_schema_keys({"Sample Number": "int64", "sample_number": "string"}, ["Sample Number"])
+
+
+# -- JSON numbers ---------------------------------------------------------------------------------
+
+
+def _reference(path):
+    """Each line read by Python's own json module, numbers exact."""
+    from decimal import Decimal
+
+    return [json.loads(line, parse_float=Decimal, parse_int=int) for line in path.read_text().splitlines()]
+
+
+def test_json_numbers_are_exact(tmp_path, local_lakehouse):
+    """Integers past int64, 17-digit floats, booleans and nested values keep their values."""
+    from decimal import Decimal
+
+    f = tmp_path / "n.ndjson"
+    lines = [
+        {"big": 2**63 - 1, "u": 1, "f": 0.1, "b": True, "n": {"x": 1}, "a": [1, 2]},
+        {"big": 2**63, "u": 2**64 - 1, "f": 0.30000000000000004, "b": False, "n": {"x": 2}, "a": [3]},
+        {"big": 1, "u": 0, "f": 1.7976931348623157e308, "b": None, "n": None, "a": []},
+        {"big": 0, "u": 5, "f": 2.2250738585072014e-308, "b": True, "n": {"x": 3}, "a": None},
+    ]
+    f.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    _, table = _load(f, local_lakehouse)
+    for row, expected in zip(table.to_pylist(), _reference(f), strict=True):
+        for key, value in expected.items():
+            got = row[key]
+            if isinstance(value, Decimal):
+                assert Decimal(repr(got)) == value, key
+            else:
+                assert got == value and isinstance(got, bool) == isinstance(value, bool), key
+    assert table.column("big").type == pa.decimal128(38, 0)  # past int64: DuckDB's HUGEINT, exact
+
+
+@pytest.mark.parametrize(
+    ("number", "became"),
+    [
+        ("1e400", "inf"),
+        ("-1e400", "-inf"),
+        ("1e-400", "0.0"),
+        ("9223372036854775809", "9.223372036854776e+18"),
+        ("0.12345678901234567890", "0.12345678901234568"),
+        ("123456789012345678901234567890123456789012", "1.2345678901234568e+41"),
+    ],
+)
+def test_a_json_number_that_a_float_would_change_is_refused(tmp_path, local_lakehouse, number, became):
+    f = tmp_path / "n.ndjson"
+    f.write_text('{"id": 1, "x": 1.5}\n\n{"id": 2, "x": ' + number + "}\n")
+    with pytest.raises(FileParseError) as err:
+        _load(f, local_lakehouse)
+    message = str(err.value)
+    assert "n.ndjson`, line 3: key `x`: the number " + number + " would become " + became in message
+    assert "{'x': 'string'}" in message and "float64" in message
+    assert ("decimal(38,0)" if number.isdigit() else "decimal(38,18)") in message
+    _, table = _load(f, local_lakehouse, schema={"x": "string"})  # the exact text, as in the file
+    assert table.column("x").to_pylist() == ["1.5", number]
+
+
+def test_json_exact_numbers_with_a_decimal_schema_and_in_an_array(tmp_path, local_lakehouse):
+    from decimal import Decimal
+
+    f = tmp_path / "a.json"
+    f.write_text('[{"x": 0.5, "n": {"y": 1}},\n {"x": 0.12345678901234567890, "n": {"y": 1e999}}]')
+    with pytest.raises(
+        FileParseError, match=r"record 2: key `n` \(at `n\.y`\): the number 1e999 would become inf"
+    ):
+        _load(f, local_lakehouse, schema={"x": "decimal(38,20)"})
+    _, table = _load(f, local_lakehouse, schema={"x": "decimal(38,20)", "n": "string"})
+    assert table.column("x").to_pylist() == [Decimal("0.5"), Decimal("0.12345678901234567890")]
+    assert table.column("n").to_pylist()[1] == '{"y":1e999}'
+    _, table = _load(f, local_lakehouse, schema={"x": "float64", "n": "string"})  # rounding accepted
+    assert table.column("x").to_pylist() == [0.5, 0.12345678901234568]
+
+
+def test_json_types_come_from_every_record(tmp_path, local_lakehouse):
+    """DuckDB infers from a sample: a later 1.5 in an integer key was rounded, a later key dropped."""
+    f = tmp_path / "late.ndjson"
+    rows = [{"i": n, "b": True, "n": {"x": n}} for n in range(30_000)]
+    rows.append({"i": 1.5, "b": 1, "n": {"x": 2.5, "k": "new"}, "late": "here", "mix": "x"})
+    rows.append({"i": 2, "b": False, "n": {"x": 1}, "mix": 7})
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _, table = _load(f, local_lakehouse)
+    last = table.to_pylist()[-2:]
+    assert last[0]["i"] == 1.5 and last[1]["i"] == 2
+    assert last[0]["late"] == "here" and last[1]["late"] is None
+    assert last[0]["n"] == {"x": 2.5, "k": "new"}
+    assert str(last[0]["b"]) in ("1", "True") and last[0]["b"] is not True  # never silently cast to true
+    assert last[0]["mix"] in ("x", '"x"') and last[1]["mix"] == "7"

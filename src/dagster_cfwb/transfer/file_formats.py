@@ -14,6 +14,7 @@ from dagster_cfwb.transfer.column_names import rename_schema, resolve_schema_key
 from dagster_cfwb.transfer.csv_files import CsvOptions, arrow_type, read_csv_batches
 from dagster_cfwb.transfer.excel_files import read_excel_sheet
 from dagster_cfwb.transfer.file_errors import FileParseError
+from dagster_cfwb.transfer.json_files import duckdb_message, read_json_batches
 
 __all__ = ["FILE_FORMATS", "ReadOptions", "detect_format", "open_file_batches"]
 
@@ -70,15 +71,17 @@ def detect_format(path: str, format: str | None = None) -> str:
     )
 
 
+def _wanted_types(schema_spec: Any) -> dict[str, pa.DataType]:
+    if isinstance(schema_spec, pa.Schema):
+        return {f.name: f.type for f in schema_spec}
+    return {name: arrow_type(t, name) for name, t in schema_spec.items()}
+
+
 def _apply_schema(table_or_batch, schema_spec: Any, label: str):
     """Cast the columns named in ``schema_spec`` (Excel/JSON, where the reader infers types)."""
     if not schema_spec:
         return table_or_batch
-    wanted = (
-        {f.name: f.type for f in schema_spec}
-        if isinstance(schema_spec, pa.Schema)
-        else {name: arrow_type(t, name) for name, t in schema_spec.items()}
-    )
+    wanted = _wanted_types(schema_spec)
     try:
         wanted = resolve_schema_keys(wanted, table_or_batch.schema.names)
     except ValueError as e:
@@ -125,35 +128,32 @@ def _spec_names(schema_spec: Any) -> list[str]:
 def _json(path: str, fmt: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
     import duckdb
 
+    def declared(names: list[str]) -> dict[str, pa.DataType]:
+        if not opts.csv.schema:
+            return {}
+        try:
+            return resolve_schema_keys(_wanted_types(opts.csv.schema), names)
+        except ValueError as e:
+            raise FileParseError(label, str(e)) from None
+
     con = duckdb.connect()
-    json_format = "newline_delimited" if fmt == "ndjson" else "auto"
     try:
-        reader = con.execute(
-            "SELECT * FROM read_json(?, format = ?, records = 'true')", [path, json_format]
-        ).to_arrow_reader(opts.batch_rows)
+        schema, batches = read_json_batches(
+            con,
+            path,
+            fmt,
+            opts.batch_rows,
+            label,
+            declared,
+            lambda batch: _apply_schema(batch, opts.csv.schema, label),
+        )
     except duckdb.Error as e:
         con.close()
-        raise FileParseError(label, _duckdb_message(e, path)) from None
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        try:
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    return
-                except (duckdb.Error, pa.ArrowInvalid) as e:
-                    raise FileParseError(label, _duckdb_message(e, path)) from None
-                yield _apply_schema(batch, opts.csv.schema, label)
-        finally:
-            con.close()
-
-    return _declared_schema(reader.schema, opts, label), batches()
-
-
-def _duckdb_message(error: Exception, path: str) -> str:
-    text = str(error).split("\n\nLINE 1:")[0].strip()
-    return text.replace(f'"{path}"', "the file").replace(path, "the file")
+        raise FileParseError(label, duckdb_message(e, path)) from None
+    except BaseException:
+        con.close()
+        raise
+    return _declared_schema(schema, opts, label), batches
 
 
 def _parquet(path: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:

@@ -115,6 +115,10 @@ def _holds_exactly(type_: pa.DataType) -> bool:
     )
 
 
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _line_of(path: str, record: int) -> int | None:
     """1-based line of the ``record``-th non-blank line of an NDJSON file (slow: error path only)."""
     with open(path, "rb") as f:
@@ -150,20 +154,27 @@ def read_json_batches(
 
     json_format = "newline_delimited" if fmt == "ndjson" else "auto"
     query = "SELECT * {} FROM read_json(?, format = ?, records = 'true', sample_size = -1)"
-    reader = con.execute(query.format(""), [path, json_format]).to_arrow_reader(batch_rows)
+    result = con.execute(query.format(""), [path, json_format])
+    mixed = [name for name, type_, *_ in result.description if str(type_) == "JSON"]
+    reader = result.to_arrow_reader(batch_rows)
     file_schema = reader.schema
     types = declared(file_schema.names)
-    as_text = [
+    nested_text = [
         name
         for name, t in types.items()
         if (pa.types.is_string(t) or pa.types.is_large_string(t))
         and name in file_schema.names
+        and name not in mixed
         and pa.types.is_nested(file_schema.field(name).type)
     ]
-    if as_text:  # a nested value given as `string` in `schema`: its JSON text
-        quoted = ['"' + name.replace('"', '""') + '"' for name in as_text]
-        replace = "REPLACE (" + ", ".join(f"to_json({q})::VARCHAR AS {q}" for q in quoted) + ")"
-        reader = con.execute(query.format(replace), [path, json_format]).to_arrow_reader(batch_rows)
+    if mixed or nested_text:
+        # A key holding values of several kinds (`1`, `"x"`) is DuckDB's JSON type, whose strings keep
+        # their quotes: read it as text (`x`, `1`). A nested value given as `string`: its JSON text.
+        replace = [f"{_quoted(name)} ->> '$' AS {_quoted(name)}" for name in mixed]
+        replace += [f"to_json({_quoted(name)})::VARCHAR AS {_quoted(name)}" for name in nested_text]
+        reader.close()
+        result = con.execute(query.format(f"REPLACE ({', '.join(replace)})"), [path, json_format])
+        reader = result.to_arrow_reader(batch_rows)
         file_schema = reader.schema
     exact_columns = {name: t for name, t in types.items() if _holds_exactly(t)}
     skip = {name for name, t in types.items() if pa.types.is_floating(t)}  # a float given: rounding accepted

@@ -376,14 +376,80 @@ def test_a_json_key_of_mixed_kinds_is_text(tmp_path, local_lakehouse):
     f = tmp_path / "m.ndjson"
     f.write_text(
         '{"b": true, "mix": 1, "s": "a"}\n{"b": 1, "mix": "x", "s": 123456789012345678901234567890}\n'
-        '{"b": "yes", "mix": [1, "y"], "s": null}\n{"b": null, "mix": {"k": 0.5}, "s": 0.10000000000000001}\n'
+        '{"b": "yes", "mix": [1, "y"], "s": null}\n{"b": null, "mix": {"k": 0.5}, "s": 9007199254740993.0}\n'
     )
     with pytest.raises(
-        FileParseError, match=r"line 4: key `s`: the number 0.10000000000000001 would become 0.1"
+        FileParseError,
+        match=r"line 4: key `s`: the number 9007199254740993.0 would become 9007199254740992.0",
     ):
         _load(f, local_lakehouse)
-    f.write_text(f.read_text().replace("0.10000000000000001", "0.25"))
+    f.write_text(f.read_text().replace("9007199254740993.0", "0.25"))
     _, table = _load(f, local_lakehouse)
     assert table.column("b").to_pylist() == ["true", "1", "yes", None]
     assert table.column("mix").to_pylist() == ["1", "x", '[1,"y"]', '{"k":0.5}']
     assert table.column("s").to_pylist() == ["a", "123456789012345678901234567890", None, "0.25"]
+
+
+# -- CSV numbers after the type sample ------------------------------------------------------------
+
+
+def _late(tmp_path, header, rows, late, sample_bytes=1024):
+    f = tmp_path / "late.csv"
+    f.write_text(header + "\n" + rows * 2_000 + late)
+    return f
+
+
+def test_a_code_with_a_leading_zero_after_the_sample_is_refused(tmp_path, local_lakehouse):
+    """`01000` past the sample in a column inferred as integers was read as the number 1000."""
+    f = _late(tmp_path, "Code Postal,n", "75001,1\n", "01000,2\n")
+    with pytest.raises(FileParseError) as err:
+        _load(f, local_lakehouse, sample_bytes=1024)
+    message = str(err.value)
+    assert (
+        "late.csv`, line 2002: column #1 `Code Postal`: value '01000' (a code with a leading zero)" in message
+    )
+    assert "would become the number 1000" in message and "{'Code Postal': 'string'}" in message
+    _, table = _load(f, local_lakehouse, sample_bytes=1024, schema={"code_postal": "string"})
+    assert table.column("code_postal").to_pylist()[-2:] == ["75001", "01000"]
+    assert table.column("n").to_pylist()[-1] == 2
+
+
+def test_numbers_past_what_their_inferred_type_holds_after_the_sample_are_refused(tmp_path, local_lakehouse):
+    f = _late(tmp_path, "id,x", "1,0.5\n", "9223372036854775808,0.12345678901234567890\n")
+    with pytest.raises(FileParseError) as err:
+        _load(f, local_lakehouse, sample_bytes=1024)
+    assert "line 2002: column #1 `id`: value '9223372036854775808' is not a valid int64" in str(err.value)
+    assert "{'id': 'decimal(38,0)'}" in str(err.value)
+    with pytest.raises(FileParseError) as err:
+        _load(f, local_lakehouse, sample_bytes=1024, schema={"id": "decimal(38,0)"})
+    message = str(err.value)
+    assert (
+        "line 2002: column #2 `x`: value '0.12345678901234567890' would become 0.12345678901234568" in message
+    )
+    assert "{'x': 'decimal(38,18)'}" in message and "{'x': 'float64'} to accept the rounding" in message
+    _, table = _load(f, local_lakehouse, sample_bytes=1024, schema={"id": "string", "x": "decimal(38,20)"})
+    assert table.column("x").to_pylist()[-1] == __import__("decimal").Decimal("0.12345678901234567890")
+    _, table = _load(f, local_lakehouse, sample_bytes=1024, schema={"id": "string", "x": "float64"})
+    assert table.column("x").to_pylist()[-1] == 0.12345678901234568  # asked for: rounding accepted
+
+
+def test_a_long_decimal_in_the_sample_keeps_the_column_as_text(tmp_path, local_lakehouse):
+    f = tmp_path / "d.csv"
+    f.write_text("x,y\n0.5,8.3945900000000009\n0.12345678901234567890,0.30000000000000004\n")
+    _, table = _load(f, local_lakehouse)
+    assert table.column("x").to_pylist() == ["0.5", "0.12345678901234567890"]
+    # a double written with 17 digits (R, C programs) is that double: the column stays float64
+    assert table.column("y").to_pylist() == [8.3945900000000009, 0.30000000000000004]
+
+
+def test_numbers_after_the_sample_still_read_as_before(tmp_path, local_lakehouse):
+    """Blanks, NA, spaces, decimal commas, signs and 0 in number columns past the sample."""
+    f = _late(tmp_path, "n;x;z", "1;1,5;0\n", " 7 ;NA;-0\n;-2,25;0\n")
+    result, table = _load(f, local_lakehouse, sample_bytes=1024, delimiter=";", decimal_comma=True)
+    assert table.schema.types == [pa.int64(), pa.float64(), pa.int64()]
+    assert table.column("n").to_pylist()[-2:] == [7, None]
+    assert table.column("x").to_pylist()[-2:] == [None, -2.25]
+    assert table.column("z").to_pylist()[-3:] == [0, 0, 0]
+    f = _late(tmp_path, "n", "1\n", "douze\n")
+    with pytest.raises(FileParseError, match=r"line 2002: column #1 `n`: value 'douze' is not a valid int64"):
+        _load(f, local_lakehouse, sample_bytes=1024)

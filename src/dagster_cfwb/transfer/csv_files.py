@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from dagster_cfwb.transfer.column_names import resolve_schema_keys
+from dagster_cfwb.transfer.csv_numbers import NumberColumns, keep_codes_as_text
 from dagster_cfwb.transfer.file_errors import FileParseError
 
 __all__ = ["NULL_MARKERS", "CsvOptions", "arrow_type", "read_csv_batches"]
@@ -319,29 +320,17 @@ def _infer_types(
     return types, names
 
 
-_LEADING_ZERO = r"^\s*[+-]?0[0-9]"  # `01000`: a code, not the number 1000
-_LONG_INTEGER = r"^\s*[+-]?[0-9]{16,}\s*$"  # past 2^53: a double would round it
-
-
 def _keep_codes_as_text(sample, read, parse, types: dict[str, pa.DataType]) -> None:
-    """Numbers columns of the sample that a number type would change are read as text instead.
-
-    Arrow infers `01000` as the int64 1000 and a 23-digit identifier as a rounded double.
-    """
+    """Number columns of the sample that a number type would change are read as text instead."""
     numeric = [n for n, t in types.items() if pa.types.is_integer(t) or pa.types.is_floating(t)]
     if not numeric:
         return
     convert = pacsv.ConvertOptions(
         column_types={n: pa.string() for n in numeric}, include_columns=numeric, strings_can_be_null=False
     )
-    texts = pacsv.read_csv(sample, read_options=read, parse_options=parse, convert_options=convert)
-    for name in numeric:
-        column = texts.column(name)
-        changed = pc.any(pc.match_substring_regex(column, _LEADING_ZERO)).as_py()
-        if not changed and pa.types.is_floating(types[name]):
-            changed = pc.any(pc.match_substring_regex(column, _LONG_INTEGER)).as_py()
-        if changed:
-            types[name] = pa.string()
+    keep_codes_as_text(
+        pacsv.read_csv(sample, read_options=read, parse_options=parse, convert_options=convert), types
+    )
 
 
 def _coalesce(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
@@ -386,6 +375,29 @@ def _open_reader(path: str, opts: CsvOptions, label: str, read, parse, convert, 
         raise
 
 
+def _is_number(type_: pa.DataType) -> bool:
+    return pa.types.is_integer(type_) or pa.types.is_floating(type_)
+
+
+def _number_error(
+    path: str, opts: CsvOptions, label: str, names: list[str], col: int, value: str, problem: str, types
+) -> FileParseError:
+    """The FileParseError for a value of an inferred number column that its type would change."""
+    first = 0 if opts.header else -1
+    line = _locate(path, opts, lambda i, row: i > first and col < len(row) and row[col] == value)
+    key = names[col] if opts.header else f"column_{col + 1}"
+    column = f"column #{col + 1}" + (f" `{key}`" if opts.header else "")
+    examples = " or ".join(f"{{{key!r}: {t!r}}}" for t in types if t != "float64")
+    accept = f", or {{{key!r}: 'float64'}} to accept the rounding" if "float64" in types else ""
+    return FileParseError(
+        label,
+        f"{column}: {problem}.",
+        line=line,
+        hint=f"Its type was inferred from the first {opts.sample_bytes:,} bytes; give the column's type in "
+        f"`schema` (e.g. {examples}){accept}.",
+    )
+
+
 def _resolve_keys(explicit: dict[str, pa.DataType], names: list[str], label: str) -> dict[str, pa.DataType]:
     try:
         return resolve_schema_keys(explicit, names)
@@ -410,9 +422,12 @@ def read_csv_batches(path: str, opts: CsvOptions, label: str) -> tuple[pa.Schema
     read, parse, convert = _arrow_options(opts)
     explicit = dict(convert.column_types)
     inferred, sample_names = _infer_types(path, opts, read, parse, convert, label)
+    numbers: dict[str, pa.DataType] = {}
     if inferred:
         explicit = _resolve_keys(explicit, sample_names, label)
-        convert.column_types = {**inferred, **explicit}
+        # Inferred number columns are read as text and converted batch by batch (see csv_numbers).
+        numbers = {n: t for n, t in inferred.items() if n not in explicit and _is_number(t)}
+        convert.column_types = {**inferred, **{n: pa.string() for n in numbers}, **explicit}
     stream, reader, names = _open_reader(path, opts, label, read, parse, convert, sample_names, set(explicit))
     if any(name not in names for name in explicit):
         resolved = _resolve_keys(explicit, names, label)
@@ -435,6 +450,22 @@ def read_csv_batches(path: str, opts: CsvOptions, label: str) -> tuple[pa.Schema
         stream.close()
         raise
     fix_empty = opts.null_values is None
+    schema = reader.schema
+    converter = None
+    if numbers:
+        positions = {i: numbers[n] for i, n in enumerate(names) if n in numbers}
+        schema = pa.schema(
+            [f.with_type(positions[i]) if i in positions else f for i, f in enumerate(reader.schema)],
+            metadata=reader.schema.metadata,
+        )
+        converter = NumberColumns(
+            positions,
+            convert.null_values,
+            opts.decimal_comma,
+            lambda i, value, problem, types: _number_error(
+                path, opts, label, names, i, value, problem, types
+            ),
+        )
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:
@@ -445,8 +476,10 @@ def read_csv_batches(path: str, opts: CsvOptions, label: str) -> tuple[pa.Schema
                     return
                 except (pa.ArrowInvalid, UnicodeDecodeError) as e:
                     raise _translate(e, path, opts, label, names, set(explicit)) from None
+                if converter is not None:
+                    batch = converter.convert(batch, schema)
                 yield _empty_text_as_null(batch) if fix_empty else batch
         finally:
             stream.close()
 
-    return reader.schema, _coalesce(batches(), BATCH_ROWS)
+    return schema, _coalesce(batches(), BATCH_ROWS)

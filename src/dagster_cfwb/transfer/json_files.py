@@ -15,7 +15,6 @@ change is refused naming the key and the line, unless ``schema`` gives the key a
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dagster_cfwb.transfer.csv_numbers import float_changes
 from dagster_cfwb.transfer.file_errors import FileParseError
 
 __all__ = ["read_json_batches"]
@@ -41,19 +41,11 @@ def _is_real(token: str) -> bool:
     return any(c in token for c in ".eE")
 
 
-def _double_changes(token: str) -> str | None:
-    """What a 64-bit float makes of ``token`` if that is not the same number, else None."""
-    value = float(token)
-    if not math.isfinite(value) or Decimal(repr(value)) != Decimal(token):
-        return repr(value)
-    return None
-
-
 def _changed(value: Any, type_: pa.DataType, path: str) -> tuple[str, str, str] | None:
     """(path, number, what it becomes) of the first number of ``value`` that DuckDB would change."""
     if isinstance(value, _Number):
         if _is_real(value) or pa.types.is_floating(type_):
-            became = _double_changes(value)
+            became = float_changes(value)
             return (path, str(value), became) if became else None
         return None
     if isinstance(value, dict):

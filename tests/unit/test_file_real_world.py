@@ -453,3 +453,15 @@ def test_numbers_after_the_sample_still_read_as_before(tmp_path, local_lakehouse
     f = _late(tmp_path, "n", "1\n", "douze\n")
     with pytest.raises(FileParseError, match=r"line 2002: column #1 `n`: value 'douze' is not a valid int64"):
         _load(f, local_lakehouse, sample_bytes=1024)
+
+
+def test_a_json_number_given_as_a_decimal_is_its_written_value(tmp_path, local_lakehouse):
+    """The double 0.1 cast to decimal(38,20) was 0.10000000000000000555, 2.675 to decimal(12,2) 2.67."""
+    from decimal import Decimal
+
+    f = tmp_path / "d.ndjson"
+    f.write_text('{"x": 0.1}\n{"x": 2.675}\n{"x": 3}\n{"x": null}\n')
+    _, table = _load(f, local_lakehouse, schema={"x": "decimal(38,20)"})
+    assert table.column("x").to_pylist() == [Decimal("0.1"), Decimal("2.675"), Decimal(3), None]
+    with pytest.raises(FileParseError, match=r"column `x` cannot be read as decimal128\(12, 2\)"):
+        _load(f, local_lakehouse, schema={"x": "decimal(12,2)"})

@@ -97,6 +97,9 @@ def _apply_schema(table_or_batch, schema_spec: Any, label: str):
     for name, column in zip(table_or_batch.schema.names, table_or_batch.columns, strict=True):
         if name in wanted and not column.type.equals(wanted[name]):
             try:
+                if pa.types.is_floating(column.type) and pa.types.is_decimal(wanted[name]):
+                    # through the double's shortest text: 0.1 is 0.1, not 0.1000000000000000055511
+                    column = pc.cast(column, pa.string())
                 column = pc.cast(column, wanted[name])
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
                 raise FileParseError(

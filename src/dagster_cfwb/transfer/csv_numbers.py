@@ -34,6 +34,8 @@ def float_changes(text: str) -> str | None:
     ``9007199254740993``, ``1e400`` (inf) and ``1e-400`` (0) are changed.
     """
     value = float(text)
+    if repr(value) == text:  # the double's own shortest text (what Python, JavaScript, Java write)
+        return None
     if math.isnan(value) or (math.isinf(value) and text.strip().lstrip("+-").lower() in ("inf", "infinity")):
         return None
     try:

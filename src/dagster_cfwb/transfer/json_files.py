@@ -37,8 +37,11 @@ class _Number(str):
     """A JSON number exactly as the file writes it."""
 
 
+_DECODER = json.JSONDecoder(parse_float=_Number, parse_int=_Number)
+
+
 def _is_real(token: str) -> bool:
-    return any(c in token for c in ".eE")
+    return "." in token or "e" in token or "E" in token
 
 
 def _changed(value: Any, type_: pa.DataType, path: str) -> tuple[str, str, str] | None:
@@ -225,7 +228,7 @@ def read_json_batches(
                 fixes: dict[str, dict[int, Any]] = {}
                 while next_flag is not None and next_flag[0] <= offset + batch.num_rows:
                     record, text = next_flag
-                    parsed = json.loads(text, parse_float=_Number, parse_int=_Number)
+                    parsed = _DECODER.decode(text)
                     for key, value in parsed.items() if isinstance(parsed, dict) else ():
                         if key in skip or key not in file_schema.names:
                             continue

@@ -185,13 +185,19 @@ def read_json_batches(
         at = "" if line else f"record {record:,}: "
         inside = f" (at `{where}`)" if where != key else ""
         example = "decimal(38,18)" if _is_real(number) else "decimal(38,0)"
+        if inside:  # a nested value: only its JSON text keeps the number
+            hint = f"Give the key's type in `schema` as {{{key!r}: 'string'}} to keep its JSON text with the exact number."
+        else:
+            hint = (
+                f"Give the key's type in `schema`, e.g. {{{key!r}: 'string'}} or {{{key!r}: {example!r}}} to keep "
+                f"the exact number, or {{{key!r}: 'float64'}} to accept the rounding."
+            )
         return FileParseError(
             label,
             f"{at}key `{key}`{inside}: the number {number} would become {became} (DuckDB reads JSON "
             "numbers as 64-bit floats).",
             line=line,
-            hint=f"Give the key's type in `schema`, e.g. {{{key!r}: 'string'}} or {{{key!r}: {example!r}}} "
-            f"to keep the exact number, or {{{key!r}: 'float64'}} to accept the rounding.",
+            hint=hint,
         )
 
     def flagged() -> Iterator[tuple[int, str]]:

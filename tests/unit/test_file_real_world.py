@@ -465,3 +465,18 @@ def test_a_json_number_given_as_a_decimal_is_its_written_value(tmp_path, local_l
     assert table.column("x").to_pylist() == [Decimal("0.1"), Decimal("2.675"), Decimal(3), None]
     with pytest.raises(FileParseError, match=r"column `x` cannot be read as decimal128\(12, 2\)"):
         _load(f, local_lakehouse, schema={"x": "decimal(12,2)"})
+
+
+def test_json_exact_values_land_on_their_own_rows_across_batches(tmp_path, local_lakehouse):
+    f = tmp_path / "many.ndjson"
+    rows = [f'{{"id": {i}, "x": {i}.5}}' for i in range(1_000)]
+    for i in (0, 99, 100, 101, 555, 999):
+        rows[i] = f'{{"id": {i}, "x": {i}.12345678901234567890}}'
+    f.write_text("\n".join(rows) + "\n")
+    with pytest.raises(FileParseError, match=r"line 1: key `x`"):
+        _load(f, local_lakehouse, batch_rows=100)
+    _, table = _load(f, local_lakehouse, batch_rows=100, schema={"x": "string"})
+    x = table.column("x").to_pylist()
+    assert table.column("id").to_pylist() == list(range(1_000))
+    for i in range(1_000):
+        assert x[i] == (f"{i}.12345678901234567890" if i in (0, 99, 100, 101, 555, 999) else f"{i}.5")

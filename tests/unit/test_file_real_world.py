@@ -433,6 +433,19 @@ def test_numbers_past_what_their_inferred_type_holds_after_the_sample_are_refuse
     assert table.column("x").to_pylist()[-1] == 0.12345678901234568  # asked for: rounding accepted
 
 
+@pytest.mark.parametrize(("value", "became"), [("1e400", "inf"), ("-1e400", "-inf"), ("1e-400", "0.0")])
+def test_a_csv_number_beyond_a_double_is_refused(tmp_path, local_lakehouse, value, became):
+    f = tmp_path / "e.csv"
+    f.write_text(f"x\n0.5\n0\n0.00\ninf\n{value}\n")
+    with pytest.raises(
+        FileParseError, match=rf"line 6: column #1 `x`: value '{value}' would become {became}"
+    ):
+        _load(f, local_lakehouse)
+    f.write_text("x\n0.5\n0\n-0.0\ninf\n-inf\n")
+    _, table = _load(f, local_lakehouse)
+    assert table.column("x").to_pylist() == [0.5, 0.0, -0.0, float("inf"), float("-inf")]
+
+
 def test_a_long_decimal_in_the_sample_keeps_the_column_as_text(tmp_path, local_lakehouse):
     f = tmp_path / "d.csv"
     f.write_text("x,y\n0.5,8.3945900000000009\n0.12345678901234567890,0.30000000000000004\n")

@@ -50,7 +50,26 @@ def float_changes(text: str) -> str | None:
 
 def _first_inexact_float(texts: pa.Array) -> int | None:
     """Position of the first value of ``texts`` (of a column of decimals) that a double would change."""
-    positions = pc.indices_nonzero(pc.fill_null(pc.greater_equal(pc.binary_length(texts), _SHORT), False))
+    positions = pc.indices_nonzero(pc.greater_equal(pc.binary_length(texts), _SHORT))  # nulls: not taken
+    for position, text in zip(positions.to_pylist(), texts.take(positions).to_pylist(), strict=True):
+        if _safe_changes(text):
+            return position
+    return None
+
+
+def _first_out_of_range(texts: pa.Array, numbers: pa.Array) -> int | None:
+    """Position of the first short text that became infinite (`1e400`) or 0 (`1e-400`) as a double."""
+    bounds = pc.min_max(pc.abs(numbers))
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    if low is None or (low != 0 and high != math.inf):
+        return None
+    suspect = pc.or_(pc.is_inf(numbers), pc.equal(numbers, 0))
+    positions = pc.indices_nonzero(suspect)
+    # a zero written `0`, `0.00`, `-0e5` is 0: only a zero from non-zero digits (`1e-400`) is looked at
+    keep = pc.or_(
+        pc.is_inf(numbers.take(positions)), pc.match_substring_regex(texts.take(positions), "[1-9]")
+    )
+    positions = positions.filter(keep)
     for position, text in zip(positions.to_pylist(), texts.take(positions).to_pylist(), strict=True):
         if _safe_changes(text):
             return position
@@ -61,7 +80,7 @@ def _first_code(texts: pa.Array) -> int | None:
     """Position of the first value of ``texts`` with a leading zero (`01000`), found without a regex
     over the whole column: only the values starting with ``0``, ``-0`` or ``+0`` are looked at."""
     zero = pc.or_(pc.starts_with(texts, "0"), pc.starts_with(texts, "-0"))
-    zero = pc.fill_null(pc.or_(zero, pc.starts_with(texts, "+0")), False)
+    zero = pc.or_(zero, pc.starts_with(texts, "+0"))  # no fill_null: 1.3 s per 2M booleans in pyarrow 26
     if not pc.any(zero).as_py():
         return None
     positions = pc.indices_nonzero(zero)
@@ -155,6 +174,8 @@ class NumberColumns:
             )
         if pa.types.is_floating(type_):
             at = _first_inexact_float(texts)
+            if at is None:
+                at = _first_out_of_range(texts, numbers)
             if at is not None:
                 value = texts[at].as_py()
                 example = "decimal(38,0)" if value.strip().lstrip("+-").isdigit() else "decimal(38,18)"

@@ -20,7 +20,15 @@ __all__ = ["ComponentYamlError", "field_description", "format_validation_error",
 
 
 class ComponentYamlError(ValueError):
-    """A component's ``defs.yaml`` is invalid; the message lists every problem with file and line."""
+    """A component's ``defs.yaml`` is invalid; the message lists every problem with file and line.
+
+    ``problems`` holds each problem alone (``file, line N, field `x`: …`` and the quoted line), so
+    that ``cfwb check`` can print each one once; it is ``[message]`` when not given.
+    """
+
+    def __init__(self, message: str, problems: typing.Sequence[str] | None = None):
+        super().__init__(message)
+        self.problems = list(problems) if problems else [message]
 
 
 def yaml_field_path(loc: typing.Sequence[str | int]) -> str:
@@ -176,12 +184,12 @@ def format_validation_error(
             where = f"{position.filename}, line {position.start.line}, {where}"
             last = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))
             snippet = "" if is_secret_field(last) else _line_of(position.filename, position.start.line)
-        problems.append(f"- {where}: {_describe(item, model, raw)}{snippet}")
+        problems.append(f"{where}: {_describe(item, model, raw)}{snippet}")
     count = len(problems)
     head = f"Invalid `{component}` configuration"
     head += f" in {filename}" if filename else ""
     head += f" ({count} problem{'s' if count > 1 else ''}):"
-    return ComponentYamlError("\n".join([head, *problems]))
+    return ComponentYamlError("\n".join([head, *(f"- {p}" for p in problems)]), problems=problems)
 
 
 def _line_of(filename: str, line: int) -> str:

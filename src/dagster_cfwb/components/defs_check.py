@@ -1,0 +1,283 @@
+"""Validate every ``defs.yaml`` of a code location against its component, without building Definitions.
+
+What ``cfwb check`` runs. Each YAML document goes through the same steps as when Dagster loads the
+location (YAML parse, the file's top-level keys, the component ``type:``, ``{{ … }}`` templates
+rendered, the component's own model and validators), stopping before ``build_defs``, so it takes
+a second or two instead of loading every asset, dbt project and resource. Every problem is
+returned once, in the house format (file, line, field, expected, found, did-you-mean, the line).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import tomllib
+import types
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from dagster_cfwb.components.yaml_syntax_errors import yaml_syntax_problems
+
+__all__ = ["DefsCheckReport", "check_defs_files", "find_defs_files", "find_project_root"]
+
+_TOP_LEVEL = ("type", "attributes", "requirements", "template_vars_module", "post_processing")
+_SKIPPED_FOLDERS = {".venv", "venv", "node_modules", "__pycache__", ".git", "dbt_packages", ".dagster_home"}
+_ENV_USE = re.compile(r"""\benv\(\s*['"]([^'"]+)['"]""")
+
+
+@dataclasses.dataclass
+class DefsCheckReport:
+    """What ``cfwb check`` found: the files and components checked, the problems, what was skipped."""
+
+    files: list[Path] = dataclasses.field(default_factory=list)
+    components: int = 0
+    problems: list[str] = dataclasses.field(default_factory=list)
+    not_checked: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def find_defs_files(path: Path) -> list[Path]:
+    """``path`` itself when it is a file, else every ``defs.yaml``/``defs.yml`` below it."""
+    if path.is_file():
+        return [path]
+    found = []
+    for file in sorted([*path.rglob("defs.yaml"), *path.rglob("defs.yml")]):
+        if not _SKIPPED_FOLDERS.intersection(file.relative_to(path).parts[:-1]):
+            found.append(file)
+    return found
+
+
+def find_project_root(path: Path) -> Path | None:
+    """The nearest folder at or above ``path`` holding a ``pyproject.toml`` (a code location)."""
+    start = path if path.is_dir() else path.parent
+    for folder in [start, *start.parents]:
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return None
+
+
+def _defs_module(project_root: Path, files: Sequence[Path]) -> types.ModuleType:
+    """A stand-in for the location's ``<root_module>.defs`` package (only its name and path are read)."""
+    root_module = None
+    try:
+        config = tomllib.loads((project_root / "pyproject.toml").read_text(encoding="utf-8"))
+        root_module = config.get("tool", {}).get("dg", {}).get("project", {}).get("root_module")
+    except (OSError, tomllib.TOMLDecodeError):
+        pass
+    defs_path = project_root / "src" / root_module / "defs" if root_module else None
+    if defs_path is None or not defs_path.is_dir():
+        parents = [p for f in files for p in f.parents if p.name == "defs"]
+        defs_path = parents[0] if parents else (files[0].parent if files else project_root)
+        root_module = defs_path.parent.name
+    module = types.ModuleType(f"{root_module}.defs")
+    module.__file__ = str(defs_path / "__init__.py")
+    return module
+
+
+def _our_components() -> dict[str, type]:
+    import dagster as dg
+
+    from dagster_cfwb import components
+
+    return {
+        name: obj
+        for name in components.__all__
+        if isinstance(obj := getattr(components, name), type) and issubclass(obj, dg.Component)
+    }
+
+
+def check_defs_files(files: Sequence[Path], project_root: Path | None = None) -> DefsCheckReport:
+    """Check ``files`` (defs.yaml of one code location); ``project_root`` gives `context.project_root`."""
+    from dagster.components.core.component_tree import ComponentTree
+
+    report = DefsCheckReport(files=[Path(f).resolve() for f in files])
+    if not report.files:
+        return report
+    root = (project_root or find_project_root(report.files[0]) or report.files[0].parent).resolve()
+    tree = ComponentTree(defs_module=_defs_module(root, report.files), project_root=root)
+    components = _our_components()
+    writers: dict[str, list[str]] = {}
+    for file in report.files:
+        _check_file(file, tree, components, report, writers)
+    for key, places in writers.items():
+        if len(places) > 1:
+            report.problems.append(
+                f"{places[1]}: the asset `{key}` is also written at {places[0]}; each lakehouse table or "
+                "export target must be written by one import or export only"
+            )
+    return report
+
+
+def _check_file(file: Path, tree: Any, components: dict[str, type], report: DefsCheckReport, writers) -> None:
+    from dagster_shared.yaml_utils import parse_yamls_with_source_position
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        report.problems.append(f"{file}: not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8")
+        return
+    syntax = yaml_syntax_problems(text, str(file))
+    if syntax:
+        report.problems.extend(p.render(text) for p in syntax)
+        return
+    documents = parse_yamls_with_source_position(text, filename=str(file))
+    if not documents:
+        report.problems.append(f"{file}: the file is empty; it needs `type:` and `attributes:`")
+    for index, document in enumerate(documents):
+        _check_document(file, index, len(documents), document, tree, components, report, writers)
+
+
+def _line(document: Any, path: Sequence[str | int]) -> int:
+    position, _ = document.source_position_tree.lookup_closest_and_path(list(path), None)
+    return position.start.line
+
+
+def _quoted(file: Path, line: int) -> str:
+    try:
+        text = file.read_text(encoding="utf-8").splitlines()[line - 1].rstrip()
+    except (OSError, IndexError):
+        return ""
+    return f"\n    {line:>4} | {text}"
+
+
+def _check_document(
+    file: Path, index: int, count: int, document: Any, tree: Any, components, report, writers
+) -> None:
+    value = document.value
+    which = f" (document {index + 1} of {count})" if count > 1 else ""
+    if not isinstance(value, dict):
+        found = "an empty document" if value is None else f"a {type(value).__name__}"
+        report.problems.append(
+            f"{file}, line {document.source_position_tree.position.start.line}{which}: expected a mapping with "
+            f"`type:` and `attributes:`; found {found}"
+            + (" (remove the extra `---`?)" if value is None else "")
+        )
+        return
+    problems: list[str] = []
+    for key in value:
+        if key not in _TOP_LEVEL:
+            close = difflib.get_close_matches(str(key), _TOP_LEVEL, n=1)
+            hint = f" Did you mean `{close[0]}`?" if close else ""
+            line = _line(document, [key])
+            problems.append(
+                f"{file}, line {line}{which}: unknown top-level key `{key}`.{hint} Valid keys: "
+                f"{', '.join(f'`{k}`' for k in _TOP_LEVEL)}.{_quoted(file, line)}"
+            )
+    problems.extend(_requirement_problems(file, which, document))
+    type_name = value.get("type")
+    component = None
+    if not isinstance(type_name, str) or not type_name.strip():
+        problems.append(
+            f"{file}, line {_line(document, ['type'])}{which}: required key `type` is missing: the component, "
+            f"e.g. `type: dagster_cfwb.LakehouseImportComponent`"
+        )
+    else:
+        component = _component_class(file, which, document, type_name, components, problems, report)
+    if component is not None and not problems:
+        loaded = _load(file, index, which, document, component, tree, problems)
+        report.components += 1
+        if loaded is not None:
+            _record_writes(file, document, loaded, writers)
+    report.problems.extend(problems)
+
+
+def _component_class(file, which, document, type_name: str, components, problems, report) -> type | None:
+    module, _, name = type_name.strip().rpartition(".")
+    if module.split(".")[0] != "dagster_cfwb":
+        report.not_checked.append(
+            f"{file}{which}: `{type_name}` is not a dagster_cfwb component (`dg check defs` loads it)"
+        )
+        return None
+    if name in components:
+        return components[name]
+    close = difflib.get_close_matches(name, list(components), n=1, cutoff=0.5)
+    hint = f" Did you mean `dagster_cfwb.{close[0]}`?" if close else ""
+    line = _line(document, ["type"])
+    problems.append(
+        f"{file}, line {line}{which}, field `type`: unknown component `{type_name}`.{hint} Components of "
+        f"dagster_cfwb: {', '.join(f'`dagster_cfwb.{n}`' for n in components)}.{_quoted(file, line)}"
+    )
+    return None
+
+
+def _strings(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _strings(item, (*path, i))
+
+
+def _requirement_problems(file: Path, which: str, document: Any) -> list[str]:
+    value = document.value
+    requirements = value.get("requirements") if isinstance(value.get("requirements"), dict) else {}
+    declared = requirements.get("env") or []
+    if not isinstance(declared, list):
+        return [
+            f"{file}, line {_line(document, ['requirements', 'env'])}{which}, field `requirements.env`: "
+            f"expected a list of variable names, e.g. `env: [MY_VARIABLE]`; found {declared!r}"
+        ]
+    used = list(dict.fromkeys(n for _, t in _strings(value.get("attributes")) for n in _ENV_USE.findall(t)))
+    missing = [n for n in used if n not in declared]
+    wanted = ", ".join([*declared, *missing])
+    problems = []
+    for path, text in _strings(value.get("attributes"), ("attributes",)):
+        for name in _ENV_USE.findall(text):
+            if name not in missing:
+                continue
+            missing.remove(name)
+            line = _line(document, path)
+            field = "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in path[1:]).lstrip(".")
+            problems.append(
+                f"{file}, line {line}{which}, field `{field}`: uses `{{{{ env('{name}') }}}}` but "
+                f"`requirements: env:` does not list `{name}`; the document should end with:\n"
+                f"      requirements:\n        env: [{wanted}]{_quoted(file, line)}"
+            )
+    return problems
+
+
+def _load(file, index, which, document, component, tree, problems) -> Any:
+    """Validate one document the way Dagster's loader does, stopping before ``build_defs``."""
+    from dagster.components.core.context import ComponentLoadContext
+    from dagster.components.core.defs_module import ComponentPath, context_with_injected_scope
+    from pydantic import TypeAdapter, ValidationError
+
+    from dagster_cfwb.components.yaml_errors import ComponentYamlError
+
+    value = document.value
+    try:
+        context = tree.decl_load_context.for_component_loc(ComponentPath.from_path(file.parent, index))
+        context = context_with_injected_scope(context, component, value.get("template_vars_module"))
+        context = context.with_source_position_tree(document.source_position_tree)
+        attributes = value.get("attributes")
+        model = component.get_model_cls()
+        parsed = TypeAdapter(model).validate_python(attributes) if attributes is not None else None
+        return component.load(parsed, ComponentLoadContext.from_decl_load_context(context, None))
+    except ComponentYamlError as e:
+        problems.extend(f"{p}" for p in e.problems)
+    except ValidationError as e:
+        problems.append(f"{file}, line {_line(document, ['attributes'])}{which}: {e}")
+    except Exception as e:  # a template or a validator that failed otherwise: its message, no traceback
+        line = _line(document, ["attributes"])
+        problems.append(f"{file}, line {line}{which}: {type(e).__name__}: {e}{_quoted(file, line)}")
+    return None
+
+
+def _record_writes(file: Path, document: Any, component: Any, writers: dict[str, list[str]]) -> None:
+    """Remember the asset each import and export writes, to report one written twice."""
+    for field in ("imports", "exports"):
+        for i, entry in enumerate(getattr(component, field, None) or []):
+            try:
+                key = (entry.target.asset_key if field == "imports" else entry.asset_key).to_user_string()
+            except Exception:  # an entry without a computable key was already reported by its model
+                continue
+            place = f"{file}, line {_line(document, ['attributes', field, i])}"
+            writers.setdefault(key, []).append(place)

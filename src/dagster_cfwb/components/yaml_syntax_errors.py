@@ -1,0 +1,395 @@
+"""Explain YAML syntax mistakes of a ``defs.yaml`` in plain words: file, line, what to write instead.
+
+PyYAML reports a mis-indented key as ``expected <block end>, but found '<block mapping start>'``
+(often on another line than the mistake) and Dagster shows it under a long traceback. Here the
+common mistakes get one sentence each, the line itself and a caret under the column:
+
+- a key or a list item ``-`` indented more or less than the block it belongs to,
+- a tab character, a missing space after ``key:``, a line without ``:``,
+- an unclosed quote, ``[`` or ``{``, a ``:`` inside an unquoted value,
+- a ``{{ … }}`` template not in quotes, a key written twice in one block (YAML keeps the last
+  one silently).
+
+Used by ``cfwb check`` and, before Dagster parses them, by the code location's load
+(:func:`dagster_cfwb.deployment.location_definitions`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+__all__ = ["YamlSyntaxProblem", "raise_on_yaml_syntax_errors", "yaml_syntax_problems"]
+
+_KEY_LINE = re.compile(r"^(?P<indent> *)(?P<dash>- +)?(?P<key>[^\s#:'\"{}\[\],][^:#]*?)\s*:(?=\s|$)")
+_NO_SPACE = re.compile(r"^ *(?:- +)?(?P<key>[A-Za-z_][\w.-]*):(?P<value>[^\s/].*)$")
+_TEMPLATE_UNQUOTED = re.compile(r"^ *(?:- +)?(?:[^'\"#]*?:\s+)?\{\{")
+
+
+@dataclasses.dataclass(frozen=True)
+class YamlSyntaxProblem:
+    """One YAML mistake: where it is (file, line, column: 1-based) and what to do."""
+
+    filename: str
+    line: int
+    column: int
+    message: str
+    context: tuple[int, ...] = ()  # other lines worth showing (e.g. the key it should line up with)
+
+    def render(self, text: str | None = None) -> str:
+        """``file, line N: message`` followed by the line(s) and a caret under the column."""
+        lines = _lines(self.filename) if text is None else text.splitlines()
+        shown = []
+        for number in sorted({*self.context, self.line}):
+            if 1 <= number <= len(lines):
+                shown.append(f"    {number:>4} | {lines[number - 1].rstrip()}")
+                if number == self.line:
+                    shown.append(f"         | {' ' * max(self.column - 1, 0)}^")
+        return "\n".join([f"{self.filename}, line {self.line}: {self.message}", *shown])
+
+
+def _lines(filename: str) -> list[str]:
+    try:
+        return Path(filename).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+def yaml_syntax_problems(text: str, filename: str) -> list[YamlSyntaxProblem]:
+    """The syntax mistakes of one YAML file (empty when it parses and has no repeated key)."""
+    if "\t" in text:
+        tabs = _tab_problems(text, filename)
+        if tabs:
+            return tabs
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as e:
+        return [_unquoted_template(text, filename) or explain_yaml_error(e, text, filename)]
+    problems = [p for node in nodes for p in _repeated_keys(node, filename)]
+    try:  # a value Python cannot hold as a key, e.g. an unquoted `{{ … }}` template
+        list(yaml.load_all(text, Loader=yaml.SafeLoader))
+    except (yaml.YAMLError, TypeError) as e:
+        found = _unquoted_template(text, filename)
+        problems.append(found or YamlSyntaxProblem(filename, 1, 1, f"the YAML cannot be read: {e}"))
+    return problems
+
+
+def raise_on_yaml_syntax_errors(files: Iterable[str | Path]) -> None:
+    """Raise one ComponentYamlError listing the syntax mistakes of ``files``, if there are any."""
+    from dagster_cfwb.components.yaml_errors import ComponentYamlError
+
+    problems = []
+    for file in files:
+        path = Path(file)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as e:
+            problems.append(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); save the file as UTF-8")
+            continue
+        problems.extend(p.render(text) for p in yaml_syntax_problems(text, str(path)))
+    if problems:
+        count = len(problems)
+        head = f"YAML syntax error{'s' if count > 1 else ''} in defs.yaml ({count}):"
+        raise ComponentYamlError("\n".join([head, *(f"- {p}" for p in problems)]), problems=problems)
+
+
+# -- the explanations ------------------------------------------------------------------------------
+
+
+def explain_yaml_error(error: yaml.MarkedYAMLError, text: str, filename: str) -> YamlSyntaxProblem:
+    """One plain-language problem for PyYAML's ``error`` on ``text``."""
+    lines = text.splitlines()
+    mark = error.problem_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    context_line = error.context_mark.line + 1 if error.context_mark else None
+    problem = error.problem or ""
+    context = error.context or ""
+
+    def problem_at(number: int, col: int, message: str, *others: int) -> YamlSyntaxProblem:
+        return YamlSyntaxProblem(filename, number, col, message, tuple(o for o in others if o))
+
+    if "could not find expected ':'" in problem and context_line:
+        return _missing_colon(lines, context_line, filename)
+    if "quoted scalar" in context and context_line:
+        quote = lines[context_line - 1][error.context_mark.column] if error.context_mark else '"'
+        return problem_at(
+            context_line,
+            error.context_mark.column + 1,
+            f"the quote {quote} that opens this value is never closed; add the closing {quote} at the "
+            "end of the value",
+        )
+    if context.startswith("while parsing a flow") and error.context_mark:
+        opened = lines[context_line - 1][error.context_mark.column]
+        closing = {"[": "]", "{": "}"}.get(opened, "]")
+        return problem_at(
+            context_line,
+            error.context_mark.column + 1,
+            f"the `{opened}` opened here is not closed (found {_token(problem)} at line {line}); "
+            f"add `{closing}`, and separate the items with `, `",
+            line,
+        )
+    if "mapping values are not allowed" in problem:
+        return _colon_problem(lines, line, column, filename)
+    if "found '<block mapping start>'" in problem or "found '<block sequence start>'" in problem:
+        return _misaligned(lines, text, line, column, filename)
+    if "but found '-'" in problem or "but found '?'" in problem:
+        return _misaligned(lines, text, line, column, filename)
+    if "but found '<scalar>'" in problem:
+        return _after_quote(lines, line, column, filename)
+    if "cannot start any token" in problem:
+        char = problem.split("'")[1] if "'" in problem else "?"
+        return problem_at(
+            line,
+            column,
+            f'a value cannot start with `{char}`; put the value in quotes, e.g. `"{char}…"`',
+        )
+    where = f" ({context} started at line {context_line})" if context and context_line else ""
+    return problem_at(line, column, f"YAML cannot read this: {problem}{where}.", context_line or 0)
+
+
+def _token(problem: str) -> str:
+    found = problem.split("but got ")[-1].split("but found ")[-1].strip()
+    return "the end of the file" if "stream end" in found else f"`{found.strip(chr(39))}`"
+
+
+def _tab_problems(text: str, filename: str) -> list[YamlSyntaxProblem]:
+    problems = []
+    in_block_scalar = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.lstrip(" \t")
+        indent = len(raw) - len(stripped)
+        if in_block_scalar is not None and (not stripped or indent > in_block_scalar):
+            continue  # text of a `|` / `>` block: a tab there is part of the value
+        in_block_scalar = None
+        code = raw.split(" #", 1)[0]
+        if re.search(r":\s*[|>][-+]?\s*$", code):
+            in_block_scalar = indent
+        position = raw.find("\t")
+        if position < 0 or stripped.startswith("#"):
+            continue
+        before = raw[:position]
+        if before.strip() and not re.search(r"(:|-)\s*$", before):
+            continue  # a tab inside a value (e.g. a quoted delimiter) is allowed
+        where = "in the indentation" if not before.strip() else f"after `{before.strip()}`"
+        problems.append(
+            YamlSyntaxProblem(
+                filename,
+                number,
+                position + 1,
+                f"a tab character {where}; YAML allows only spaces there: replace the tab with spaces "
+                "(2 per level, lined up with the lines above)",
+            )
+        )
+    return problems
+
+
+def _missing_colon(lines: list[str], number: int, filename: str) -> YamlSyntaxProblem:
+    raw = lines[number - 1] if number <= len(lines) else ""
+    indent = len(raw) - len(raw.lstrip(" "))
+    match = _NO_SPACE.match(raw)
+    if match:
+        key, value = match.group("key"), match.group("value")
+        column = raw.index(":", indent) + 2
+        message = f"a space is missing after `{key}:`; write `{key}: {value.strip()}`"
+    elif ":" not in raw.split("#", 1)[0]:
+        column = indent + 1
+        message = (
+            f"`{raw.strip()}` has no `:`; a setting is written `key: value` (a colon, then a space), "
+            "and a list item starts with `- `"
+        )
+    else:
+        column = indent + 1
+        message = "this line is not `key: value`; check the colon (followed by a space) and the quotes"
+    return YamlSyntaxProblem(filename, number, column, message)
+
+
+def _colon_problem(lines: list[str], number: int, column: int, filename: str) -> YamlSyntaxProblem:
+    raw = lines[number - 1] if number <= len(lines) else ""
+    match = _KEY_LINE.match(raw)
+    if match and match.end() - 1 < column - 1:
+        key = match.group("key").strip()
+        value = raw[match.end() :].strip()
+        return YamlSyntaxProblem(
+            filename,
+            number,
+            column,
+            f'the value of `{key}:` contains `: `; put the value in quotes: `{key}: "{value}"`',
+        )
+    return _misaligned(lines, "\n".join(lines), number, len(raw) - len(raw.lstrip(" ")) + 1, filename)
+
+
+def _after_quote(lines: list[str], number: int, column: int, filename: str) -> YamlSyntaxProblem:
+    raw = lines[number - 1] if number <= len(lines) else ""
+    before = raw[: column - 1].rstrip()
+    if before and before[-1] in "'\"":
+        match = _KEY_LINE.match(raw)
+        key = match.group("key").strip() if match else "the key"
+        value = raw[match.end() :].strip() if match else raw.strip()
+        inner = value.strip("'\"")
+        return YamlSyntaxProblem(
+            filename,
+            number,
+            column,
+            f"the quote closes before the end of the value of `{key}:`; inside '…' write a quote as '' "
+            f'(two), or use the other quote: `{key}: "{inner}"`',
+        )
+    if "{{" in raw:
+        return _template_problem(filename, number, raw)
+    return _misaligned(lines, "\n".join(lines), number, column, filename)
+
+
+def _template_problem(filename: str, number: int, raw: str) -> YamlSyntaxProblem:
+    match = _KEY_LINE.match(raw)
+    start = raw.index("{{")
+    if match:
+        key = match.group("key").strip()
+        value = raw[match.end() :].split(" #", 1)[0].strip()
+        example = f'`{key}: "{value}"`'
+    else:
+        example = f'`"{raw[start:].strip()}"`'
+    return YamlSyntaxProblem(
+        filename,
+        number,
+        start + 1,
+        f"a `{{{{ … }}}}` template must be in quotes, or YAML reads the braces as a mapping: write {example}",
+    )
+
+
+def _unquoted_template(text: str, filename: str) -> YamlSyntaxProblem | None:
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.lstrip().startswith("#") and _TEMPLATE_UNQUOTED.match(raw):
+            return _template_problem(filename, number, raw)
+    return None
+
+
+# -- indentation -----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Item:
+    line: int  # 1-based
+    column: int  # 0-based
+    label: str  # "`name:`" or "the list item `-`"
+    is_dash: bool
+
+
+def _structure(text: str, before_line: int) -> list[_Item]:
+    """Keys and list items of the block context before ``before_line``, in file order."""
+    items: list[_Item] = []
+    flow = 0
+    pending_key: tuple[int, int] | None = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.line + 1 >= before_line:
+                break
+            if isinstance(token, yaml.FlowMappingStartToken | yaml.FlowSequenceStartToken):
+                flow += 1
+            elif isinstance(token, yaml.FlowMappingEndToken | yaml.FlowSequenceEndToken):
+                flow -= 1
+            elif flow:
+                continue
+            elif isinstance(token, yaml.BlockEntryToken):
+                items.append(
+                    _Item(token.start_mark.line + 1, token.start_mark.column, "the list item `-`", True)
+                )
+            elif isinstance(token, yaml.KeyToken):
+                pending_key = (token.start_mark.line + 1, token.start_mark.column)
+            elif isinstance(token, yaml.ScalarToken) and pending_key:
+                items.append(_Item(*pending_key, f"`{token.value}:`", False))
+                pending_key = None
+    except yaml.YAMLError:
+        pass
+    return items
+
+
+def _spaces(n: int) -> str:
+    return f"{n} space{'s' if n != 1 else ''}"
+
+
+def _misaligned(lines: list[str], text: str, number: int, column: int, filename: str) -> YamlSyntaxProblem:
+    """A key or list item on ``number`` (at 1-based ``column``) that lines up with no block above."""
+    raw = lines[number - 1] if number <= len(lines) else ""
+    col = column - 1
+    is_dash = raw[col : col + 1] == "-"
+    match = _KEY_LINE.match(raw)
+    label = "the list item `-`" if is_dash else f"`{match.group('key').strip()}:`" if match else "this line"
+    chain: list[_Item] = []  # the enclosing blocks, nearest first
+    smallest = None
+    for item in reversed(_structure(text, number)):
+        if smallest is None or item.column < smallest:
+            chain.append(item)
+            smallest = item.column
+    same_kind = [i for i in chain if i.is_dash == is_dash] or chain
+    deeper = min((i for i in same_kind if i.column > col), key=lambda i: i.column, default=None)
+    shallower = max((i for i in same_kind if i.column < col), key=lambda i: i.column, default=None)
+    rule = "items of one list must line up" if is_dash else "keys of one block must line up"
+    if deeper and shallower and deeper.column - col == col - shallower.column:
+        message = (
+            f"{label} is indented {_spaces(deeper.column - col)} less than {deeper.label} (line {deeper.line}) "
+            f"and {_spaces(col - shallower.column)} more than {shallower.label} (line {shallower.line}) above it; "
+            f"{rule}: indent it exactly like the one it belongs with"
+        )
+        return YamlSyntaxProblem(filename, number, column, message, (deeper.line, shallower.line))
+    if deeper and (not shallower or deeper.column - col < col - shallower.column):
+        message = (
+            f"{label} is indented {_spaces(deeper.column - col)} less than {deeper.label} above it "
+            f"(line {deeper.line}); {rule}"
+        )
+        return YamlSyntaxProblem(filename, number, column, message, (deeper.line,))
+    if shallower:
+        has_value = not is_dash and _has_value(lines, shallower.line)
+        extra = (
+            f"; {shallower.label} already has a value, so nothing can be indented under it"
+            if has_value and not shallower.is_dash
+            else ""
+        )
+        message = (
+            f"{label} is indented {_spaces(col - shallower.column)} more than {shallower.label} above it "
+            f"(line {shallower.line}); {rule}{extra}"
+        )
+        return YamlSyntaxProblem(filename, number, column, message, (shallower.line,))
+    return YamlSyntaxProblem(
+        filename, number, column, f"{label} is not indented like the lines above it; {rule}"
+    )
+
+
+def _has_value(lines: list[str], number: int) -> bool:
+    raw = lines[number - 1] if number <= len(lines) else ""
+    match = _KEY_LINE.match(raw)
+    return bool(match and raw[match.end() :].split(" #", 1)[0].strip())
+
+
+# -- repeated keys ---------------------------------------------------------------------------------
+
+
+def _repeated_keys(node: yaml.Node | None, filename: str) -> list[YamlSyntaxProblem]:
+    problems: list[YamlSyntaxProblem] = []
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key, value in current.value:
+                name = str(key.value)
+                line = key.start_mark.line + 1
+                if name in first:
+                    problems.append(
+                        YamlSyntaxProblem(
+                            filename,
+                            line,
+                            key.start_mark.column + 1,
+                            f"`{name}:` is written twice in this block (first at line {first[name]}); YAML "
+                            "would silently keep only the last one: remove one of them",
+                            (first[name],),
+                        )
+                    )
+                else:
+                    first[name] = line
+                stack.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return sorted(problems, key=lambda p: p.line)

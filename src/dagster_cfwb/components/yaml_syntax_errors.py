@@ -11,7 +11,7 @@ common mistakes get one sentence each, the line itself and a caret under the col
   one silently).
 
 Used by ``cfwb check`` and, before Dagster parses them, by the code location's load
-(:func:`dagster_cfwb.deployment.location_definitions`).
+(``dagster_cfwb.deployment.location_definitions``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["YamlSyntaxProblem", "raise_on_yaml_syntax_errors", "yaml_syntax_problems"]
+__all__ = ["YamlSyntaxProblem", "yaml_syntax_error", "yaml_syntax_problems"]
 
 _KEY_LINE = re.compile(r"^(?P<indent> *)(?P<dash>- +)?(?P<key>[^\s#:'\"{}\[\],][^:#]*?)\s*:(?=\s|$)")
 _NO_SPACE = re.compile(r"^ *(?:- +)?(?P<key>[A-Za-z_][\w.-]*):(?P<value>[^\s/].*)$")
@@ -78,8 +78,12 @@ def yaml_syntax_problems(text: str, filename: str) -> list[YamlSyntaxProblem]:
     return problems
 
 
-def raise_on_yaml_syntax_errors(files: Iterable[str | Path]) -> None:
-    """Raise one ComponentYamlError listing the syntax mistakes of ``files``, if there are any."""
+def yaml_syntax_error(files: Iterable[str | Path]) -> ValueError | None:
+    """One ComponentYamlError listing the syntax mistakes of ``files`` (None when there is none).
+
+    Returned rather than raised, so that the caller raises it from its own line: Dagster shows the
+    frames of a load error, and the fewer there are, the sooner the analyst reads the message.
+    """
     from dagster_cfwb.components.yaml_errors import ComponentYamlError
 
     problems = []
@@ -94,7 +98,8 @@ def raise_on_yaml_syntax_errors(files: Iterable[str | Path]) -> None:
     if problems:
         count = len(problems)
         head = f"YAML syntax error{'s' if count > 1 else ''} in defs.yaml ({count}):"
-        raise ComponentYamlError("\n".join([head, *(f"- {p}" for p in problems)]), problems=problems)
+        return ComponentYamlError("\n".join([head, *(f"- {p}" for p in problems)]), problems=problems)
+    return None
 
 
 # -- the explanations ------------------------------------------------------------------------------

@@ -70,6 +70,7 @@ def yaml_syntax_problems(text: str, filename: str) -> list[YamlSyntaxProblem]:
     except yaml.MarkedYAMLError as e:
         return [_unquoted_template(text, filename) or explain_yaml_error(e, text, filename)]
     problems = [p for node in nodes for p in _repeated_keys(node, filename)]
+    problems.extend(_items_read_as_text(text, filename))
     try:  # a value Python cannot hold as a key, e.g. an unquoted `{{ … }}` template
         list(yaml.load_all(text, Loader=yaml.SafeLoader))
     except (yaml.YAMLError, TypeError) as e:
@@ -150,7 +151,7 @@ def explain_yaml_error(error: yaml.MarkedYAMLError, text: str, filename: str) ->
         return problem_at(
             line,
             column,
-            f'a value cannot start with `{char}`; put the value in quotes, e.g. `"{char}…"`',
+            f"a value cannot start with the character '{char}'; put the whole value in double quotes",
         )
     where = f" ({context} started at line {context_line})" if context and context_line else ""
     return problem_at(line, column, f"YAML cannot read this: {problem}{where}.", context_line or 0)
@@ -179,16 +180,14 @@ def _tab_problems(text: str, filename: str) -> list[YamlSyntaxProblem]:
         before = raw[:position]
         if before.strip() and not re.search(r"(:|-)\s*$", before):
             continue  # a tab inside a value (e.g. a quoted delimiter) is allowed
-        where = "in the indentation" if not before.strip() else f"after `{before.strip()}`"
-        problems.append(
-            YamlSyntaxProblem(
-                filename,
-                number,
-                position + 1,
-                f"a tab character {where}; YAML allows only spaces there: replace the tab with spaces "
-                "(2 per level, lined up with the lines above)",
+        if before.strip():
+            message = f"a tab character after `{before.strip()}`; YAML allows only spaces there: use a space"
+        else:
+            message = (
+                "a tab character in the indentation; YAML indents with spaces only: replace the tab with "
+                "spaces (2 per level, lined up with the lines above)"
             )
-        )
+        problems.append(YamlSyntaxProblem(filename, number, position + 1, message))
     return problems
 
 
@@ -366,6 +365,31 @@ def _has_value(lines: list[str], number: int) -> bool:
     raw = lines[number - 1] if number <= len(lines) else ""
     match = _KEY_LINE.match(raw)
     return bool(match and raw[match.end() :].split(" #", 1)[0].strip())
+
+
+def _items_read_as_text(text: str, filename: str) -> list[YamlSyntaxProblem]:
+    """A ``- item`` indented deeper than the item above it is silently read as more text of that item."""
+    lines = text.splitlines()
+    problems = []
+    for token in yaml.scan(text, Loader=yaml.SafeLoader):
+        if not isinstance(token, yaml.ScalarToken) or token.style is not None:
+            continue
+        first, last = token.start_mark.line, token.end_mark.line
+        for number in range(first + 1, last + 1):
+            raw = lines[number] if number < len(lines) else ""
+            if raw.lstrip().startswith("- "):
+                problems.append(
+                    YamlSyntaxProblem(
+                        filename,
+                        number + 1,
+                        len(raw) - len(raw.lstrip()) + 1,
+                        f"this list item is indented deeper than the line above it (line {first + 1}), so YAML "
+                        f"reads it as more text of that value ({token.value!r}); items of one list must line up",
+                        (first + 1,),
+                    )
+                )
+                break
+    return problems
 
 
 # -- repeated keys ---------------------------------------------------------------------------------

@@ -181,3 +181,30 @@ def test_command_line_exit_codes_and_wall_time(location):
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     assert done.stdout.startswith("- src/enseignement/defs/import_partage/defs.yaml, line 7, field")
+
+
+def test_unknown_resource_key_suggests_the_declared_one(location):
+    _edit(location, IMPORT, "resource_key: partage_enseignement ", "resource_key: partage_enseignment ")
+    code, problems, text = _check(location)
+    assert code == 1 and len(problems) == 1, text
+    assert (
+        "line 8, field `imports[0].source.resource_key`: unknown resource key `partage_enseignment`. "
+        "Did you mean `partage_enseignement`?"
+    ) in problems[0]
+
+
+def test_resource_keys_bound_in_python_are_known(location):
+    definitions = location / "src/enseignement/definitions.py"
+    text = definitions.read_text(encoding="utf-8")
+    definitions.write_text(
+        text.replace("Path(__file__).parent)", 'Path(__file__).parent, extra_resources={"partage_b": None})')
+    )
+    _edit(location, IMPORT, "resource_key: partage_enseignement ", "resource_key: partage_b ")
+    assert _check(location)[0] == 0
+
+
+def test_platform_resource_keys_match_what_locations_bind():
+    from dagster_cfwb.components.defs_check import PLATFORM_RESOURCE_KEYS
+    from dagster_cfwb.deployment import platform_resources
+
+    assert sorted(platform_resources("test")) == sorted(PLATFORM_RESOURCE_KEYS)

@@ -33,8 +33,11 @@ def run_check(path: str | Path | None = None, *, out: TextIO | None = None) -> i
 
     files = find_defs_files(target)
     if not files:
-        print(f"cfwb check: no defs.yaml under {target}", file=out)
-        return 1
+        located = find_project_root(target) is not None
+        print(
+            f"cfwb check: no defs.yaml under {target}" + (" (nothing to check)" if located else ""), file=out
+        )
+        return 0 if located else 1
     by_project: dict[Path | None, list[Path]] = defaultdict(list)
     for file in files:
         by_project[find_project_root(file)].append(file)

@@ -25,6 +25,20 @@ __all__ = ["DefsCheckReport", "check_defs_files", "find_defs_files", "find_proje
 _TOP_LEVEL = ("type", "attributes", "requirements", "template_vars_module", "post_processing")
 _SKIPPED_FOLDERS = {".venv", "venv", "node_modules", "__pycache__", ".git", "dbt_packages", ".dagster_home"}
 _ENV_USE = re.compile(r"""\benv\(\s*['"]([^'"]+)['"]""")
+# What `dagster_cfwb.deployment.platform_resources` binds (importing it costs 2 s: a test keeps these equal).
+PLATFORM_RESOURCE_KEYS = ("azure_adls", "lakehouse", "postgresql")
+_RESOURCE_KEY_FIELDS = ("resource_key", "lakehouse_resource_key")
+
+
+@dataclasses.dataclass
+class _Seen:
+    """What the documents of one location declare and use, for the checks across files."""
+
+    writers: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    resources: set[str] = dataclasses.field(default_factory=set)
+    resource_uses: list[tuple[str, str]] = dataclasses.field(
+        default_factory=list
+    )  # (key, "file, line N, field")
 
 
 @dataclasses.dataclass
@@ -101,10 +115,11 @@ def check_defs_files(files: Sequence[Path], project_root: Path | None = None) ->
     root = (project_root or find_project_root(report.files[0]) or report.files[0].parent).resolve()
     tree = ComponentTree(defs_module=_defs_module(root, report.files), project_root=root)
     components = _our_components()
-    writers: dict[str, list[str]] = {}
+    seen = _Seen()
     for file in report.files:
-        _check_file(file, tree, components, report, writers)
-    for key, places in writers.items():
+        _check_file(file, tree, components, report, seen)
+    _check_resource_keys(root, tree, seen, report)
+    for key, places in seen.writers.items():
         if len(places) > 1:
             report.problems.append(
                 f"{places[1]}: the asset `{key}` is also written at {places[0]}; each lakehouse table or "
@@ -113,7 +128,7 @@ def check_defs_files(files: Sequence[Path], project_root: Path | None = None) ->
     return report
 
 
-def _check_file(file: Path, tree: Any, components: dict[str, type], report: DefsCheckReport, writers) -> None:
+def _check_file(file: Path, tree: Any, components: dict[str, type], report: DefsCheckReport, seen) -> None:
     from dagster_shared.yaml_utils import parse_yamls_with_source_position
 
     try:
@@ -129,7 +144,7 @@ def _check_file(file: Path, tree: Any, components: dict[str, type], report: Defs
     if not documents:
         report.problems.append(f"{file}: the file is empty; it needs `type:` and `attributes:`")
     for index, document in enumerate(documents):
-        _check_document(file, index, len(documents), document, tree, components, report, writers)
+        _check_document(file, index, len(documents), document, tree, components, report, seen)
 
 
 def _line(document: Any, path: Sequence[str | int]) -> int:
@@ -146,7 +161,7 @@ def _quoted(file: Path, line: int) -> str:
 
 
 def _check_document(
-    file: Path, index: int, count: int, document: Any, tree: Any, components, report, writers
+    file: Path, index: int, count: int, document: Any, tree: Any, components, report, seen
 ) -> None:
     value = document.value
     which = f" (document {index + 1} of {count})" if count > 1 else ""
@@ -182,7 +197,9 @@ def _check_document(
         loaded = _load(file, index, which, document, component, tree, problems)
         report.components += 1
         if loaded is not None:
-            _record_writes(file, document, loaded, writers)
+            _record_writes(file, document, loaded, seen.writers)
+    if component is not None:
+        _record_resources(file, which, document, component, seen)
     report.problems.extend(problems)
 
 
@@ -281,3 +298,56 @@ def _record_writes(file: Path, document: Any, component: Any, writers: dict[str,
                 continue
             place = f"{file}, line {_line(document, ['attributes', field, i])}"
             writers.setdefault(key, []).append(place)
+
+
+def _record_resources(file: Path, which: str, document: Any, component: type, seen: _Seen) -> None:
+    attributes = document.value.get("attributes")
+    if component.__name__ == "ResourcesComponent" and isinstance(attributes, dict):
+        resources = attributes.get("resources")
+        seen.resources.update(str(k) for k in resources) if isinstance(resources, dict) else None
+    for path, text in _strings(attributes, ("attributes",)):
+        if path and path[-1] in _RESOURCE_KEY_FIELDS and "{{" not in text:
+            field = "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in path[1:]).lstrip(".")
+            line = _line(document, path)
+            seen.resource_uses.append((text, file, line, f"{file}, line {line}{which}, field `{field}`"))
+
+
+def _bound_in_python(root: Path, tree: Any) -> set[str] | None:
+    """Resource keys the location's definitions.py binds, or None when that cannot be read from its text."""
+    definitions = Path(tree.defs_module_path).parent / "definitions.py"
+    try:
+        text = definitions.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    if "location_definitions(" not in text:
+        return None
+    keys = set(PLATFORM_RESOURCE_KEYS)
+    if "extra_resources" in text:
+        literal = re.search(r"extra_resources\s*=\s*\{([^{}]*)\}", text)
+        if literal is None:
+            return None
+        keys.update(re.findall(r"""['"](\w+)['"]\s*:""", literal.group(1)))
+    return keys
+
+
+def _check_resource_keys(root: Path, tree: Any, seen: _Seen, report: DefsCheckReport) -> None:
+    if not seen.resource_uses:
+        return
+    bound = _bound_in_python(root, tree)
+    if bound is None:
+        report.not_checked.append(
+            "resource keys: the location's definitions.py binds resources `cfwb check` cannot read "
+            "(`dg check defs` checks them)"
+        )
+        return
+    known = sorted(bound | seen.resources)
+    for key, file, line, place in seen.resource_uses:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        report.problems.append(
+            f"{place}: unknown resource key `{key}`.{hint} Resources of this code location: "
+            f"{', '.join(f'`{k}`' for k in known)} (declare others with a ResourcesComponent)."
+            f"{_quoted(file, line)}"
+        )

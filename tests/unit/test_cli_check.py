@@ -208,3 +208,18 @@ def test_platform_resource_keys_match_what_locations_bind():
     from dagster_cfwb.deployment import platform_resources
 
     assert sorted(platform_resources("test")) == sorted(PLATFORM_RESOURCE_KEYS)
+
+
+def test_load_failure_is_explained_only_when_it_comes_from_a_defs_yaml(location):
+    from dagster_cfwb.components.defs_check import explain_load_failure
+
+    defs = location / "src/enseignement/defs"
+    assert explain_load_failure(ValueError("bug in a Python asset"), defs) is None
+    _edit(location, IMPORT, "      group: partenariats", "      gruop: partenariats")
+    assert explain_load_failure(ValueError("bug in a Python asset"), defs) is None
+    tree_error = RuntimeError(
+        "Error while loading component\n│   └── defs.yaml (LakehouseImportComponent) (error)"
+    )
+    explained = explain_load_failure(tree_error, defs)
+    assert isinstance(explained, ComponentYamlError) and len(explained.problems) == 1
+    assert "Did you mean `group`?" in explained.problems[0]

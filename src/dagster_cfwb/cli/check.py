@@ -44,7 +44,7 @@ def run_check(path: str | Path | None = None, *, out: TextIO | None = None) -> i
     problems, not_checked, components = [], [], 0
     for project_root, project_files in by_project.items():
         report = check_defs_files(project_files, project_root)
-        problems.extend(report.problems)
+        problems.extend(report.all_problems)
         not_checked.extend(report.not_checked)
         components += report.components
     for problem in problems:

@@ -20,7 +20,13 @@ from typing import Any
 
 from dagster_cfwb.components.yaml_syntax_errors import yaml_syntax_problems
 
-__all__ = ["DefsCheckReport", "check_defs_files", "find_defs_files", "find_project_root"]
+__all__ = [
+    "DefsCheckReport",
+    "check_defs_files",
+    "explain_load_failure",
+    "find_defs_files",
+    "find_project_root",
+]
 
 _TOP_LEVEL = ("type", "attributes", "requirements", "template_vars_module", "post_processing")
 _SKIPPED_FOLDERS = {".venv", "venv", "node_modules", "__pycache__", ".git", "dbt_packages", ".dagster_home"}
@@ -28,6 +34,10 @@ _ENV_USE = re.compile(r"""\benv\(\s*['"]([^'"]+)['"]""")
 # What `dagster_cfwb.deployment.platform_resources` binds (importing it costs 2 s: a test keeps these equal).
 PLATFORM_RESOURCE_KEYS = ("azure_adls", "lakehouse", "postgresql")
 _RESOURCE_KEY_FIELDS = ("resource_key", "lakehouse_resource_key")
+# raised by Dagster for a defs.yaml's `type:` that names no class (before any component tree exists)
+_YAML_LOAD_ERRORS = {"DagsterUnresolvableSymbolError"}
+# a YAML file marked failed in Dagster's component tree, or a `defs.yaml:<line>` of its file-model error
+_FAILED_YAML = re.compile(r"defs\.ya?ml(?:[^\n]*\(error\)|:\d+)")
 
 
 @dataclasses.dataclass
@@ -47,12 +57,23 @@ class DefsCheckReport:
 
     files: list[Path] = dataclasses.field(default_factory=list)
     components: int = 0
-    problems: list[str] = dataclasses.field(default_factory=list)
+    problems: list[str] = dataclasses.field(default_factory=list)  # what makes the location fail to load
+    requirements: list[str] = dataclasses.field(default_factory=list)  # `env()` not in `requirements: env:`
     not_checked: list[str] = dataclasses.field(default_factory=list)
 
     @property
+    def all_problems(self) -> list[str]:
+        """Every problem, in file order (what ``cfwb check`` prints)."""
+        return sorted([*self.problems, *self.requirements], key=_file_line)
+
+    @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.all_problems
+
+
+def _file_line(problem: str) -> tuple[str, int]:
+    match = re.match(r"(.*?), line (\d+)", problem)
+    return (match.group(1), int(match.group(2))) if match else (problem, 0)
 
 
 def find_defs_files(path: Path) -> list[Path]:
@@ -183,7 +204,7 @@ def _check_document(
                 f"{file}, line {line}{which}: unknown top-level key `{key}`.{hint} Valid keys: "
                 f"{', '.join(f'`{k}`' for k in _TOP_LEVEL)}.{_quoted(file, line)}"
             )
-    problems.extend(_requirement_problems(file, which, document))
+    report.requirements.extend(_requirement_problems(file, which, document))
     type_name = value.get("type")
     component = None
     if not isinstance(type_name, str) or not type_name.strip():
@@ -351,3 +372,37 @@ def _check_resource_keys(root: Path, tree: Any, seen: _Seen, report: DefsCheckRe
             f"{', '.join(f'`{k}`' for k in known)} (declare others with a ResourcesComponent)."
             f"{_quoted(file, line)}"
         )
+
+
+def explain_load_failure(error: BaseException, defs_folder: Path) -> ValueError | None:
+    """A ComponentYamlError listing every problem of the location's defs.yaml, when they explain ``error``.
+
+    Called when Dagster failed to load a code location: its own message names only the first
+    component that failed, wrapped in a component tree and a stack trace. None when the YAML files
+    have no problem (the failure comes from elsewhere, e.g. Python code): re-raise ``error`` then.
+    """
+    from dagster_cfwb.components.yaml_errors import ComponentYamlError
+
+    chain, current = [], error
+    while current is not None and len(chain) < 20:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    ours = next((e for e in chain if isinstance(e, ComponentYamlError)), None)
+    from_yaml = ours is not None or any(
+        _FAILED_YAML.search(str(e)) or type(e).__name__ in _YAML_LOAD_ERRORS for e in chain
+    )
+    if not from_yaml:  # e.g. a Python file of defs/ failed: its own error is the right one
+        return None
+    try:
+        report = check_defs_files(find_defs_files(defs_folder))
+    except Exception:  # the explanation must never hide the original error
+        report = DefsCheckReport()
+    problems = sorted(report.problems, key=_file_line) or (list(ours.problems) if ours else [])
+    if not problems:
+        return None
+    count = len(problems)
+    head = (
+        f"{count} problem{'s' if count > 1 else ''} in the defs.yaml files of this code location "
+        "(`cfwb check` lists them in seconds):"
+    )
+    return ComponentYamlError("\n".join([head, *(f"- {p}" for p in problems)]), problems=problems)

@@ -223,3 +223,37 @@ def test_load_failure_is_explained_only_when_it_comes_from_a_defs_yaml(location)
     explained = explain_load_failure(tree_error, defs)
     assert isinstance(explained, ComponentYamlError) and len(explained.problems) == 1
     assert "Did you mean `group`?" in explained.problems[0]
+
+
+@pytest.mark.parametrize(
+    ("new", "message"),
+    [
+        (
+            "\"{{ env('CFWB_TEST_SURELY_UNSET') }}\"",
+            "line 12, field `resources.partage_enseignement.config.root`: the `{{ … }}` template cannot be "
+            "rendered: Environment variable CFWB_TEST_SURELY_UNSET is not set",
+        ),
+        (
+            "\"{{ env('X' context.project_root) }}\"",
+            "line 12, field `resources.partage_enseignement.config.root`: the `{{ … }}` template cannot be "
+            "rendered: TemplateSyntaxError: expected token ',', got 'context'",
+        ),
+    ],
+    ids=["unset variable", "template syntax"],
+)
+def test_template_errors_are_located_without_traceback(location, new, message):
+    path = location / RESOURCES
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[11] = "        root: " + new
+    path.write_text("\n".join(lines[:12]) + "\n", encoding="utf-8")  # drop `requirements:`
+    code, problems, text = _check(location)
+    assert code == 1, text
+    assert any(message in p for p in problems), text
+    assert "Traceback" not in text and "Exception occurred" not in text
+
+
+def test_list_written_without_dash(location):
+    _edit(location, IMPORT, "    - source:", "      source:")
+    code, problems, text = _check(location)
+    assert code == 1 and len(problems) == 1, text
+    assert "field `imports`: expected a list, each item starting with `- `" in problems[0]

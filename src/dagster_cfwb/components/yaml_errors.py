@@ -8,6 +8,7 @@ itself is shown. Values of secret-looking fields (password, token…) are never 
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from typing import Any
@@ -16,7 +17,13 @@ from pydantic import BaseModel, ValidationError
 
 from dagster_cfwb.resources.secrets import MASK, is_secret_field
 
-__all__ = ["ComponentYamlError", "field_description", "format_validation_error", "yaml_field_path"]
+__all__ = [
+    "ComponentYamlError",
+    "field_description",
+    "format_template_error",
+    "format_validation_error",
+    "yaml_field_path",
+]
 
 
 class ComponentYamlError(ValueError):
@@ -134,6 +141,11 @@ def _describe(error: dict, root: type[BaseModel], raw: Any) -> str:
         hint = f" Did you mean '{close[0]}'?" if close else ""
         expected = expected.replace(" or ", ", ")
         return f"expected one of {expected}; found {found}.{hint}"
+    if kind == "list_type" and isinstance(raw_value, dict):
+        return (
+            "expected a list, each item starting with `- ` (e.g. `- source:` under `imports:`); found a "
+            "mapping (is the `- ` missing?)."
+        )
     if kind in ("value_error", "assertion_error"):
         message = str(error.get("ctx", {}).get("error", error["msg"]))
         return message
@@ -190,6 +202,59 @@ def format_validation_error(
     head += f" in {filename}" if filename else ""
     head += f" ({count} problem{'s' if count > 1 else ''}):"
     return ComponentYamlError("\n".join([head, *(f"- {p}" for p in problems)]), problems=problems)
+
+
+_TEMPLATE_WHERE = re.compile(r"^(?P<file>.+?):(?P<line>\d+) - (?P<location>\S+)")
+
+
+def format_template_error(
+    error: Exception, component: str, *, raw: Any = None, source_tree: Any = None
+) -> ComponentYamlError | None:
+    """A located ComponentYamlError for Dagster's ``ResolutionException`` (a ``{{ … }}`` that failed).
+
+    Dagster's message embeds a snippet and the template's traceback; here it becomes one line:
+    file, line, field, why the template could not be rendered, and the line itself. ``raw`` and
+    ``source_tree`` locate an ``env('X')`` whose variable is not set (Dagster gives no line then).
+    """
+    text = str(error)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return None
+    reason = next((ln for ln in lines if ln.startswith("UndefinedError:")), lines[-1])
+    reason = re.sub(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception)): ", r"\1: ", reason)
+    reason = re.sub(r"^(?:Exception|ValueError|ResolutionException): ", "", reason)
+    where = _TEMPLATE_WHERE.match(text)
+    if where is not None:
+        parts = where.group("location").split(".")
+        loc = [int(p) if p.isdigit() else p for p in parts]
+        filename, line = where.group("file"), int(where.group("line"))
+    else:
+        unset = re.search(r"Environment variable (\w+) is not set", text)
+        loc = _path_using(raw, f"env('{unset.group(1)}'") if unset else None
+        if loc is None or source_tree is None:
+            return None
+        loc = ["attributes", *loc]
+        position, _ = source_tree.lookup_closest_and_path(loc, None)
+        filename, line = position.filename, position.start.line
+    field = yaml_field_path(loc[1:] if loc and loc[0] == "attributes" else loc)
+    last = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))
+    snippet = "" if is_secret_field(last) else _line_of(filename, line)
+    problem = f"{filename}, line {line}, field `{field}`: the `{{{{ … }}}}` template cannot be rendered: {reason}{snippet}"
+    return ComponentYamlError(
+        f"Invalid `{component}` configuration in {filename}:\n- {problem}", problems=[problem]
+    )
+
+
+def _path_using(value: Any, needle: str, path: tuple = ()) -> list | None:
+    """The path of the first string in ``value`` containing ``needle`` (quotes normalised)."""
+    if isinstance(value, str):
+        return list(path) if needle in value.replace('"', "'").replace("( ", "(") else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _path_using(item, needle, (*path, key))
+        if found is not None:
+            return found
+    return None
 
 
 def _line_of(filename: str, line: int) -> str:

@@ -211,7 +211,7 @@ def test_platform_resource_keys_match_what_locations_bind():
 
 
 def test_load_failure_is_explained_only_when_it_comes_from_a_defs_yaml(location):
-    from dagster_cfwb.components.defs_check import explain_load_failure
+    from dagster_cfwb.components.load_failure import explain_load_failure
 
     defs = location / "src/enseignement/defs"
     assert explain_load_failure(ValueError("bug in a Python asset"), defs) is None

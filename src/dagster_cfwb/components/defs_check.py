@@ -23,7 +23,7 @@ from dagster_cfwb.components.yaml_syntax_errors import yaml_syntax_problems
 __all__ = [
     "DefsCheckReport",
     "check_defs_files",
-    "explain_load_failure",
+    "file_line",
     "find_defs_files",
     "find_project_root",
 ]
@@ -34,10 +34,6 @@ _ENV_USE = re.compile(r"""\benv\(\s*['"]([^'"]+)['"]""")
 # What `dagster_cfwb.deployment.platform_resources` binds (importing it costs 2 s: a test keeps these equal).
 PLATFORM_RESOURCE_KEYS = ("azure_adls", "lakehouse", "postgresql")
 _RESOURCE_KEY_FIELDS = ("resource_key", "lakehouse_resource_key")
-# raised by Dagster for a defs.yaml's `type:` that names no class (before any component tree exists)
-_YAML_LOAD_ERRORS = {"DagsterUnresolvableSymbolError"}
-# a YAML file marked failed in Dagster's component tree, or a `defs.yaml:<line>` of its file-model error
-_FAILED_YAML = re.compile(r"defs\.ya?ml(?:[^\n]*\(error\)|:\d+)")
 
 
 @dataclasses.dataclass
@@ -64,14 +60,14 @@ class DefsCheckReport:
     @property
     def all_problems(self) -> list[str]:
         """Every problem, in file order (what ``cfwb check`` prints)."""
-        return sorted([*self.problems, *self.requirements], key=_file_line)
+        return sorted(dict.fromkeys([*self.problems, *self.requirements]), key=file_line)
 
     @property
     def ok(self) -> bool:
         return not self.all_problems
 
 
-def _file_line(problem: str) -> tuple[str, int]:
+def file_line(problem: str) -> tuple[str, int]:
     match = re.match(r"(.*?), line (\d+)", problem)
     return (match.group(1), int(match.group(2))) if match else (problem, 0)
 
@@ -214,7 +210,7 @@ def _check_document(
         )
     else:
         component = _component_class(file, which, document, type_name, components, problems, report)
-    if component is not None and not problems:
+    if component is not None and ("attributes" in value or not problems):  # not when `attributes` is misspelt
         loaded = _load(file, index, which, document, component, tree, problems)
         report.components += 1
         if loaded is not None:
@@ -372,37 +368,3 @@ def _check_resource_keys(root: Path, tree: Any, seen: _Seen, report: DefsCheckRe
             f"{', '.join(f'`{k}`' for k in known)} (declare others with a ResourcesComponent)."
             f"{_quoted(file, line)}"
         )
-
-
-def explain_load_failure(error: BaseException, defs_folder: Path) -> ValueError | None:
-    """A ComponentYamlError listing every problem of the location's defs.yaml, when they explain ``error``.
-
-    Called when Dagster failed to load a code location: its own message names only the first
-    component that failed, wrapped in a component tree and a stack trace. None when the YAML files
-    have no problem (the failure comes from elsewhere, e.g. Python code): re-raise ``error`` then.
-    """
-    from dagster_cfwb.components.yaml_errors import ComponentYamlError
-
-    chain, current = [], error
-    while current is not None and len(chain) < 20:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    ours = next((e for e in chain if isinstance(e, ComponentYamlError)), None)
-    from_yaml = ours is not None or any(
-        _FAILED_YAML.search(str(e)) or type(e).__name__ in _YAML_LOAD_ERRORS for e in chain
-    )
-    if not from_yaml:  # e.g. a Python file of defs/ failed: its own error is the right one
-        return None
-    try:
-        report = check_defs_files(find_defs_files(defs_folder))
-    except Exception:  # the explanation must never hide the original error
-        report = DefsCheckReport()
-    problems = sorted(report.problems, key=_file_line) or (list(ours.problems) if ours else [])
-    if not problems:
-        return None
-    count = len(problems)
-    head = (
-        f"{count} problem{'s' if count > 1 else ''} in the defs.yaml files of this code location "
-        "(`cfwb check` lists them in seconds):"
-    )
-    return ComponentYamlError("\n".join([head, *(f"- {p}" for p in problems)]), problems=problems)

@@ -8,7 +8,8 @@ from typing import Any
 
 import dagster as dg
 
-from dagster_cfwb.components.defs_check import explain_load_failure, find_defs_files
+from dagster_cfwb.components.defs_check import find_defs_files
+from dagster_cfwb.components.load_failure import explain_load_failure
 from dagster_cfwb.components.resource_keys import check_resource_keys
 from dagster_cfwb.components.yaml_syntax_errors import yaml_syntax_error
 from dagster_cfwb.deployment.automation import automation_sensor

@@ -9,8 +9,10 @@ returned once, in the house format (file, line, field, expected, found, did-you-
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
+import logging
 import re
 import tomllib
 import types
@@ -279,7 +281,11 @@ def _requirement_problems(file: Path, which: str, document: Any) -> list[str]:
 
 
 def _load(file, index, which, document, component, tree, problems) -> Any:
-    """Validate one document the way Dagster's loader does, stopping before ``build_defs``."""
+    """Validate one document the way Dagster's loader does, then build its (unbound) definitions.
+
+    ``build_defs`` of our components only wires specs (no connection, no I/O): it catches what
+    Dagster itself refuses, e.g. an invalid asset or check name. Its log lines are silenced.
+    """
     from dagster.components.core.context import ComponentLoadContext
     from dagster.components.core.defs_module import ComponentPath, context_with_injected_scope
     from pydantic import TypeAdapter, ValidationError
@@ -294,7 +300,11 @@ def _load(file, index, which, document, component, tree, problems) -> Any:
         attributes = value.get("attributes")
         model = component.get_model_cls()
         parsed = TypeAdapter(model).validate_python(attributes) if attributes is not None else None
-        return component.load(parsed, ComponentLoadContext.from_decl_load_context(context, None))
+        load_context = ComponentLoadContext.from_decl_load_context(context, None)
+        loaded = component.load(parsed, load_context)
+        with _quiet_dagster_logs():
+            loaded.build_defs(load_context)
+        return loaded
     except ComponentYamlError as e:
         problems.extend(f"{p}" for p in e.problems)
     except ValidationError as e:
@@ -303,6 +313,21 @@ def _load(file, index, which, document, component, tree, problems) -> Any:
         line = _line(document, ["attributes"])
         problems.append(f"{file}, line {line}{which}: {type(e).__name__}: {e}{_quoted(file, line)}")
     return None
+
+
+@contextlib.contextmanager
+def _quiet_dagster_logs() -> Iterator[None]:
+    import dagster as dg
+
+    loggers = {logging.getLogger("dagster"), dg.get_dagster_logger()}
+    levels = {logger: logger.level for logger in loggers}
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in levels.items():
+            logger.setLevel(level)
 
 
 def _record_writes(file: Path, document: Any, component: Any, writers: dict[str, list[str]]) -> None:

@@ -1,9 +1,9 @@
-"""``cfwb check [PATH]``: the fast check of a code location's ``defs.yaml`` files.
+"""`cfwb check [PATH]`: the fast check of a code location's `defs.yaml` files.
 
-PATH is a code location folder (e.g. ``platform/enseignement``), a ``defs`` folder, one
-``defs.yaml``, or the platform folder (every location in it); by default the current folder.
-Every document of every ``defs.yaml`` is validated against its component (see
-:mod:`dagster_cfwb.components.defs_check`); each problem is printed once, without a traceback,
+PATH is a code location folder (e.g. `platform/enseignement`), a `defs` folder, one
+`defs.yaml`, or the platform folder (every location in it); by default the current folder.
+Every document of every `defs.yaml` is validated against its component (see
+`dagster_cfwb.components.defs_check`); each problem is printed once, without a traceback,
 and the exit code is 1 when there is any.
 """
 
@@ -19,7 +19,7 @@ __all__ = ["run_check"]
 
 
 def run_check(path: str | Path | None = None, *, out: TextIO | None = None) -> int:
-    """Check the ``defs.yaml`` files under ``path``; print the problems; return the exit code."""
+    """Check the `defs.yaml` files under `path`; print the problems; return the exit code."""
     started = time.perf_counter()
     out = out or sys.stdout
     target = Path(path or ".").resolve()

@@ -1,8 +1,8 @@
-"""Validate every ``defs.yaml`` of a code location against its component, without building Definitions.
+"""Validate every `defs.yaml` of a code location against its component, without building Definitions.
 
-What ``cfwb check`` runs. Each YAML document goes through the same steps as when Dagster loads the
-location (YAML parse, the file's top-level keys, the component ``type:``, ``{{ … }}`` templates
-rendered, the component's own model and validators), stopping before ``build_defs``, so it takes
+What `cfwb check` runs. Each YAML document goes through the same steps as when Dagster loads the
+location (YAML parse, the file's top-level keys, the component `type:`, `{{ … }}` templates
+rendered, the component's own model and validators), stopping before `build_defs`, so it takes
 a second or two instead of loading every asset, dbt project and resource. Every problem is
 returned once, in the house format (file, line, field, expected, found, did-you-mean, the line).
 """
@@ -14,6 +14,7 @@ import dataclasses
 import difflib
 import logging
 import re
+import sys
 import tomllib
 import types
 from collections.abc import Iterator, Sequence
@@ -51,7 +52,7 @@ class _Seen:
 
 @dataclasses.dataclass
 class DefsCheckReport:
-    """What ``cfwb check`` found: the files and components checked, the problems, what was skipped."""
+    """What `cfwb check` found: the files and components checked, the problems, what was skipped."""
 
     files: list[Path] = dataclasses.field(default_factory=list)
     components: int = 0
@@ -61,7 +62,7 @@ class DefsCheckReport:
 
     @property
     def all_problems(self) -> list[str]:
-        """Every problem, in file order (what ``cfwb check`` prints)."""
+        """Every problem, in file order (what `cfwb check` prints)."""
         return sorted(dict.fromkeys([*self.problems, *self.requirements]), key=file_line)
 
     @property
@@ -75,7 +76,7 @@ def file_line(problem: str) -> tuple[str, int]:
 
 
 def find_defs_files(path: Path) -> list[Path]:
-    """``path`` itself when it is a file, else every ``defs.yaml``/``defs.yml`` below it."""
+    """`path` itself when it is a file, else every `defs.yaml`/`defs.yml` below it."""
     if path.is_file():
         return [path]
     found = []
@@ -86,7 +87,7 @@ def find_defs_files(path: Path) -> list[Path]:
 
 
 def find_project_root(path: Path) -> Path | None:
-    """The nearest folder at or above ``path`` holding a ``pyproject.toml`` (a code location)."""
+    """The nearest folder at or above `path` holding a `pyproject.toml` (a code location)."""
     start = path if path.is_dir() else path.parent
     for folder in [start, *start.parents]:
         if (folder / "pyproject.toml").is_file():
@@ -95,7 +96,7 @@ def find_project_root(path: Path) -> Path | None:
 
 
 def _defs_module(project_root: Path, files: Sequence[Path]) -> types.ModuleType:
-    """A stand-in for the location's ``<root_module>.defs`` package (only its name and path are read)."""
+    """A stand-in for the location's `<root_module>.defs` package (only its name and path are read)."""
     root_module = None
     try:
         config = tomllib.loads((project_root / "pyproject.toml").read_text(encoding="utf-8"))
@@ -125,13 +126,15 @@ def _our_components() -> dict[str, type]:
 
 
 def check_defs_files(files: Sequence[Path], project_root: Path | None = None) -> DefsCheckReport:
-    """Check ``files`` (defs.yaml of one code location); ``project_root`` gives `context.project_root`."""
+    """Check `files` (defs.yaml of one code location); `project_root` gives `context.project_root`."""
     from dagster.components.core.component_tree import ComponentTree
 
     report = DefsCheckReport(files=[Path(f).resolve() for f in files])
     if not report.files:
         return report
     root = (project_root or find_project_root(report.files[0]) or report.files[0].parent).resolve()
+    if (root / "src").is_dir() and str(root / "src") not in sys.path:
+        sys.path.insert(0, str(root / "src"))  # as Dagster does: a `template_vars_module` may be imported
     tree = ComponentTree(defs_module=_defs_module(root, report.files), project_root=root)
     components = _our_components()
     seen = _Seen()
@@ -283,7 +286,7 @@ def _requirement_problems(file: Path, which: str, document: Any) -> list[str]:
 def _load(file, index, which, document, component, tree, problems) -> Any:
     """Validate one document the way Dagster's loader does, then build its (unbound) definitions.
 
-    ``build_defs`` of our components only wires specs (no connection, no I/O): it catches what
+    `build_defs` of our components only wires specs (no connection, no I/O): it catches what
     Dagster itself refuses, e.g. an invalid asset or check name. Its log lines are silenced.
     """
     from dagster.components.core.context import ComponentLoadContext

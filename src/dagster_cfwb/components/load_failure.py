@@ -1,8 +1,8 @@
-"""Explain why a code location failed to load, when the cause is in its ``defs.yaml`` files.
+"""Explain why a code location failed to load, when the cause is in its `defs.yaml` files.
 
 Dagster stops at the first component that fails and shows it inside a component tree and a stack
-trace; :func:`explain_load_failure` lists every problem of the location's YAML instead, in the
-format of ``cfwb check``. A failure that comes from elsewhere (a Python file) is left as it is.
+trace; `explain_load_failure` lists every problem of the location's YAML instead, in the
+format of `cfwb check`. A failure that comes from elsewhere (a Python file) is left as it is.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ _FAILED_YAML = re.compile(r"defs\.ya?ml(?:[^\n]*\(error\)|:\d+)")
 
 
 def explain_load_failure(error: BaseException, defs_folder: Path) -> ValueError | None:
-    """A ComponentYamlError listing every problem of the location's defs.yaml, when they explain ``error``.
+    """A ComponentYamlError listing every problem of the location's defs.yaml, when they explain `error`.
 
     Called when Dagster failed to load a code location: its own message names only the first
     component that failed, wrapped in a component tree and a stack trace. None when the YAML files
-    have no problem (the failure comes from elsewhere, e.g. Python code): re-raise ``error`` then.
+    have no problem (the failure comes from elsewhere, e.g. Python code): re-raise `error` then.
     """
     from dagster_cfwb.components.yaml_errors import ComponentYamlError
 

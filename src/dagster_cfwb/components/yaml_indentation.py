@@ -1,8 +1,8 @@
 """Explain a mis-indented key or list item: which key above it it fails to line up with, by how much.
 
-PyYAML reports these as ``expected <block end>, but found '<block mapping start>'``, sometimes on
+PyYAML reports these as `expected <block end>, but found '<block mapping start>'`, sometimes on
 another line; here the keys and list items above the mistake (from PyYAML's own tokens, so the
-text of ``|``/``>`` blocks and of ``{…}``/``[…]`` is ignored) give the block it should belong to.
+text of `|`/`>` blocks and of `{…}`/`[…]` is ignored) give the block it should belong to.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class _Item:
 
 
 def _structure(text: str, before_line: int) -> list[_Item]:
-    """Keys and list items of the block context before ``before_line``, in file order."""
+    """Keys and list items of the block context before `before_line`, in file order."""
     items: list[_Item] = []
     flow = 0
     pending_key: tuple[int, int] | None = None
@@ -59,7 +59,7 @@ def _spaces(n: int) -> str:
 
 
 def misaligned(lines: list[str], text: str, number: int, column: int) -> tuple[str, tuple[int, ...]]:
-    """The message for the key or list item on line ``number`` (1-based ``column``), and the lines to show."""
+    """The message for the key or list item on line `number` (1-based `column`), and the lines to show."""
     raw = lines[number - 1] if number <= len(lines) else ""
     col = column - 1
     is_dash = raw[col : col + 1] == "-"

@@ -1,17 +1,17 @@
-"""Explain YAML syntax mistakes of a ``defs.yaml`` in plain words: file, line, what to write instead.
+"""Explain YAML syntax mistakes of a `defs.yaml` in plain words: file, line, what to write instead.
 
-PyYAML reports a mis-indented key as ``expected <block end>, but found '<block mapping start>'``
+PyYAML reports a mis-indented key as `expected <block end>, but found '<block mapping start>'`
 (often on another line than the mistake) and Dagster shows it under a long traceback. Here the
 common mistakes get one sentence each, the line itself and a caret under the column:
 
-- a key or a list item ``-`` indented more or less than the block it belongs to,
-- a tab character, a missing space after ``key:``, a line without ``:``,
-- an unclosed quote, ``[`` or ``{``, a ``:`` inside an unquoted value,
-- a ``{{ … }}`` template not in quotes, a key written twice in one block (YAML keeps the last
+- a key or a list item `-` indented more or less than the block it belongs to,
+- a tab character, a missing space after `key:`, a line without `:`,
+- an unclosed quote, `[` or `{`, a `:` inside an unquoted value,
+- a `{{ … }}` template not in quotes, a key written twice in one block (YAML keeps the last
   one silently).
 
-Used by ``cfwb check`` and, before Dagster parses them, by the code location's load
-(``dagster_cfwb.deployment.location_definitions``).
+Used by `cfwb check` and, before Dagster parses them, by the code location's load
+(`dagster_cfwb.deployment.location_definitions`).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class YamlSyntaxProblem:
     context: tuple[int, ...] = ()  # other lines worth showing (e.g. the key it should line up with)
 
     def render(self, text: str | None = None) -> str:
-        """``file, line N: message`` followed by the line(s) and a caret under the column."""
+        """`file, line N: message` followed by the line(s) and a caret under the column."""
         lines = _lines(self.filename) if text is None else text.splitlines()
         shown = []
         for number in sorted({*self.context, self.line}):
@@ -82,7 +82,7 @@ def yaml_syntax_problems(text: str, filename: str) -> list[YamlSyntaxProblem]:
 
 
 def yaml_syntax_error(files: Iterable[str | Path]) -> ValueError | None:
-    """One ComponentYamlError listing the syntax mistakes of ``files`` (None when there is none).
+    """One ComponentYamlError listing the syntax mistakes of `files` (None when there is none).
 
     Returned rather than raised, so that the caller raises it from its own line: Dagster shows the
     frames of a load error, and the fewer there are, the sooner the analyst reads the message.
@@ -109,7 +109,7 @@ def yaml_syntax_error(files: Iterable[str | Path]) -> ValueError | None:
 
 
 def explain_yaml_error(error: yaml.MarkedYAMLError, text: str, filename: str) -> YamlSyntaxProblem:
-    """One plain-language problem for PyYAML's ``error`` on ``text``."""
+    """One plain-language problem for PyYAML's `error` on `text`."""
     lines = text.splitlines()
     mark = error.problem_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -278,7 +278,7 @@ def _misaligned(lines: list[str], text: str, number: int, column: int, filename:
 
 
 def _items_read_as_text(text: str, filename: str) -> list[YamlSyntaxProblem]:
-    """A ``- item`` indented deeper than the item above it is silently read as more text of that item."""
+    """A `- item` indented deeper than the item above it is silently read as more text of that item."""
     lines = text.splitlines()
     problems = []
     for token in yaml.scan(text, Loader=yaml.SafeLoader):

@@ -1,10 +1,12 @@
-"""Validate every `defs.yaml` of a code location against its component, without building Definitions.
+"""Validate every `defs.yaml` of a code location against its component, without loading the location.
 
 What `cfwb check` runs. Each YAML document goes through the same steps as when Dagster loads the
 location (YAML parse, the file's top-level keys, the component `type:`, `{{ … }}` templates
-rendered, the component's own model and validators), stopping before `build_defs`, so it takes
-a second or two instead of loading every asset, dbt project and resource. Every problem is
-returned once, in the house format (file, line, field, expected, found, did-you-mean, the line).
+rendered, the component's own model and validators, then its `build_defs`, which only wires
+specs), but no Python file, dbt project or resource of the location is loaded and no
+`Definitions` is merged, so it takes a second or two. Across files it checks the `resource_key`s
+and that no asset is written twice. Every problem is returned once, in the house format (file,
+line, field, expected, found, did-you-mean, the line).
 """
 
 from __future__ import annotations
@@ -45,9 +47,7 @@ class _Seen:
 
     writers: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     resources: set[str] = dataclasses.field(default_factory=set)
-    resource_uses: list[tuple[str, str]] = dataclasses.field(
-        default_factory=list
-    )  # (key, "file, line N, field")
+    resource_uses: list[tuple[str, Path, int, str]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -157,6 +157,9 @@ def _check_file(file: Path, tree: Any, components: dict[str, type], report: Defs
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         report.problems.append(f"{file}: not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8")
+        return
+    except OSError as e:
+        report.problems.append(f"{file}: cannot be read ({e.strerror})")
         return
     syntax = yaml_syntax_problems(text, str(file))
     if syntax:
@@ -277,8 +280,8 @@ def _requirement_problems(file: Path, which: str, document: Any) -> list[str]:
             field = "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in path[1:]).lstrip(".")
             problems.append(
                 f"{file}, line {line}{which}, field `{field}`: uses `{{{{ env('{name}') }}}}` but "
-                f"`requirements: env:` does not list `{name}`; the document should end with:\n"
-                f"      requirements:\n        env: [{wanted}]{_quoted(file, line)}"
+                f"`requirements: env:` does not list `{name}`; end the document with "
+                f"`requirements: {{env: [{wanted}]}}`{_quoted(file, line)}"
             )
     return problems
 

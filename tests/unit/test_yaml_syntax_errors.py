@@ -172,3 +172,15 @@ def test_error_for_files_lists_every_file(tmp_path):
         and "b.yaml, line 9" in error.problems[0]
         and "c.yaml, line 2" in error.problems[1]
     )
+
+
+def test_a_file_that_loads_is_not_refused_at_load_for_a_folded_list_item(tmp_path):
+    """`cfwb check` reports it; the location still loads, as before (the value is only mangled)."""
+    path = tmp_path / "defs.yaml"
+    path.write_text(
+        BASE.replace(
+            "        path: a.csv\n", "        path: a.csv\n        columns:\n          - a\n           - b\n"
+        )
+    )
+    assert [p.load_fails for p in yaml_syntax_problems(path.read_text(), str(path))] == [False]
+    assert yaml_syntax_error([path]) is None

@@ -41,6 +41,7 @@ class YamlSyntaxProblem:
     column: int
     message: str
     context: tuple[int, ...] = ()  # other lines worth showing (e.g. the key it should line up with)
+    load_fails: bool = True  # False: the file loads, but not as the author meant (`cfwb check` only)
 
     def render(self, text: str | None = None) -> str:
         """`file, line N: message` followed by the line(s) and a caret under the column."""
@@ -97,7 +98,7 @@ def yaml_syntax_error(files: Iterable[str | Path]) -> ValueError | None:
         except UnicodeDecodeError as e:
             problems.append(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); save the file as UTF-8")
             continue
-        problems.extend(p.render(text) for p in yaml_syntax_problems(text, str(path)))
+        problems.extend(p.render(text) for p in yaml_syntax_problems(text, str(path)) if p.load_fails)
     if problems:
         count = len(problems)
         head = f"YAML syntax error{'s' if count > 1 else ''} in defs.yaml ({count}):"
@@ -294,8 +295,10 @@ def _items_read_as_text(text: str, filename: str) -> list[YamlSyntaxProblem]:
                         number + 1,
                         len(raw) - len(raw.lstrip()) + 1,
                         f"this list item is indented deeper than the line above it (line {first + 1}), so YAML "
-                        f"reads it as more text of that value ({token.value!r}); items of one list must line up",
+                        f"reads it as more text of that value ({token.value!r}); items of one list must line "
+                        "up (for a text with line breaks, write `key: |` and the text below it)",
                         (first + 1,),
+                        load_fails=False,
                     )
                 )
                 break

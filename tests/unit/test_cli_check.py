@@ -257,3 +257,9 @@ def test_list_written_without_dash(location):
     code, problems, text = _check(location)
     assert code == 1 and len(problems) == 1, text
     assert "field `imports`: expected a list, each item starting with `- `" in problems[0]
+
+
+def test_wrong_case_of_a_choice_suggests_the_right_one(location):
+    _edit(location, IMPORT, "layer: stg", "layer: STG")
+    code, problems, text = _check(location)
+    assert code == 1 and "found 'STG'. Did you mean 'stg'?" in problems[0], text

@@ -135,9 +135,10 @@ def _describe(error: dict, root: type[BaseModel], raw: Any) -> str:
         return f"required field `{field}` is missing" + (f": {text}" if text else ".")
     if kind in ("literal_error", "enum"):
         expected = error.get("ctx", {}).get("expected", "")
-        close = difflib.get_close_matches(
-            str(error.get("input")), [e.strip(" '") for e in expected.split(",")], n=1
-        )
+        options = re.findall(r"'([^']*)'", expected)
+        given = str(error.get("input"))
+        by_case = [o for o in options if o.lower() == given.strip().lower()]
+        close = by_case or difflib.get_close_matches(given.lower(), options, n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
         expected = expected.replace(" or ", ", ")
         return f"expected one of {expected}; found {found}.{hint}"

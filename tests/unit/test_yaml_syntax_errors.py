@@ -114,6 +114,28 @@ CASES = [
         "that value ('a - b')",
     ),
     (
+        "list item without dash",
+        ("        - {type: unique", "          {type: unique"),
+        13,
+        "this item has no `- ` in front of it; each item of the list starts with `- `, lined up with the item "
+        "of line 12",
+    ),
+    (
+        "colon missing before a mapping",
+        (
+            "      target:\n        code_location: enseignement",
+            '      target:\n        code_location: enseignement\n        options {delimiter: ";"}  # x',
+        ),
+        9,
+        'a colon is missing after `options`; write `options: {delimiter: ";"}`',
+    ),
+    (
+        "text that is not a key",
+        ("type: dagster_cfwb", "Import des élèves\ntype: dagster_cfwb"),
+        1,
+        "`Import des élèves` has no `:`; a setting is written `key: value`",
+    ),
+    (
         "repeated key",
         ("        table: t", "        table: t\n        table: u"),
         11,

@@ -29,6 +29,7 @@ from dagster_cfwb.components.yaml_indentation import misaligned
 __all__ = ["YamlSyntaxProblem", "yaml_syntax_error", "yaml_syntax_problems"]
 
 _NO_SPACE = re.compile(r"^ *(?:- +)?(?P<key>[A-Za-z_][\w.-]*):(?P<value>[^\s/].*)$")
+_KEY_BEFORE_BRACE = re.compile(r"^ *(?:- +)?(?P<key>[A-Za-z_][\w.-]*) +[{\[]")
 _TEMPLATE_UNQUOTED = re.compile(r"^ *(?:- +)?(?:[^'\"#]*?:\s+)?\{\{")
 
 
@@ -123,6 +124,26 @@ def explain_yaml_error(error: yaml.MarkedYAMLError, text: str, filename: str) ->
 
     if "could not find expected ':'" in problem and context_line:
         return _missing_colon(lines, context_line, filename)
+    for number in (line, context_line):
+        if number and number <= len(lines) and _NO_SPACE.match(lines[number - 1]) and "quoted" not in context:
+            return _missing_colon(lines, number, filename)
+    raw = lines[line - 1] if 0 < line <= len(lines) else ""
+    no_colon = _KEY_BEFORE_BRACE.match(raw)
+    if no_colon:
+        key = no_colon.group("key")
+        return problem_at(
+            line,
+            no_colon.start("key") + 1,
+            f"a colon is missing after `{key}`; write `{key}: {_code(raw)[no_colon.end('key') :].strip()}`",
+        )
+    if ("found '{'" in problem or "found '['" in problem) and "block collection" in context:
+        return problem_at(
+            line,
+            column,
+            f"this item has no `- ` in front of it; each item of the list starts with `- `, lined up with the "
+            f"item of line {context_line}",
+            context_line or 0,
+        )
     if "quoted scalar" in context and context_line:
         quote = lines[context_line - 1][error.context_mark.column] if error.context_mark else '"'
         return problem_at(
@@ -199,14 +220,14 @@ def _missing_colon(lines: list[str], number: int, filename: str) -> YamlSyntaxPr
     indent = len(raw) - len(raw.lstrip(" "))
     match = _NO_SPACE.match(raw)
     if match:
-        key, value = match.group("key"), match.group("value")
+        key, value = match.group("key"), _code(match.group("value"))
         column = raw.index(":", indent) + 2
         message = f"a space is missing after `{key}:`; write `{key}: {value.strip()}`"
     elif ":" not in raw.split("#", 1)[0]:
         column = indent + 1
         message = (
-            f"`{raw.strip()}` has no `:`; a setting is written `key: value` (a colon, then a space), "
-            "and a list item starts with `- `"
+            f"`{_short(raw.strip())}` has no `:`; a setting is written `key: value` (a colon, then a space), "
+            "a list item starts with `- ` and a comment with `#`"
         )
     else:
         column = indent + 1
@@ -273,8 +294,30 @@ def _unquoted_template(text: str, filename: str) -> YamlSyntaxProblem | None:
     return None
 
 
+def _code(text: str) -> str:
+    """`text` without its trailing `# comment`."""
+    return re.split(r"\s+#", text, maxsplit=1)[0].rstrip()
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
 def _misaligned(lines: list[str], text: str, number: int, column: int, filename: str) -> YamlSyntaxProblem:
     message, shown = misaligned(lines, text, number, column)
+    if not shown:  # nothing above lines up with it: the line before it is what YAML could not read
+        before = next(
+            (
+                n
+                for n in range(number - 1, 0, -1)
+                if lines[n - 1].strip() and not lines[n - 1].lstrip().startswith("#")
+            ),
+            None,
+        )
+        if before is not None:
+            raw = lines[before - 1]
+            if _NO_SPACE.match(raw) or ":" not in raw.split("#", 1)[0]:
+                return _missing_colon(lines, before, filename)
     return YamlSyntaxProblem(filename, number, column, message, shown)
 
 

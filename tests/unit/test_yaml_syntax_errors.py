@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dagster_cfwb.components.yaml_syntax_errors import yaml_syntax_error, yaml_syntax_problems
@@ -206,3 +208,38 @@ def test_a_file_that_loads_is_not_refused_at_load_for_a_folded_list_item(tmp_pat
     )
     assert [p.load_fails for p in yaml_syntax_problems(path.read_text(), str(path))] == [False]
     assert yaml_syntax_error([path]) is None
+
+
+def _one_line_mistakes(lines: list[str]):
+    for i, line in enumerate(lines):
+        yield [*lines[:i], line[1:], *lines[i + 1 :]]  # one space (or character) less
+        yield [*lines[:i], " " + line, *lines[i + 1 :]]
+        yield [*lines[:i], line.replace(": ", ":", 1), *lines[i + 1 :]]
+        yield [*lines[:i], line.replace(":", "", 1), *lines[i + 1 :]]
+        yield [*lines[:i], "\t" + line.lstrip(), *lines[i + 1 :]]
+        yield [*lines[:i], line.replace("- ", "  ", 1), *lines[i + 1 :]]
+        for char in "\"'[]{}":
+            if char in line:
+                yield [*lines[:i], line.replace(char, "", 1), *lines[i + 1 :]]
+
+
+def test_every_unreadable_variant_of_the_platform_yaml_gets_a_problem_and_none_crashes():
+    """One-line mistakes in each platform defs.yaml: never a crash, never a green for what PyYAML refuses."""
+    import yaml
+
+    from dagster_cfwb.components.yaml_syntax_errors import _problems
+
+    root = Path(__file__).resolve().parents[2] / "platform"
+    checked = 0
+    for file in sorted(root.rglob("defs.yaml")):
+        for variant in _one_line_mistakes(file.read_text(encoding="utf-8").splitlines()):
+            text = "\n".join(variant) + "\n"
+            problems = _problems(text, str(file))  # not the fallback: the explanations themselves
+            for problem in problems:
+                problem.render(text)
+            try:
+                list(yaml.safe_load_all(text))
+            except Exception:
+                assert problems, text
+            checked += 1
+    assert checked > 500

@@ -139,7 +139,13 @@ def check_defs_files(files: Sequence[Path], project_root: Path | None = None) ->
     components = _our_components()
     seen = _Seen()
     for file in report.files:
-        _check_file(file, tree, components, report, seen)
+        try:
+            _check_file(file, tree, components, report, seen)
+        except Exception as e:  # a case this check does not foresee: say so, never a traceback
+            report.problems.append(
+                f"{file}: `cfwb check` could not check this file ({type(e).__name__}: {e}); "
+                "run `dg check defs` to load it"
+            )
     _check_resource_keys(root, tree, seen, report)
     for key, places in seen.writers.items():
         if len(places) > 1:

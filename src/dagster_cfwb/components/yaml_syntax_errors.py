@@ -65,6 +65,21 @@ def _lines(filename: str) -> list[str]:
 
 def yaml_syntax_problems(text: str, filename: str) -> list[YamlSyntaxProblem]:
     """The syntax mistakes of one YAML file (empty when it parses and has no repeated key)."""
+    try:
+        return _problems(text, filename)
+    except Exception:  # an input the explanations do not foresee: PyYAML's own words, never a crash
+        try:
+            list(yaml.load_all(text, Loader=yaml.SafeLoader))
+        except yaml.MarkedYAMLError as e:
+            mark = e.problem_mark or e.context_mark
+            line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            return [YamlSyntaxProblem(filename, line, column, f"YAML cannot read this: {e.problem or e}")]
+        except Exception as e:
+            return [YamlSyntaxProblem(filename, 1, 1, f"the YAML cannot be read: {e}")]
+        return []
+
+
+def _problems(text: str, filename: str) -> list[YamlSyntaxProblem]:
     if "\t" in text:
         tabs = _tab_problems(text, filename)
         if tabs:

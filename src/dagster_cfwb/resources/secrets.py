@@ -13,9 +13,7 @@ _SECRET_WORDS = ("password", "secret", "token", "key", "connection_string", "cre
 def is_secret_field(name: str) -> bool:
     """True for config field names that hold secrets (password, client_secret, api_key, …)."""
     lowered = name.lower()
-    return any(word in lowered for word in _SECRET_WORDS) and not lowered.endswith(
-        ("_env", "_name", "_path", "_id")
-    )
+    return any(word in lowered for word in _SECRET_WORDS) and not lowered.endswith(("_env", "_name", "_path", "_id"))
 
 
 class RedactedReprMixin:

@@ -1,8 +1,8 @@
 """Binary COPY of Arrow record batches into PostgreSQL.
 
-Batches are encoded to PostgreSQL's binary COPY format by ``pgpq`` (vectorised, in Rust) on a
+Batches are encoded to PostgreSQL's binary COPY format by `pgpq` (vectorised, in Rust) on a
 background thread while the calling thread streams the previous chunk to the server, so encoding
-and network/server work overlap on two cores. Memory stays bounded by ``queue_depth`` chunks.
+and network/server work overlap on two cores. Memory stays bounded by `queue_depth` chunks.
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ def copy_batches_binary(
     queue_depth: int = 4,
     on_batch: Callable[[int], None] | None = None,
 ) -> int:
-    """Stream ``batches`` into ``table`` with ``COPY … FROM STDIN (FORMAT binary)``.
+    """Stream `batches` into `table` with `COPY … FROM STDIN (FORMAT binary)`.
 
     Args:
         cursor: an open psycopg 3 cursor; the caller owns the transaction.
-        table: target table, whose columns named like ``schema``'s fields must have the types of
-            :func:`dagster_cfwb.transfer.pg_types.arrow_to_pg_type` (binary COPY is exact).
+        table: target table, whose columns named like `schema`'s fields must have the types of
+            `dagster_cfwb.transfer.pg_types.arrow_to_pg_type` (binary COPY is exact).
         schema: Arrow schema of every batch.
         batches: record batches, consumed once.
         queue_depth: encoded chunks buffered between the encoder thread and the sender.

@@ -1,8 +1,8 @@
-"""What a SQL engine must say about itself so :func:`load_with_dialect` can load it atomically.
+"""What a SQL engine must say about itself so `load_with_dialect` can load it atomically.
 
-An engine (MySQL/MariaDB, SQL Server, DB2) subclasses :class:`LoadDialect` and fills in only what
+An engine (MySQL/MariaDB, SQL Server, DB2) subclasses `LoadDialect` and fills in only what
 differs: identifier quoting, the Arrow → column type table, the bulk path, the swap statements and
-the upsert statement. PostgreSQL keeps its own loader (:mod:`dagster_cfwb.transfer.pg_load`),
+the upsert statement. PostgreSQL keeps its own loader (`dagster_cfwb.transfer.pg_load`),
 because its DDL is transactional and the whole load fits in one transaction.
 """
 
@@ -50,10 +50,10 @@ class LoadDialect:
         raise NotImplementedError
 
     def check_target_type(self, existing: str, data_type: pa.DataType, *, column: str, table: str) -> None:
-        """Raise UnsupportedTypeError if an existing column of type ``existing`` cannot hold the data."""
+        """Raise UnsupportedTypeError if an existing column of type `existing` cannot hold the data."""
 
     def check_batch(self, batch: pa.RecordBatch, *, table: str) -> None:
-        """Raise UnsupportedTypeError if a value in ``batch`` cannot be stored (before it is sent)."""
+        """Raise UnsupportedTypeError if a value in `batch` cannot be stored (before it is sent)."""
 
     # -- catalog ------------------------------------------------------------------------------
     def table_columns(self, cursor, table: QualifiedName) -> dict[str, str] | None:
@@ -61,7 +61,7 @@ class LoadDialect:
         raise NotImplementedError
 
     def has_unique_key(self, cursor, table: QualifiedName, keys: list[str]) -> bool:
-        """True when a primary key or unique index covers exactly ``keys`` (needed by some upserts)."""
+        """True when a primary key or unique index covers exactly `keys` (needed by some upserts)."""
         return True
 
     # -- DDL and DML --------------------------------------------------------------------------
@@ -81,7 +81,7 @@ class LoadDialect:
     def swap_statements(
         self, table: QualifiedName, staging: QualifiedName, old: QualifiedName | None
     ) -> list[str]:
-        """Statements that make ``staging`` become ``table`` (``old`` receives the previous table)."""
+        """Statements that make `staging` become `table` (`old` receives the previous table)."""
         raise NotImplementedError
 
     def swap_is_transactional(self) -> bool:
@@ -108,10 +108,10 @@ class LoadDialect:
         qualify_updates: bool = False,
         terminator: str = "",
     ) -> str:
-        """Standard ``MERGE`` of ``source`` (aliased ``s``) into ``table`` (aliased ``t``) on ``keys``.
+        """Standard `MERGE` of `source` (aliased `s`) into `table` (aliased `t`) on `keys`.
 
-        Engines differ only in a table hint (SQL Server's ``WITH (HOLDLOCK)``), whether updated
-        columns are written ``t.col``, and the statement terminator.
+        Engines differ only in a table hint (SQL Server's `WITH (HOLDLOCK)`), whether updated
+        columns are written `t.col`, and the statement terminator.
         """
         on = " AND ".join(f"t.{self.q(k)} = s.{self.q(k)}" for k in keys)
         cols = ", ".join(self.q(n) for n in names)
@@ -134,7 +134,7 @@ class LoadDialect:
         on_progress: Callable[[int], None] | None = None,
         label: str | None = None,
     ) -> int:
-        """Send every batch of ``stream`` into ``table`` (no commit); return the row count."""
+        """Send every batch of `stream` into `table` (no commit); return the row count."""
         raise NotImplementedError
 
     def is_retry_safe_error(self, error: BaseException) -> bool:  # pragma: no cover - hook

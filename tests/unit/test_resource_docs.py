@@ -36,14 +36,9 @@ def test_docstring_and_every_field_described(resource):
     assert missing == [], f"{resource.__name__} fields without description: {missing}"
 
 
-_PENDING_DOCS = {"PostgreSQLResource", "MySQLResource", "MSSQLResource", "DB2Resource"}  # other branch
-
-
 @pytest.mark.parametrize("resource", RESOURCES, ids=lambda r: r.__name__)
 def test_docstring_example_is_a_markdown_fence_that_compiles(resource):
     """The UI renders Markdown: the example is a ```python fence whose code is valid Python."""
-    if resource.__name__ in _PENDING_DOCS:
-        pytest.xfail("docstring converted in the final commit")
     doc = inspect.cleandoc(resource.__doc__ or "")
     blocks = re.findall(r"^```python\n(.*?)^```$", doc, re.S | re.M)
     assert blocks, f"{resource.__name__}: a fenced ```python example"

@@ -1,4 +1,4 @@
-"""``DatabaseExportComponent``: copy lakehouse tables into a database table, from YAML."""
+"""`DatabaseExportComponent`: copy lakehouse tables into a database table, from YAML."""
 
 from __future__ import annotations
 
@@ -125,24 +125,24 @@ class DatabaseExportComponent(CfwbComponent):
     """Copy lakehouse tables into database tables — one asset per export, after its lakehouse tables.
 
     The rows are streamed from the lakehouse (DuckDB) into the database with its fastest bulk path
-    (PostgreSQL: binary COPY). ``replace`` swaps the new table in atomically: if the load fails,
+    (PostgreSQL: binary COPY). `replace` swaps the new table in atomically: if the load fails,
     the previous table is left as it was.
 
-    Example ``defs.yaml``:
+    Example `defs.yaml`:
 
-    .. code-block:: yaml
-
-        type: dagster_cfwb.DatabaseExportComponent
-        attributes:
-          exports:
-            - tables: [{code_location: enseignement, layer: gld, table: eleves_par_ecole}]
-              resource_key: postgresql
-              table: reporting.eleves_par_ecole
-            - tables: [{code_location: enseignement, layer: stg, table: eleves}]
-              resource_key: postgresql
-              table: reporting.eleves
-              mode: upsert
-              keys: [id]
+    ```yaml
+    type: dagster_cfwb.DatabaseExportComponent
+    attributes:
+      exports:
+        - tables: [{code_location: enseignement, layer: gld, table: eleves_par_ecole}]
+          resource_key: postgresql
+          table: reporting.eleves_par_ecole
+        - tables: [{code_location: enseignement, layer: stg, table: eleves}]
+          resource_key: postgresql
+          table: reporting.eleves
+          mode: upsert
+          keys: [id]
+    ```
     """
 
     exports: Annotated[
@@ -184,7 +184,7 @@ class DatabaseExportComponent(CfwbComponent):
         return _export
 
     def execute(self, context: dg.AssetExecutionContext, export: ExportModel) -> dg.MaterializeResult:
-        """Run one export; override in a subclass to change how it runs (``build_defs`` only wires)."""
+        """Run one export; override in a subclass to change how it runs (`build_defs` only wires)."""
         lakehouse = getattr(context.resources, self.lakehouse_resource_key)
         database = getattr(context.resources, export.resource_key)
         started = time.monotonic()

@@ -1,7 +1,7 @@
-"""Turn a pydantic validation error on a ``defs.yaml`` into a message an analyst can act on.
+"""Turn a pydantic validation error on a `defs.yaml` into a message an analyst can act on.
 
 Each problem names the file, the line, the field (as a YAML path such as
-``imports[0].source.kind``), what was expected, what was found, and the valid options; the line
+`imports[0].source.kind`), what was expected, what was found, and the valid options; the line
 itself is shown. Values of secret-looking fields (password, token…) are never shown.
 """
 
@@ -20,11 +20,11 @@ __all__ = ["ComponentYamlError", "field_description", "format_validation_error",
 
 
 class ComponentYamlError(ValueError):
-    """A component's ``defs.yaml`` is invalid; the message lists every problem with file and line."""
+    """A component's `defs.yaml` is invalid; the message lists every problem with file and line."""
 
 
 def yaml_field_path(loc: typing.Sequence[str | int]) -> str:
-    """``("imports", 0, "source", "kind")`` → ``imports[0].source.kind``."""
+    """`("imports", 0, "source", "kind")` → `imports[0].source.kind`."""
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -35,7 +35,7 @@ def yaml_field_path(loc: typing.Sequence[str | int]) -> str:
 
 
 def _inner_model(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model inside ``X``, ``X | None``, ``list[X]``, ``dict[str, X]``, ``Annotated[X, …]``."""
+    """The pydantic model inside `X`, `X | None`, `list[X]`, `dict[str, X]`, `Annotated[X, …]`."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     origin = typing.get_origin(annotation)
@@ -54,7 +54,7 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
 
 
 def _model_at(model: type[BaseModel], loc: typing.Sequence[str | int]) -> type[BaseModel] | None:
-    """Follow field names in ``loc`` (list indexes and dict keys skipped) down nested models."""
+    """Follow field names in `loc` (list indexes and dict keys skipped) down nested models."""
     current: type[BaseModel] | None = model
     for part in loc:
         if current is None:
@@ -70,7 +70,7 @@ def _model_at(model: type[BaseModel], loc: typing.Sequence[str | int]) -> type[B
 
 
 def field_description(model: type[BaseModel] | None, field: str) -> str | None:
-    """The analyst-facing description of ``model.field`` (from ``Resolver.default`` or ``Field``)."""
+    """The analyst-facing description of `model.field` (from `Resolver.default` or `Field`)."""
     if model is None or field not in model.model_fields:
         return None
     info = model.model_fields[field]
@@ -147,7 +147,7 @@ def format_validation_error(
     source_tree: Any = None,
     prefix: typing.Sequence[str | int] = ("attributes",),
 ) -> ComponentYamlError:
-    """Build a :class:`ComponentYamlError` listing each problem of ``error`` with file and line.
+    """Build a `ComponentYamlError` listing each problem of `error` with file and line.
 
     Args:
         error: the pydantic error raised while validating the YAML attributes.

@@ -5,10 +5,10 @@ differs: identifier quoting, the Arrow → column type table, the bulk path, the
 the upsert statement. PostgreSQL keeps its own loader (`dagster_cfwb.transfer.pg_load`),
 because its DDL is transactional and the whole load fits in one transaction.
 
-Staging and old tables are named ``_cfwb_stg_<target>_<session>_<8 hex>`` / ``_cfwb_old_…``:
-``<session>`` is the server's id of the connection that created them (``@@SPID``,
-``MON_GET_APPLICATION_HANDLE()``, ``CONNECTION_ID()``), the target part is shortened to fit the
-server's limit and the random suffix is never cut. :meth:`LoadDialect.find_orphans` lists the
+Staging and old tables are named `_cfwb_stg_<target>_<session>_<8 hex>` / `_cfwb_old_…`:
+`<session>` is the server's id of the connection that created them (`@@SPID`,
+`MON_GET_APPLICATION_HANDLE()`, `CONNECTION_ID()`), the target part is shortened to fit the
+server's limit and the random suffix is never cut. `LoadDialect.find_orphans` lists the
 ones whose session is gone; the loader drops them at the start of every load. A staging table
 is only ever used by the connection that created it (never after a reconnect), so a concurrent
 load's cleanup can never drop a table that is still in use.
@@ -58,9 +58,9 @@ class LoadDialect:
         return table.quoted(self.name)
 
     def staging_name(self, table: QualifiedName, tag: str = "stg", owner: str | None = None) -> QualifiedName:
-        """``_cfwb_<tag>_<target>_<owner>``, fitting the server's limit (the owner part is never cut).
+        """`_cfwb_<tag>_<target>_<owner>`, fitting the server's limit (the owner part is never cut).
 
-        ``owner`` is ``<session id>_<8 hex>`` from :meth:`begin_load`; without it a random one.
+        `owner` is `<session id>_<8 hex>` from `begin_load`; without it a random one.
         """
         owner = owner or f"0_{secrets.token_hex(4)}"
         name = derived_name(f"_cfwb_{tag}_", table.table, f"_{owner}", self.name)
@@ -85,16 +85,16 @@ class LoadDialect:
         return f"{session}_{secrets.token_hex(4)}"
 
     def end_load(self, conn, owner: str) -> None:
-        """Undo :meth:`begin_load` (MySQL releases its lock); never raises."""
+        """Undo `begin_load` (MySQL releases its lock); never raises."""
 
     def lock_swap(self, cursor, table: QualifiedName) -> None:
-        """Make concurrent swaps of ``table`` take turns (the loader re-reads the table after it)."""
+        """Make concurrent swaps of `table` take turns (the loader re-reads the table after it)."""
 
     def unlock_swap(self, conn, table: QualifiedName) -> None:
-        """Release :meth:`lock_swap`; never raises."""
+        """Release `lock_swap`; never raises."""
 
     def staging_tables_query(self, schema: str | None) -> tuple[str, tuple]:
-        """(SQL, params) listing the ``_cfwb_*`` tables of ``schema`` (None: the connection's
+        """(SQL, params) listing the `_cfwb_*` tables of `schema` (None: the connection's
         default) as (name, creation time) rows."""
         raise NotImplementedError
 
@@ -104,7 +104,7 @@ class LoadDialect:
         raise NotImplementedError
 
     def find_orphans(self, cursor, table: QualifiedName) -> list[str] | None:
-        """Names of ``_cfwb_stg_*``/``_cfwb_old_*`` tables in ``table``'s schema whose session is gone.
+        """Names of `_cfwb_stg_*`/`_cfwb_old_*` tables in `table`'s schema whose session is gone.
 
         A table is orphaned when no session has its id, or the session with that id started after
         the table was created (the id was reused). None when the sessions cannot be listed.
@@ -161,7 +161,7 @@ class LoadDialect:
         return f"DROP TABLE {self.table(table)}"
 
     def delete_matching_sql(self, table: QualifiedName, staging: QualifiedName, keys: list[str]) -> str:
-        """Delete the rows of ``table`` whose keys are in ``staging`` (the upsert without a unique key)."""
+        """Delete the rows of `table` whose keys are in `staging` (the upsert without a unique key)."""
         on = " AND ".join(f"{self.table(table)}.{self.q(k)} = s.{self.q(k)}" for k in keys)
         return (
             f"DELETE FROM {self.table(table)} WHERE EXISTS (SELECT 1 FROM {self.table(staging)} s WHERE {on})"
@@ -170,9 +170,9 @@ class LoadDialect:
     def upsert_statements(
         self, cursor, table: QualifiedName, staging: QualifiedName, names: list[str], keys: list[str]
     ) -> tuple[list[str], str]:
-        """Statements (one transaction) that upsert ``staging`` into ``table``, and the method's name.
+        """Statements (one transaction) that upsert `staging` into `table`, and the method's name.
 
-        The native statement where a primary key/unique index covers exactly ``keys`` (or MERGE,
+        The native statement where a primary key/unique index covers exactly `keys` (or MERGE,
         which needs none); otherwise delete the matching keys, then insert.
         """
         if self.has_unique_key(cursor, table, keys):

@@ -23,8 +23,6 @@ COMPONENTS = [
     components.NotificationsComponent,
     components.ResourcesComponent,
 ]
-# Needs `examples` on its fields and the `Export` class name (next commit, kept apart for the merge).
-_PENDING_DOCS = {"DatabaseExportComponent"}
 ENV = {
     "TEAMS_WEBHOOK_URL": "https://teams.example/hook",
     "DAGSTER_URL": "https://dagster.example",
@@ -93,8 +91,6 @@ def test_ui_generated_example_loads(component, monkeypatch):
     Dagster (`dagster_shared.yaml_utils.sample_yaml`) fills every field with its first `examples`
     value, else a placeholder; the top-level fields therefore carry complete, valid examples.
     """
-    if component.__name__ in _PENDING_DOCS:
-        pytest.xfail("examples and class name in the next commit")
     from dagster_shared.yaml_utils.sample_yaml import generate_sample_yaml
 
     for key, value in ENV.items():
@@ -109,8 +105,6 @@ def test_ui_generated_example_loads(component, monkeypatch):
 @pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.__name__)
 def test_ui_type_names_are_readable(component):
     """The UI names a nested YAML block after its `$defs` key (`Array<ImportModel>`): no `ModelModel`."""
-    if component.__name__ in _PENDING_DOCS:
-        pytest.xfail("examples and class name in the next commit")
     names = sorted((component.get_model_cls().model_json_schema().get("$defs") or {}).keys())
     assert [n for n in names if "ModelModel" in n] == []
 

@@ -264,3 +264,28 @@ def test_deployment_guide_lists_every_secret_of_the_deployment_files():
         assert f"`{key}`" in guide, key
     for key in ("IMAGE_TAG", "helm upgrade --install", "helm rollback", "dagster-user-deployments"):
         assert key in guide, key
+
+
+def test_a_scaffolded_location_keeps_the_one_image_and_its_settings(tmp_path):
+    """`cfwb new location` adds a Helm deployment that uses the anchored image, never `latest`."""
+    import shutil
+
+    from dagster_cfwb.scaffold.new_location import _platform_edits
+
+    for relative in (
+        "workspace.yaml",
+        "workspace.docker.yaml",
+        "docker-compose.yml",
+        "helm/values.yaml",
+        ".gitlab-ci.yml",
+    ):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(PLATFORM / relative, tmp_path / relative)
+    edits = _platform_edits(tmp_path, "sante")
+    text = edits[tmp_path / "helm" / "values.yaml"]
+    assert "tag: latest" not in text
+    values = yaml.safe_load(text)
+    added = values["dagster-user-deployments"]["deployments"][-1]
+    assert added["name"] == "sante"
+    assert added["image"] == values["x-cfwb-image"]
+    assert added["env"] == values["x-cfwb-settings"]

@@ -18,10 +18,10 @@ from dagster_cfwb.components.yaml_models import TableModel
 from dagster_cfwb.metadata import PREVIEW_ROWS, table_metadata
 from dagster_cfwb.transfer.identifiers import quote_identifier, split_table_name, validate_identifier
 
-__all__ = ["DatabaseExportComponent", "ExportModel"]
+__all__ = ["DatabaseExportComponent", "Export", "ExportModel"]
 
 
-class ExportModel(dg.Model, dg.Resolvable):
+class Export(dg.Model, dg.Resolvable):
     """One export: lakehouse table(s) → one database table (one asset)."""
 
     tables: Annotated[
@@ -120,6 +120,9 @@ class ExportModel(dg.Model, dg.Resolvable):
         return dg.AssetKey([self.tables[0].code_location, "export", name])
 
 
+ExportModel = Export  # former name; the UI shows a YAML block as `<class name>Model`
+
+
 @dg.scaffold_with(DatabaseExportScaffolder)
 class DatabaseExportComponent(CfwbComponent):
     """Copy lakehouse tables into database tables — one asset per export, after its lakehouse tables.
@@ -146,12 +149,27 @@ class DatabaseExportComponent(CfwbComponent):
     """
 
     exports: Annotated[
-        list[ExportModel], Resolver.default(description="The exports, one database table each.")
+        list[ExportModel],
+        Resolver.default(
+            description="The exports, one database table each.",
+            examples=[
+                [
+                    {
+                        "tables": [
+                            {"code_location": "enseignement", "layer": "gld", "table": "eleves_par_ecole"}
+                        ],
+                        "resource_key": "postgresql",
+                        "table": "reporting.eleves_par_ecole",
+                    }
+                ]
+            ],
+        ),
     ]
     lakehouse_resource_key: Annotated[
         str,
         Resolver.default(
-            description="Resource key of the lakehouse in this code location (default `lakehouse`)."
+            description="Resource key of the lakehouse in this code location (default `lakehouse`).",
+            examples=["lakehouse"],
         ),
     ] = "lakehouse"
 

@@ -129,11 +129,10 @@ def _platform_edits(platform_dir: Path, name: str) -> dict[Path, str]:
     helm = platform_dir / "helm" / "values.yaml"
     if helm.exists():
         block = (
-            f"    - name: {name.replace('_', '-')}\n      image:\n"
-            "        repository: registry.intranet.example/data/cfwb-platform\n        tag: latest\n"
-            "        pullPolicy: IfNotPresent\n"
+            f"    - name: {name.replace('_', '-')}\n      image: *cfwb-image\n"
             f'      dagsterApiGrpcArgs: ["-m", "{name}.definitions", "-d", "{src}"]\n'
-            "      port: 4000\n      envSecrets:\n        - name: cfwb-platform-secrets\n"
+            "      port: 4000\n      env: *cfwb-settings\n"
+            "      envSecrets:\n        - name: cfwb-platform-secrets\n"
         )
         edits[helm] = _insert_before(helm.read_text(encoding="utf-8"), _HELM_MARKER, block, helm)
     ci = platform_dir / ".gitlab-ci.yml"

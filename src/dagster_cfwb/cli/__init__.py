@@ -1,4 +1,4 @@
-"""The ``cfwb`` command: run the demo platform, scaffold code locations, build dbt manifests.
+"""The `cfwb` command: run the demo platform, scaffold code locations, build dbt manifests.
 
 cfwb demo                    materialise every asset of platform/ on embedded defaults
 cfwb new location <name>     add a code location to platform/ (workspace, test, CI entry)
@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``cfwb`` command; returns the exit code."""
+    """Entry point of the `cfwb` command; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
         return _run(args)

@@ -1,15 +1,15 @@
-"""``cfwb demo``: materialise every asset of every code location of the platform, on embedded defaults.
+"""`cfwb demo`: materialise every asset of every code location of the platform, on embedded defaults.
 
 What it sets up (nothing to install or start by hand):
 
-- ``DAGSTER_HOME`` = ``<platform>/.dagster_home`` with ``dagster.demo.yaml`` (SQLite storage), so
+- `DAGSTER_HOME` = `<platform>/.dagster_home` with `dagster.demo.yaml` (SQLite storage), so
   the runs show in the UI afterwards;
-- the lakehouse in ``<platform>/.dagster_home/lakehouse`` unless ``CFWB_LAKEHOUSE_ROOT`` or Azure
+- the lakehouse in `<platform>/.dagster_home/lakehouse` unless `CFWB_LAKEHOUSE_ROOT` or Azure
   variables are set;
-- PostgreSQL from ``CFWB_PG_*`` when ``CFWB_PG_HOST`` is set, else an embedded one (``pgserver``);
-- the dbt manifests (``dbt parse``), as the image build does.
+- PostgreSQL from `CFWB_PG_*` when `CFWB_PG_HOST` is set, else an embedded one (`pgserver`);
+- the dbt manifests (`dbt parse`), as the image build does.
 
-Then it loads each location of ``workspace.yaml``, backfills the daily-partitioned assets over the
+Then it loads each location of `workspace.yaml`, backfills the daily-partitioned assets over the
 last days (one run per asset), materialises everything else in one run (imports → dbt → exports,
 across locations), and prints each asset with its row count and how to open the UI.
 """

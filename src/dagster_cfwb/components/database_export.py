@@ -1,4 +1,4 @@
-"""``DatabaseExportComponent``: copy lakehouse tables into a database table, from YAML."""
+"""`DatabaseExportComponent`: copy lakehouse tables into a database table, from YAML."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from dagster_cfwb.components.yaml_models import TableModel
 from dagster_cfwb.metadata import PREVIEW_ROWS, table_metadata
 from dagster_cfwb.transfer.identifiers import quote_identifier, split_table_name, validate_identifier
 
-__all__ = ["DatabaseExportComponent", "ExportModel"]
+__all__ = ["DatabaseExportComponent", "Export", "ExportModel"]
 
 
-class ExportModel(dg.Model, dg.Resolvable):
+class Export(dg.Model, dg.Resolvable):
     """One export: lakehouse table(s) → one database table (one asset)."""
 
     tables: Annotated[
@@ -120,38 +120,56 @@ class ExportModel(dg.Model, dg.Resolvable):
         return dg.AssetKey([self.tables[0].code_location, "export", name])
 
 
+ExportModel = Export  # former name; the UI shows a YAML block as `<class name>Model`
+
+
 @dg.scaffold_with(DatabaseExportScaffolder)
 class DatabaseExportComponent(CfwbComponent):
     """Copy lakehouse tables into database tables — one asset per export, after its lakehouse tables.
 
     The rows are streamed from the lakehouse (DuckDB) into the database with its fastest bulk path
-    (PostgreSQL: binary COPY). ``replace`` swaps the new table in atomically: if the load fails,
+    (PostgreSQL: binary COPY). `replace` swaps the new table in atomically: if the load fails,
     the previous table is left as it was.
 
-    Example ``defs.yaml``:
+    Example `defs.yaml`:
 
-    .. code-block:: yaml
-
-        type: dagster_cfwb.DatabaseExportComponent
-        attributes:
-          exports:
-            - tables: [{code_location: enseignement, layer: gld, table: eleves_par_ecole}]
-              resource_key: postgresql
-              table: reporting.eleves_par_ecole
-            - tables: [{code_location: enseignement, layer: stg, table: eleves}]
-              resource_key: postgresql
-              table: reporting.eleves
-              mode: upsert
-              keys: [id]
+    ```yaml
+    type: dagster_cfwb.DatabaseExportComponent
+    attributes:
+      exports:
+        - tables: [{code_location: enseignement, layer: gld, table: eleves_par_ecole}]
+          resource_key: postgresql
+          table: reporting.eleves_par_ecole
+        - tables: [{code_location: enseignement, layer: stg, table: eleves}]
+          resource_key: postgresql
+          table: reporting.eleves
+          mode: upsert
+          keys: [id]
+    ```
     """
 
     exports: Annotated[
-        list[ExportModel], Resolver.default(description="The exports, one database table each.")
+        list[ExportModel],
+        Resolver.default(
+            description="The exports, one database table each.",
+            examples=[
+                [
+                    {
+                        "tables": [
+                            {"code_location": "enseignement", "layer": "gld", "table": "eleves_par_ecole"}
+                        ],
+                        "resource_key": "postgresql",
+                        "table": "reporting.eleves_par_ecole",
+                    }
+                ]
+            ],
+        ),
     ]
     lakehouse_resource_key: Annotated[
         str,
         Resolver.default(
-            description="Resource key of the lakehouse in this code location (default `lakehouse`)."
+            description="Resource key of the lakehouse in this code location (default `lakehouse`).",
+            examples=["lakehouse"],
         ),
     ] = "lakehouse"
 
@@ -184,7 +202,7 @@ class DatabaseExportComponent(CfwbComponent):
         return _export
 
     def execute(self, context: dg.AssetExecutionContext, export: ExportModel) -> dg.MaterializeResult:
-        """Run one export; override in a subclass to change how it runs (``build_defs`` only wires)."""
+        """Run one export; override in a subclass to change how it runs (`build_defs` only wires)."""
         lakehouse = getattr(context.resources, self.lakehouse_resource_key)
         database = getattr(context.resources, export.resource_key)
         started = time.monotonic()

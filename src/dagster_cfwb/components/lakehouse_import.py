@@ -1,4 +1,4 @@
-"""``LakehouseImportComponent``: copy tables, views, files or API data into the lakehouse, from YAML."""
+"""`LakehouseImportComponent`: copy tables, views, files or API data into the lakehouse, from YAML."""
 
 from __future__ import annotations
 
@@ -23,12 +23,12 @@ from dagster_cfwb.components.yaml_models import PartitionsModel, SourceModel, Ta
 from dagster_cfwb.metadata import table_metadata
 from dagster_cfwb.transfer.identifiers import validate_identifier
 
-__all__ = ["ImportModel", "LakehouseImportComponent"]
+__all__ = ["ImportModel", "LakehouseImportComponent", "Import"]
 
 _KIND_TAGS = {"database": "sql", "denodo": "denodo", "file": "file", "api": "api"}
 
 
-class ImportModel(dg.Model, dg.Resolvable):
+class Import(dg.Model, dg.Resolvable):
     """One import: a source copied into one lakehouse table (one asset)."""
 
     source: Annotated[SourceModel, Resolver.default(description="Where the data comes from (see `kind`).")]
@@ -191,35 +191,38 @@ class ImportModel(dg.Model, dg.Resolvable):
         return f"{t.code_location}/{t.layer}/{t.table}/*.parquet" if self.partitions else t.path
 
 
+ImportModel = Import  # former name; the UI shows a YAML block as `<class name>Model`
+
+
 @dg.scaffold_with(LakehouseImportScaffolder)
 class LakehouseImportComponent(CfwbComponent):
     """Copy database tables, Denodo views, files or API data into lakehouse tables — one asset each.
 
-    Each entry of ``imports`` reads a ``source`` through the resource named by ``resource_key`` and
-    writes the lakehouse table ``target`` (``<code_location>/<layer>/<table>.parquet``), streamed in
+    Each entry of `imports` reads a `source` through the resource named by `resource_key` and
+    writes the lakehouse table `target` (`<code_location>/<layer>/<table>.parquet`), streamed in
     batches so memory stays flat. Every run reports row count, columns (with their descriptions from
     the source), source, size, duration and a preview of the first rows. Checks listed under
-    ``checks`` run right after the import; a failing ``error`` check blocks what depends on the table.
+    `checks` run right after the import; a failing `error` check blocks what depends on the table.
 
-    Example ``defs.yaml``:
+    Example `defs.yaml`:
 
-    .. code-block:: yaml
-
-        type: dagster_cfwb.LakehouseImportComponent
-        attributes:
-          imports:
-            - source: {kind: database, resource_key: postgresql, table: public.eleves}
-              target: {code_location: enseignement, layer: stg, table: eleves}
-              owners: [anne.martin@cfwb.be]
-              checks:
-                - {type: not_null, columns: [id]}
-                - {type: unique, columns: [id]}
-            - source: {kind: database, resource_key: postgresql, table: public.absences}
-              target: {code_location: enseignement, layer: stg, table: absences}
-              mode: incremental
-              watermark_column: updated_at
-              keys: [id]
-              lookback: 1 hour
+    ```yaml
+    type: dagster_cfwb.LakehouseImportComponent
+    attributes:
+      imports:
+        - source: {kind: database, resource_key: postgresql, table: public.eleves}
+          target: {code_location: enseignement, layer: stg, table: eleves}
+          owners: [anne.martin@cfwb.be]
+          checks:
+            - {type: not_null, columns: [id]}
+            - {type: unique, columns: [id]}
+        - source: {kind: database, resource_key: postgresql, table: public.absences}
+          target: {code_location: enseignement, layer: stg, table: absences}
+          mode: incremental
+          watermark_column: updated_at
+          keys: [id]
+          lookback: 1 hour
+    ```
 
     With `mode: incremental`, each run reads the rows whose `watermark_column` is at least the
     largest value already imported minus `lookback` (and those where it is empty) and merges them
@@ -230,18 +233,35 @@ class LakehouseImportComponent(CfwbComponent):
 
     imports: Annotated[
         list[ImportModel],
-        Resolver.default(description="The imports, one lakehouse table (asset) each."),
+        Resolver.default(
+            description="The imports, one lakehouse table (asset) each.",
+            examples=[
+                [
+                    {
+                        "source": {
+                            "kind": "database",
+                            "resource_key": "postgresql",
+                            "table": "public.eleves",
+                        },
+                        "target": {"code_location": "enseignement", "layer": "stg", "table": "eleves"},
+                        "checks": [{"type": "not_null", "columns": ["id"]}],
+                    }
+                ]
+            ],
+        ),
     ]
     lakehouse_resource_key: Annotated[
         str,
         Resolver.default(
-            description="Resource key of the lakehouse in this code location (default `lakehouse`)."
+            description="Resource key of the lakehouse in this code location (default `lakehouse`).",
+            examples=["lakehouse"],
         ),
     ] = "lakehouse"
     batch_rows: Annotated[
         int | None,
         Resolver.default(
-            description="Rows fetched per batch from databases (default: the resource's setting)."
+            description="Rows fetched per batch from databases (default: the resource's setting).",
+            examples=[100000],
         ),
     ] = None
 
@@ -260,7 +280,7 @@ class LakehouseImportComponent(CfwbComponent):
 
     # -- wiring -----------------------------------------------------------------------------------
     def asset_spec(self, imp: ImportModel) -> dg.AssetSpec:
-        """The asset of one import (key ``<code_location>/<layer>/<table>``)."""
+        """The asset of one import (key `<code_location>/<layer>/<table>`)."""
         metadata: dict[str, Any] = {
             "source": imp.source.describe(),
             "lakehouse_path": f"azure://{imp.file_path}",
@@ -314,7 +334,7 @@ class LakehouseImportComponent(CfwbComponent):
     def execute(self, context: dg.AssetExecutionContext, imp: ImportModel) -> dg.MaterializeResult:
         """Run one import: read the source, write the lakehouse file, report metadata.
 
-        Override this in a subclass to change how an import runs; ``build_defs`` only wires.
+        Override this in a subclass to change how an import runs; `build_defs` only wires.
         """
         lakehouse = getattr(context.resources, self.lakehouse_resource_key)
         resource = getattr(context.resources, imp.source.resource_key)

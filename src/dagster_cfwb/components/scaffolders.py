@@ -1,4 +1,4 @@
-"""Scaffolders: ``dg scaffold defs dagster_cfwb.<Component> <path>`` writes a commented example defs.yaml."""
+"""Scaffolders: `dg scaffold defs dagster_cfwb.<Component> <path>` writes a commented example defs.yaml."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ __all__ = [
 
 
 class ExampleYamlScaffolder(dg.Scaffolder):
-    """Writes ``defs.yaml`` with the component type and a commented, working example (``EXAMPLE``)."""
+    """Writes `defs.yaml` with the component type and a commented, working example (`EXAMPLE`)."""
 
     EXAMPLE = ""
 

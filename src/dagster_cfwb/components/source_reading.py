@@ -1,8 +1,8 @@
 """Read an import's source into a lakehouse file, through the source's own resource.
 
-One function per source kind, all returning the same :class:`WrittenTable`. Database and Denodo
+One function per source kind, all returning the same `WrittenTable`. Database and Denodo
 sources are streamed as Arrow batches (memory stays flat); file shares and APIs use their
-resource's ``to_lakehouse`` verb. Filters (incremental watermark, partition window) are added as
+resource's `to_lakehouse` verb. Filters (incremental watermark, partition window) are added as
 bound parameters, never formatted into the SQL.
 """
 
@@ -24,10 +24,10 @@ _PLACEHOLDERS = {"postgres": "%s", "mysql": "%s", "mssql": "?", "db2": "?", "den
 
 @dataclass(frozen=True)
 class Filter:
-    """``column <op> value``, added to the source query with ``value`` bound as a parameter.
+    """`column <op> value`, added to the source query with `value` bound as a parameter.
 
-    With ``or_null=True`` the rows whose ``column`` is NULL pass too:
-    ``("column" >= %s OR "column" IS NULL)`` (an incremental import reads them every run).
+    With `or_null=True` the rows whose `column` is NULL pass too:
+    `("column" >= %s OR "column" IS NULL)` (an incremental import reads them every run).
     """
 
     column: str
@@ -38,7 +38,7 @@ class Filter:
 
 @dataclass
 class WrittenTable:
-    """What an import wrote: lakehouse path (``azure://…``), rows, bytes, and source facts."""
+    """What an import wrote: lakehouse path (`azure://…`), rows, bytes, and source facts."""
 
     path: str
     rows: int
@@ -55,7 +55,7 @@ def _dialect_of(resource: Any, kind: str) -> str:
 
 
 def source_select(source: Any, dialect: str, filters: Sequence[Filter] = ()) -> tuple[str, list[Any] | None]:
-    """The SELECT reading ``source`` (a table, view or query) with ``filters``, and its parameters.
+    """The SELECT reading `source` (a table, view or query) with `filters`, and its parameters.
 
     Example:
         >>> class S: table = "public.eleves"; view = None; query = None; columns = ["id", "nom"]
@@ -110,10 +110,10 @@ def write_source(
     filters: Sequence[Filter] = (),
     batch_rows: int | None = None,
 ) -> WrittenTable:
-    """Copy ``source`` through ``resource`` into lakehouse file ``path`` (written atomically).
+    """Copy `source` through `resource` into lakehouse file `path` (written atomically).
 
     Raises:
-        TypeError: the resource under ``source.resource_key`` cannot serve this kind of source.
+        TypeError: the resource under `source.resource_key` cannot serve this kind of source.
     """
     kind = source.kind
     if kind in ("database", "denodo"):
@@ -222,7 +222,7 @@ def column_descriptions(source: Any, resource: Any) -> dict[str, str]:
 
 
 def _descriptions_from(described: Any) -> dict[str, str]:
-    """Accept what a ``describe_view`` returns: a mapping, rows of dicts, or a DataFrame/Arrow table."""
+    """Accept what a `describe_view` returns: a mapping, rows of dicts, or a DataFrame/Arrow table."""
     if isinstance(described, dict):
         columns = described.get("columns", described)
         if isinstance(columns, dict):

@@ -1,7 +1,7 @@
-"""Turn a pydantic validation error on a ``defs.yaml`` into a message an analyst can act on.
+"""Turn a pydantic validation error on a `defs.yaml` into a message an analyst can act on.
 
 Each problem names the file, the line, the field (as a YAML path such as
-``imports[0].source.kind``), what was expected, what was found, and the valid options; the line
+`imports[0].source.kind`), what was expected, what was found, and the valid options; the line
 itself is shown. Values of secret-looking fields (password, token…) are never shown.
 """
 
@@ -27,10 +27,10 @@ __all__ = [
 
 
 class ComponentYamlError(ValueError):
-    """A component's ``defs.yaml`` is invalid; the message lists every problem with file and line.
+    """A component's `defs.yaml` is invalid; the message lists every problem with file and line.
 
-    ``problems`` holds each problem alone (``file, line N, field `x`: …`` and the quoted line), so
-    that ``cfwb check`` can print each one once; it is ``[message]`` when not given.
+    `problems` holds each problem alone (file, line, field and the quoted line), so
+    that `cfwb check` can print each one once; it is `[message]` when not given.
     """
 
     def __init__(self, message: str, problems: typing.Sequence[str] | None = None):
@@ -39,7 +39,7 @@ class ComponentYamlError(ValueError):
 
 
 def yaml_field_path(loc: typing.Sequence[str | int]) -> str:
-    """``("imports", 0, "source", "kind")`` → ``imports[0].source.kind``."""
+    """`("imports", 0, "source", "kind")` → `imports[0].source.kind`."""
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -50,7 +50,7 @@ def yaml_field_path(loc: typing.Sequence[str | int]) -> str:
 
 
 def _inner_model(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model inside ``X``, ``X | None``, ``list[X]``, ``dict[str, X]``, ``Annotated[X, …]``."""
+    """The pydantic model inside `X`, `X | None`, `list[X]`, `dict[str, X]`, `Annotated[X, …]`."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     origin = typing.get_origin(annotation)
@@ -69,7 +69,7 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
 
 
 def _model_at(model: type[BaseModel], loc: typing.Sequence[str | int]) -> type[BaseModel] | None:
-    """Follow field names in ``loc`` (list indexes and dict keys skipped) down nested models."""
+    """Follow field names in `loc` (list indexes and dict keys skipped) down nested models."""
     current: type[BaseModel] | None = model
     for part in loc:
         if current is None:
@@ -85,7 +85,7 @@ def _model_at(model: type[BaseModel], loc: typing.Sequence[str | int]) -> type[B
 
 
 def field_description(model: type[BaseModel] | None, field: str) -> str | None:
-    """The analyst-facing description of ``model.field`` (from ``Resolver.default`` or ``Field``)."""
+    """The analyst-facing description of `model.field` (from `Resolver.default` or `Field`)."""
     if model is None or field not in model.model_fields:
         return None
     info = model.model_fields[field]
@@ -168,7 +168,7 @@ def format_validation_error(
     source_tree: Any = None,
     prefix: typing.Sequence[str | int] = ("attributes",),
 ) -> ComponentYamlError:
-    """Build a :class:`ComponentYamlError` listing each problem of ``error`` with file and line.
+    """Build a `ComponentYamlError` listing each problem of `error` with file and line.
 
     Args:
         error: the pydantic error raised while validating the YAML attributes.
@@ -211,11 +211,11 @@ _TEMPLATE_WHERE = re.compile(r"^(?P<file>.+?):(?P<line>\d+) - (?P<location>\S+)"
 def format_template_error(
     error: Exception, component: str, *, raw: Any = None, source_tree: Any = None
 ) -> ComponentYamlError | None:
-    """A located ComponentYamlError for Dagster's ``ResolutionException`` (a ``{{ … }}`` that failed).
+    """A located ComponentYamlError for Dagster's `ResolutionException` (a `{{ … }}` that failed).
 
     Dagster's message embeds a snippet and the template's traceback; here it becomes one line:
-    file, line, field, why the template could not be rendered, and the line itself. ``raw`` and
-    ``source_tree`` locate an ``env('X')`` whose variable is not set (Dagster gives no line then).
+    file, line, field, why the template could not be rendered, and the line itself. `raw` and
+    `source_tree` locate an `env('X')` whose variable is not set (Dagster gives no line then).
     """
     text = str(error)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
@@ -247,7 +247,7 @@ def format_template_error(
 
 
 def _path_using(value: Any, needle: str, path: tuple = ()) -> list | None:
-    """The path of the first string in ``value`` containing ``needle`` (quotes normalised)."""
+    """The path of the first string in `value` containing `needle` (quotes normalised)."""
     if isinstance(value, str):
         return list(path) if needle in value.replace('"', "'").replace("( ", "(") else None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()

@@ -21,23 +21,24 @@ __all__ = ["location_definitions"]
 def location_definitions(
     code_location: str, project_dir: str | Path, extra_resources: Mapping[str, Any] | None = None
 ) -> dg.Definitions:
-    """Everything under ``<project_dir>/defs`` plus the platform resources and automation sensor.
+    """Everything under `<project_dir>/defs` plus the platform resources and automation sensor.
 
     Loads the Python assets, schedules, sensors and YAML component instances of the location's
-    ``defs/`` folder, binds the platform resources chosen from environment variables
-    (``azure_adls``/``lakehouse``, ``postgresql``; see :func:`platform_resources`) and any
-    ``extra_resources``, adds the ``<code_location>_automation`` sensor (on by default), and checks
+    `defs/` folder, binds the platform resources chosen from environment variables
+    (`azure_adls`/`lakehouse`, `postgresql`; see `platform_resources`) and any
+    `extra_resources`, adds the `<code_location>_automation` sensor (on by default), and checks
     that every resource key a component names exists (a located error otherwise). A YAML syntax
-    mistake in a ``defs.yaml`` (indentation, tab, quote…) is reported first, in plain words with its
+    mistake in a `defs.yaml` (indentation, tab, quote…) is reported first, in plain words with its
     file and line, instead of PyYAML's traceback; when a component fails to load, every problem of
-    the location's ``defs.yaml`` files is listed (as ``cfwb check`` does) instead of the first one.
+    the location's `defs.yaml` files is listed (as `cfwb check` does) instead of the first one.
 
     Example:
-        .. code-block:: python
 
-            @dg.definitions
-            def defs() -> dg.Definitions:
-                return location_definitions("enseignement", Path(__file__).parent)
+    ```python
+    @dg.definitions
+    def defs() -> dg.Definitions:
+        return location_definitions("enseignement", Path(__file__).parent)
+    ```
     """
     defs_folder = Path(project_dir) / "defs"
     defs_folder = defs_folder if defs_folder.is_dir() else Path(project_dir)

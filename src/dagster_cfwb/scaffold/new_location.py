@@ -1,9 +1,9 @@
-"""``cfwb new location <name>``: a new code location, wired into every file of the platform.
+"""`cfwb new location <name>`: a new code location, wired into every file of the platform.
 
-It writes ``platform/<name>/`` from the templates next to this module (a ``dg`` project with an
-example import, its schedule and a test), then adds the location to ``workspace.yaml`` (local),
-``workspace.docker.yaml`` (containers), ``docker-compose.yml`` (its code server), ``helm/values.yaml``
-(its user deployment) and ``.gitlab-ci.yml`` (its definition check). Every edit is prepared and
+It writes `platform/<name>/` from the templates next to this module (a `dg` project with an
+example import, its schedule and a test), then adds the location to `workspace.yaml` (local),
+`workspace.docker.yaml` (containers), `docker-compose.yml` (its code server), `helm/values.yaml`
+(its user deployment) and `.gitlab-ci.yml` (its definition check). Every edit is prepared and
 checked first; nothing is written if one of them cannot be made.
 """
 
@@ -28,7 +28,7 @@ _HELM_MARKER = "    # cfwb:new-location-deployments-above"
 
 @dataclass
 class ScaffoldedLocation:
-    """What ``scaffold_location`` created and changed."""
+    """What `scaffold_location` created and changed."""
 
     name: str
     folder: Path
@@ -129,11 +129,10 @@ def _platform_edits(platform_dir: Path, name: str) -> dict[Path, str]:
     helm = platform_dir / "helm" / "values.yaml"
     if helm.exists():
         block = (
-            f"    - name: {name.replace('_', '-')}\n      image:\n"
-            "        repository: registry.intranet.example/data/cfwb-platform\n        tag: latest\n"
-            "        pullPolicy: IfNotPresent\n"
+            f"    - name: {name.replace('_', '-')}\n      image: *cfwb-image\n"
             f'      dagsterApiGrpcArgs: ["-m", "{name}.definitions", "-d", "{src}"]\n'
-            "      port: 4000\n      envSecrets:\n        - name: cfwb-platform-secrets\n"
+            "      port: 4000\n      env: *cfwb-settings\n"
+            "      envSecrets:\n        - name: cfwb-platform-secrets\n"
         )
         edits[helm] = _insert_before(helm.read_text(encoding="utf-8"), _HELM_MARKER, block, helm)
     ci = platform_dir / ".gitlab-ci.yml"
@@ -148,11 +147,11 @@ def _platform_edits(platform_dir: Path, name: str) -> dict[Path, str]:
 
 
 def scaffold_location(platform_dir: Path, name: str, *, description: str | None = None) -> ScaffoldedLocation:
-    """Create code location ``name`` under ``platform_dir`` and wire it into the platform files.
+    """Create code location `name` under `platform_dir` and wire it into the platform files.
 
     Args:
-        platform_dir: the platform folder (holding ``workspace.yaml``).
-        name: the location's name and Python package, e.g. ``"sante"``.
+        platform_dir: the platform folder (holding `workspace.yaml`).
+        name: the location's name and Python package, e.g. `"sante"`.
         description: one line describing the location (default: "Code location <name>.").
 
     Returns:

@@ -33,7 +33,7 @@ from dagster_cfwb.cli.platform_layout import (
     read_workspace,
 )
 
-__all__ = ["DemoReport", "run_demo"]
+__all__ = ["DemoReport", "prepare_demo_environment", "run_demo"]
 
 BACKFILL_DAYS = 7
 # Step logs (e.g. "Imported 245 schools", dbt's lines) but not Dagster's DEBUG event lines.
@@ -57,8 +57,8 @@ class DemoReport:
         return not self.failed_steps and not self.checks_failed
 
 
-def _prepare_environment(platform_dir: Path, out) -> tuple[dict[str, str], bool]:
-    """Set DAGSTER_HOME, the lakehouse and PostgreSQL variables.
+def prepare_demo_environment(platform_dir: Path, out) -> tuple[dict[str, str], bool]:
+    """Set DAGSTER_HOME, the lakehouse and PostgreSQL variables (``cfwb demo`` and ``cfwb run``).
 
     Returns:
         The variables the UI also needs (never the password), and whether PostgreSQL is the embedded one.
@@ -113,7 +113,7 @@ def run_demo(
     out = out or sys.stdout
     started = time.monotonic()
     platform = find_platform_dir(platform_dir)
-    env, embedded = _prepare_environment(platform, out)
+    env, embedded = prepare_demo_environment(platform, out)
     for folder in parse_dbt_projects(platform, only_if_stale=True):
         print(f"dbt: manifest built (dbt parse) in {folder}", file=out)
 

@@ -1,0 +1,131 @@
+"""``cfwb run --preview``: the first rows an import would read (or an export would write), nothing written.
+
+The import's own reading code runs (same options, same column renaming and types as a real run),
+with a lakehouse stand-in that keeps the first batch and stops the read: no file is written to the
+lakehouse, no table to a database, and the source's cursor or download is closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pyarrow as pa
+
+from dagster_cfwb.metadata import PREVIEW_ROWS
+
+__all__ = ["preview_imports", "preview_rows"]
+
+
+class _PreviewDone(BaseException):  # noqa: N818 - not an error: it ends the read early
+    """Raised by the stand-in lakehouse once it holds the first rows (a BaseException, like
+    GeneratorExit, so that no `except Exception` of the reading code takes it for a failure)."""
+
+
+class _PreviewLakehouse:
+    """Accepts ``write_table(batches, path)`` like a lakehouse, keeps the first rows, writes nothing."""
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        self.table: pa.Table | None = None
+
+    def write_table(self, data: Any, path: str, **_: Any):
+        batches: Iterable[pa.RecordBatch]
+        if isinstance(data, pa.Table):
+            batches = data.to_batches()
+            schema = data.schema
+        else:
+            schema = getattr(data, "schema", None)
+            batches = data
+        kept: list[pa.RecordBatch] = []
+        count = 0
+        for batch in batches:
+            kept.append(batch)
+            schema = schema or batch.schema
+            count += batch.num_rows
+            if count >= self.rows:
+                break
+        self.table = pa.Table.from_batches(kept, schema=schema).slice(0, self.rows)
+        raise _PreviewDone
+
+
+def preview_rows(source: Any, resource: Any, rows: int = PREVIEW_ROWS) -> pa.Table:
+    """The first ``rows`` rows the import of ``source`` through ``resource`` would write.
+
+    Raises:
+        ValueError: the source's kind cannot be previewed this way (a Denodo extract without streaming).
+    """
+    from dagster_cfwb.components.source_reading import write_source
+
+    stand_in = _PreviewLakehouse(rows)
+    try:
+        write_source(source, resource, stand_in, "_preview/preview.parquet", batch_rows=max(rows, 1))
+    except _PreviewDone:
+        pass
+    if stand_in.table is None:
+        raise ValueError(f"The source `{source.describe()}` cannot be previewed; run it without `--preview`.")
+    return stand_in.table
+
+
+def _imports_for(location, keys) -> list[tuple[Any, Any]]:
+    """(component, import model) of each key among the location's LakehouseImportComponents."""
+    from dagster.components.core.component_tree import ComponentTree
+
+    from dagster_cfwb.components.lakehouse_import import LakehouseImportComponent
+
+    tree = ComponentTree.for_project(location.project_dir)
+    found = []
+    for component in tree.get_all_components(LakehouseImportComponent):
+        for imp in component.imports:
+            if imp.target.asset_key in keys:
+                found.append((component, imp))
+    return found
+
+
+def preview_imports(location, keys, defs, out) -> None:
+    """Print the first rows each import among ``keys`` would read; exports are listed as skipped."""
+    import dagster as dg
+
+    found = _imports_for(location, keys)
+    previewed = {imp.target.asset_key for _, imp in found}
+    for key in keys:
+        if key not in previewed:
+            print(
+                f"{key.to_user_string()}: not an import, nothing to preview (run it without --preview).",
+                file=out,
+            )
+    resources = defs.resources or {}
+    for _component, imp in found:
+        name = imp.source.resource_key
+        if name not in resources:
+            raise ValueError(f"The import `{imp.target.asset_key.to_user_string()}` needs resource `{name}`.")
+        with dg.build_resources({name: resources[name]}) as built:
+            table = preview_rows(imp.source, getattr(built, name))
+        print(
+            f"{imp.target.asset_key.to_user_string()} — first {table.num_rows} rows of {imp.source.describe()}",
+            file=out,
+        )
+        print(_format(table), file=out)
+        print("(preview only: nothing was written)", file=out)
+
+
+def _format(table: pa.Table) -> str:
+    """A plain text grid: column names, types, then the rows (cells cut at 30 characters)."""
+
+    def cell(value: Any) -> str:
+        text = "" if value is None else str(value)
+        return text if len(text) <= 30 else text[:29] + "…"
+
+    names = table.schema.names
+    rows = [[cell(v) for v in row.values()] for row in table.to_pylist()]
+    types = [str(f.type) for f in table.schema]
+    widths = [
+        max(len(n), len(t), *(len(r[i]) for r in rows))
+        for i, (n, t) in enumerate(zip(names, types, strict=True))
+    ]
+    lines = [
+        "  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)),
+        "  ".join(t.ljust(w) for t, w in zip(types, widths, strict=True)),
+    ]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(line.rstrip() for line in lines)

@@ -24,7 +24,7 @@ from typing import Any
 
 from dagster_cfwb.cli.platform_layout import CodeLocation, find_platform_dir, read_workspace
 
-__all__ = ["RunReport", "run_target"]
+__all__ = ["RunReport", "component_tree", "run_target"]
 
 # Dagster's console logger would print the step failure's stack trace: it is silenced, and the
 # warnings and the failure are printed by this command in plain words.
@@ -86,13 +86,20 @@ def _locate(platform: Path, target: str, cwd: Path) -> tuple[CodeLocation, Path 
     )
 
 
-def _keys_of_path(location: CodeLocation, path: Path) -> list[Any]:
-    """Asset keys defined by the component(s) of a defs folder or ``defs.yaml``."""
-    from dagster.components.core.component_tree import ComponentTree
+def component_tree(location: CodeLocation, defs):
+    """The component tree the location's definitions were built from (built again if not kept)."""
+    tree = getattr(defs, "component_tree", None)
+    if tree is None:
+        from dagster.components.core.component_tree import ComponentTree
 
+        tree = ComponentTree.for_project(location.project_dir)
+    return tree
+
+
+def _keys_of_path(location: CodeLocation, path: Path, location_defs) -> list[Any]:
+    """Asset keys defined by the component(s) of a defs folder or ``defs.yaml``."""
     folder = path.parent if path.is_file() else path
-    tree = ComponentTree.for_project(location.project_dir)
-    defs = tree.build_defs_at_path(folder)
+    defs = component_tree(location, location_defs).build_defs_at_path(folder)
     keys = [
         key for asset in defs.assets or [] for key in getattr(asset, "keys", [getattr(asset, "key", None)])
     ]
@@ -110,7 +117,7 @@ def _resolve_keys(target: str, location: CodeLocation, path: Path | None, defs) 
 
     known = _all_keys(defs)
     if path is not None:
-        return _keys_of_path(location, path)
+        return _keys_of_path(location, path, defs)
     if target in known:
         return [known[target]]
     with_location = f"{location.name}/{target}"
@@ -209,7 +216,7 @@ def run_target(
         if preview:
             from dagster_cfwb.cli.run_preview import preview_imports
 
-            preview_imports(location, keys, defs, out)
+            preview_imports(component_tree(location, defs), keys, defs, out)
             return RunReport()
         report = _materialise(defs, keys, partition, out)
     _print_report(report, out)

@@ -67,13 +67,10 @@ def preview_rows(source: Any, resource: Any, rows: int = PREVIEW_ROWS) -> pa.Tab
     return stand_in.table
 
 
-def _imports_for(location, keys) -> list[tuple[Any, Any]]:
+def _imports_for(tree, keys) -> list[tuple[Any, Any]]:
     """(component, import model) of each key among the location's LakehouseImportComponents."""
-    from dagster.components.core.component_tree import ComponentTree
-
     from dagster_cfwb.components.lakehouse_import import LakehouseImportComponent
 
-    tree = ComponentTree.for_project(location.project_dir)
     found = []
     for component in tree.get_all_components(LakehouseImportComponent):
         for imp in component.imports:
@@ -82,11 +79,11 @@ def _imports_for(location, keys) -> list[tuple[Any, Any]]:
     return found
 
 
-def preview_imports(location, keys, defs, out) -> None:
+def preview_imports(tree, keys, defs, out) -> None:
     """Print the first rows each import among ``keys`` would read; exports are listed as skipped."""
     import dagster as dg
 
-    found = _imports_for(location, keys)
+    found = _imports_for(tree, keys)
     previewed = {imp.target.asset_key for _, imp in found}
     for key in keys:
         if key not in previewed:

@@ -34,7 +34,10 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="Materialise one import or export and its checks, on the demo's lakehouse and PostgreSQL."
     )
     run.add_argument(
-        "target", help="An asset key (`enseignement/stg/classes`), a defs folder or a defs.yaml."
+        "targets",
+        nargs="+",
+        metavar="target",
+        help="An asset key (`enseignement/stg/classes`), a defs folder or a defs.yaml; several run together.",
     )
     run.add_argument(
         "--preview", action="store_true", help="Show the first rows an import would read; write nothing."
@@ -82,7 +85,7 @@ def _run(args) -> int:
 
         try:
             report = run_target(
-                args.target, preview=args.preview, partition=args.partition, platform_dir=args.platform_dir
+                args.targets, preview=args.preview, partition=args.partition, platform_dir=args.platform_dir
             )
         except Exception as e:  # noqa: BLE001 - an analyst gets one plain message, never a traceback
             print(f"cfwb run: {_plain_message(e)}", file=sys.stderr)

@@ -132,10 +132,14 @@ def _resolve_keys(target: str, location: CodeLocation, path: Path | None, defs) 
 
 
 def _innermost_message(error) -> str:
-    """The user-facing message of a Dagster step failure: the innermost cause, without its stack."""
-    while getattr(error, "cause", None) is not None:
+    """The user-facing message of a Dagster step failure: the first error that is not Dagster's
+    wrapper ("Error occurred while executing op …"), without its stack or its class name."""
+    while (getattr(error, "cls_name", "") or "").startswith("Dagster") and error.cause is not None:
         error = error.cause
     text = (getattr(error, "message", None) or str(error)).strip()
+    cls_name = getattr(error, "cls_name", None)
+    if cls_name and text.startswith(f"{cls_name}: "):
+        text = text[len(cls_name) + 2 :]
     return text
 
 
@@ -151,7 +155,9 @@ def _where(metadata: dict[str, Any]) -> str | None:
     return None
 
 
-def _collect(result, instance, report: RunReport, planned_checks: list[str]) -> None:
+def _collect(
+    result, instance, report: RunReport, planned_checks: list[str], step_assets: dict[str, str]
+) -> None:
     for event in result.get_asset_materialization_events():
         mat = event.step_materialization_data.materialization
         rows = mat.metadata.get("dagster/row_count")
@@ -171,14 +177,16 @@ def _collect(result, instance, report: RunReport, planned_checks: list[str]) -> 
     report.checks_not_run.extend(c for c in planned_checks if c not in evaluated)
     for event in result.all_events:
         if event.is_step_failure:
-            report.errors.append(_innermost_message(event.step_failure_data.error))
+            what = step_assets.get(event.step_key, event.step_key)
+            report.errors.append(f"{what}: {_innermost_message(event.step_failure_data.error)}")
     for entry in instance.all_logs(result.run_id):
-        if entry.dagster_event is None and entry.level >= 30 and entry.user_message:
+        engine = (entry.user_message or "").startswith("Dependencies for step")  # said as "not run" below
+        if entry.dagster_event is None and entry.level >= 30 and entry.user_message and not engine:
             report.warnings.append(entry.user_message)
 
 
 def run_target(
-    target: str,
+    targets: str | list[str],
     *,
     preview: bool = False,
     partition: str | None = None,
@@ -186,10 +194,11 @@ def run_target(
     cwd: str | Path | None = None,
     out=None,
 ) -> RunReport:
-    """Materialise ``target`` (asset key, defs folder or ``defs.yaml``) and print what happened.
+    """Materialise ``targets`` (asset keys, defs folders or ``defs.yaml``) in one run and report.
 
     Args:
-        target: e.g. ``enseignement/stg/classes`` or ``src/enseignement/defs/import_partage``.
+        targets: e.g. ``enseignement/stg/classes`` or ``src/enseignement/defs/import_partage``; several
+            (of one code location) run together, upstream first (an import and its export).
         preview: print the first rows each import would read, write nothing.
         partition: the partition to run for a partitioned asset (default: the last one).
         platform_dir: the platform folder (default: found from ``cwd``).
@@ -197,12 +206,20 @@ def run_target(
         out: where to print (default: standard output).
 
     Raises:
-        FileNotFoundError, ValueError: the target cannot be found (the message says what exists).
+        FileNotFoundError, ValueError: a target cannot be found (the message says what exists).
     """
     out = out or sys.stdout
+    targets = [targets] if isinstance(targets, str) else list(targets)
     cwd = Path(cwd or Path.cwd()).resolve()
     platform = find_platform_dir(platform_dir) if platform_dir else _platform_from(cwd)
-    location, path = _locate(platform, target, cwd)
+    located = [(target, *_locate(platform, target, cwd)) for target in targets]
+    location = located[0][1]
+    others = sorted({loc.name for _, loc, _ in located} - {location.name})
+    if others:
+        raise ValueError(
+            f"`cfwb run` runs assets of one code location at a time; got `{location.name}` and "
+            f"{', '.join(f'`{o}`' for o in others)}."
+        )
 
     from dagster_cfwb.cli.demo import prepare_demo_environment
 
@@ -212,7 +229,11 @@ def run_target(
         from dagster_cfwb.cli.platform_layout import load_location_definitions
 
         defs = load_location_definitions(location)
-        keys = _resolve_keys(target, location, path, defs)
+        keys = list(
+            dict.fromkeys(
+                k for target, _, path in located for k in _resolve_keys(target, location, path, defs)
+            )
+        )
         if preview:
             from dagster_cfwb.cli.run_preview import preview_imports
 
@@ -264,7 +285,12 @@ def _materialise(defs, keys: list[Any], partition: str | None, out) -> RunReport
         raise_on_error=False,
     )
     report = RunReport()
-    _collect(result, instance, report, sorted(set(planned)))
+    step_assets = {
+        a.node_def.name: ", ".join(k.to_user_string() for k in a.keys)
+        for a in assets
+        if getattr(a, "node_def", None) is not None
+    }
+    _collect(result, instance, report, sorted(set(planned)), step_assets)
     return report
 
 
@@ -276,6 +302,8 @@ def _print_report(report: RunReport, out) -> None:
         print(f"{asset.key}: {rows} rows written", file=out)
         if asset.where:
             print(f"  data: {asset.where}", file=out)
+    for error in report.errors:
+        print(f"FAILED {error}", file=out)
     print(
         f"Checks: {len(report.checks_passed)} passed, {len(report.checks_failed)} failed"
         + (f", {len(report.checks_not_run)} not run (upstream failed)" if report.checks_not_run else "")
@@ -288,5 +316,3 @@ def _print_report(report: RunReport, out) -> None:
         print(f"  FAILED: {name}", file=out)
     for name in report.checks_not_run:
         print(f"  not run: {name} (its asset failed)", file=out)
-    for error in report.errors:
-        print(f"FAILED: {error}", file=out)

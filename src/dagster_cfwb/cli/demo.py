@@ -33,7 +33,7 @@ from dagster_cfwb.cli.platform_layout import (
     read_workspace,
 )
 
-__all__ = ["DemoReport", "prepare_demo_environment", "run_demo"]
+__all__ = ["DemoReport", "prepare_demo_environment", "run_demo", "ui_command"]
 
 BACKFILL_DAYS = 7
 # Step logs (e.g. "Imported 245 schools", dbt's lines) but not Dagster's DEBUG event lines.
@@ -87,6 +87,30 @@ def prepare_demo_environment(platform_dir: Path, out) -> tuple[dict[str, str], b
         print(f"PostgreSQL: embedded server (pgserver), data in {server.data_dir}.", file=out)
     os.environ.update(env)
     return env, embedded
+
+
+def ui_command(platform: Path, env: dict[str, str] | None = None) -> str:
+    """The shell command that opens the Dagster UI on the demo's instance, lakehouse and PostgreSQL.
+
+    Args:
+        platform: the platform folder.
+        env: the variables to set (as ``prepare_demo_environment`` returns them); default: the
+            demo's ``DAGSTER_HOME`` and lakehouse, plus ``CFWB_PG_*`` of this shell or of the
+            embedded PostgreSQL when it is running (never the password).
+    """
+    if env is None:
+        from dagster_cfwb.cli.embedded_postgres import embedded_postgres_dir, running_embedded_postgres
+
+        home = platform / ".dagster_home"
+        env = {"DAGSTER_HOME": str(home), "CFWB_LAKEHOUSE_ROOT": str(home / "lakehouse")}
+        if os.environ.get("CFWB_PG_HOST"):
+            names = ("CFWB_PG_HOST", "CFWB_PG_PORT", "CFWB_PG_USER", "CFWB_PG_DATABASE")
+            env.update({n: os.environ[n] for n in names if os.environ.get(n)})
+        elif (server := running_embedded_postgres(embedded_postgres_dir(home))) is not None:
+            env.update(server.env())
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items()))
+    dagster = Path(sys.prefix) / "bin" / "dagster"
+    return f"cd {platform} && {exports} \\\n    {dagster} dev"
 
 
 def _materialised_rows(result) -> dict[str, int | None]:
@@ -199,10 +223,8 @@ def _print_report(report: DemoReport, platform: Path, out) -> None:
     for step in report.failed_steps:
         print(f"  FAILED step: {step}", file=out)
     print(f"Done in {report.seconds:.0f} s.", file=out)
-    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(report.env.items()))
-    dagster = Path(sys.prefix) / "bin" / "dagster"
     print("\nOpen the Dagster UI (schedules, sensors, lineage, these runs):", file=out)
-    print(f"  cd {platform} && {exports} \\\n    {dagster} dev", file=out)
+    print(f"  {ui_command(platform, report.env)}", file=out)
     print("  then browse http://127.0.0.1:3000", file=out)
     if report.embedded_postgres:
         print("The embedded PostgreSQL keeps running for the UI; stop it with: cfwb postgres stop", file=out)

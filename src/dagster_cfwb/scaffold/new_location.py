@@ -1,7 +1,7 @@
 """``cfwb new location <name>``: a new code location, wired into every file of the platform.
 
 It writes ``platform/<name>/`` from the templates next to this module (a ``dg`` project with an
-example import, its schedule and a test), then adds the location to ``workspace.yaml`` (local),
+example YAML import of a CSV of its share, with two checks, its schedule and a test), then adds the location to ``workspace.yaml`` (local),
 ``workspace.docker.yaml`` (containers), ``docker-compose.yml`` (its code server), ``helm/values.yaml``
 (its user deployment) and ``.gitlab-ci.yml`` (its definition check). Every edit is prepared and
 checked first; nothing is written if one of them cannot be made.
@@ -39,11 +39,18 @@ class ScaffoldedLocation:
         lines = [f"Created code location `{self.name}` in {self.folder}:"]
         lines += [f"  + {p.relative_to(self.folder.parent)}" for p in self.created]
         lines += [f"  ~ {p.name}" for p in self.updated]
+        from dagster_cfwb.cli.demo import ui_command
+
+        example = f"src/{self.name}/defs/exemple_communes"
         lines += [
             "Next steps:",
-            f"  cd {self.folder} && dg check defs        # what CI runs",
-            f"  pytest {self.folder / 'tests'}            # the location's test",
-            f"  cd {self.folder.parent} && dagster dev    # see it in the UI",
+            f"  cd {self.folder}",
+            f"  cfwb run --preview {example}   # the first rows of the example import",
+            f"  cfwb run {example}             # run it (demo lakehouse and PostgreSQL)",
+            "  dg check defs                   # what CI runs",
+            f"  pytest {self.folder / 'tests'}  # the location's test",
+            "Open the Dagster UI (run `cfwb demo` once first to start the demo's PostgreSQL):",
+            f"  {ui_command(self.folder.parent)}",
         ]
         return "\n".join(lines)
 
@@ -169,6 +176,7 @@ def scaffold_location(platform_dir: Path, name: str, *, description: str | None 
         "name": name,
         "dist_name": name.replace("_", "-"),
         "description": description or f"Code location {name}.",
+        "NAME": name.upper(),
     }
     edits = _platform_edits(platform_dir, name)
     folder = platform_dir / name

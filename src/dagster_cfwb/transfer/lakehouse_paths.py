@@ -59,7 +59,9 @@ def normalize_lakehouse_path(path: str) -> str:
     clean = strip_scheme(path)
     parts = clean.split("/")
     if not clean or any(p in ("", ".", "..") for p in parts):
-        raise ValueError(f"Invalid lakehouse path {path!r}: expected something like `enseignement/stg/eleves.parquet`.")
+        raise ValueError(
+            f"Invalid lakehouse path {path!r}: expected something like `enseignement/stg/eleves.parquet`."
+        )
     return clean
 
 

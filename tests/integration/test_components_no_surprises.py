@@ -167,3 +167,17 @@ def test_channel_less_notification_rule_warns_once_per_process(caplog):
                 pass
     warned = [r for r in caplog.records if "alertes_sans_canal_test" in r.getMessage()]
     assert len(warned) == 1
+
+
+@pytest.mark.postgres
+def test_export_of_a_table_not_built_yet_says_what_to_run(postgresql, local_lakehouse, new_schema):
+    with yaml_defs({"export/defs.yaml": _export_yaml(f"{new_schema}.eleves_par_ecole")}) as defs:
+        result = run_assets(defs, {"postgresql": postgresql, "lakehouse": local_lakehouse})
+    message = _step_error(result)
+    assert "the lakehouse table `enseignement/gld/eleves_par_ecole` does not exist yet" in message
+    assert "cfwb run enseignement/gld/eleves_par_ecole" in message
+    assert str(Path(local_lakehouse.root).resolve()) in message  # the real local path
+    schemas = postgresql.query(
+        "SELECT count(*) AS n FROM pg_namespace WHERE nspname = %s", params=[new_schema], output="arrow"
+    )
+    assert schemas["n"][0].as_py() == 0  # refused before creating anything

@@ -236,6 +236,14 @@ class DatabaseExportComponent(CfwbComponent):
         database = getattr(context.resources, export.resource_key)
         started = time.monotonic()
         preview: dict[str, Any] = {}
+        missing = [t for t in export.tables if not lakehouse.exists(t.path)]
+        if missing:
+            names = ", ".join(f"`{t.asset_key.to_user_string()}`" for t in missing)
+            raise FileNotFoundError(
+                f"Cannot export to `{export.table}`: the lakehouse table {names} does not exist yet "
+                f"({', '.join(lakehouse_location(lakehouse, t.path) for t in missing)}). Materialise it "
+                f"first, e.g. `cfwb run {missing[0].asset_key.to_user_string()}`, or run both together."
+            )
         if create_missing_schema(database, export.table):
             context.log.info(f"Created the schema of `{export.table}`, which did not exist.")
         with lakehouse.duckdb_connection() as con:

@@ -17,3 +17,14 @@ if [ "${CFWB_SKIP_NPM:-0}" != "1" ] && [ ! -x node_modules/.bin/azurite-blob ]; 
     echo "npm not found: the Azurite tests will be skipped" >&2
   fi
 fi
+# Real third-party file servers for the FTP/FTPS/SFTP tests (tests/real_file_servers.py): vsftpd and
+# OpenSSH's sshd from Debian. Only installed when missing, as root, with apt; the tests start their own
+# instances (own config, ports, users) and never the system services.
+if [ "${CFWB_SKIP_APT:-0}" != "1" ] && { [ ! -x /usr/sbin/vsftpd ] || [ ! -x /usr/sbin/sshd ]; }; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends vsftpd openssh-server
+  else
+    echo "vsftpd/sshd not installed (needs root and apt-get): the vsftpd and openssh tests will be skipped" >&2
+  fi
+fi

@@ -138,6 +138,17 @@ def local_lakehouse(tmp_path):
 # File servers (FTP, FTPS, SFTP) for the file-source tests: see tests/file_servers.py.
 from file_servers import ftp_server, ftps_server, sftp_server  # noqa: E402, F401
 
+# Real third-party file servers (vsftpd, OpenSSH sshd from Debian): see tests/real_file_servers.py.
+from real_file_servers import (  # noqa: E402, F401
+    openssh_server,
+    real_server_base,
+    real_server_user,
+    vsftpd_ftps_server,
+    vsftpd_implicit_server,
+    vsftpd_localtime_server,
+    vsftpd_server,
+)
+
 
 @pytest.fixture
 def api_server():

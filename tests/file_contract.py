@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,12 +27,26 @@ class Remote:
     folder: str  # the same folder, as a path on the server
     secret: str  # the password or key that must never leak
     server: object = None
+    owner: tuple[int, int] | None = None  # uid/gid of the server's OS user (vsftpd, sshd)
 
     def put(self, name: str, data: bytes) -> str:
         path = self.root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+        if self.owner is not None:  # what the test writes as root must be the server user's
+            for each in [path, *path.relative_to(self.root).parents]:
+                os.chown(self.root / each, *self.owner)
         return f"{self.folder}/{name}"
+
+
+def new_remote(server, resource, secret: str) -> Remote:
+    """A :class:`Remote` on a fresh folder of ``server``'s root, owned by the server's OS user if any."""
+    folder = f"t{secrets.token_hex(4)}"
+    (server.root / folder).mkdir()
+    owner = server.extra.get("owner")
+    if owner is not None:
+        os.chown(server.root / folder, *owner)
+    return Remote(resource, server.root / folder, folder, secret, server, owner)
 
 
 def test_list_download_upload_move_delete(remote: Remote, tmp_path):
@@ -136,3 +153,105 @@ def test_undecodable_byte_names_server_path_line(remote: Remote, local_lakehouse
     assert remote.resource.describe(path) in message and "line 3" in message and "0xe8" in message
     lake_root = Path(local_lakehouse.root)
     assert not lake_root.exists() or [p for p in lake_root.rglob("*") if p.is_file()] == []
+
+
+def _drop_connection(session) -> None:
+    """Cut a session's connection under it, like a network failure (FTP: control socket; SFTP: SSH)."""
+    import socket
+
+    if hasattr(session, "ftp"):
+        session.ftp.sock.shutdown(socket.SHUT_RDWR)
+    elif hasattr(session, "conn"):
+        session.runner.loop.call_soon_threadsafe(session.conn.abort)
+        time.sleep(0.05)
+
+
+def test_upload_replaces_the_target(remote: Remote, tmp_path):
+    """A second upload replaces the file (OpenSSH's plain rename refuses an existing target)."""
+    local = tmp_path / "x.csv"
+    for content in (b"a\n1\n", b"a\n2\n3\n"):
+        local.write_bytes(content)
+        remote.resource.upload(local, f"{remote.folder}/out/x.csv")
+    assert (remote.root / "out/x.csv").read_bytes() == b"a\n2\n3\n"
+    assert [p.name for p in (remote.root / "out").iterdir()] == ["x.csv"]
+
+
+def test_failed_upload_leaves_no_temporary_file(remote: Remote, tmp_path, monkeypatch):
+    """The connection drops after each write: the upload fails and its `.part` is removed anyway."""
+    from dagster_cfwb.resources.files import FileServerError
+
+    resource = remote.resource.model_copy(update={"retries": 1})
+    original = type(resource)._open_session
+
+    def open_then_drop_after_write(self):
+        session = original(self)
+        write = session.write_from
+
+        def write_then_drop(local_path, path):
+            write(local_path, path)
+            _drop_connection(session)
+            raise ConnectionResetError("connection dropped after the write (test)")
+
+        session.write_from = write_then_drop
+        return session
+
+    monkeypatch.setattr(type(resource), "_open_session", open_then_drop_after_write)
+    local = tmp_path / "x.csv"
+    local.write_bytes(b"a\n1\n" * 1000)
+    remote.put("out/keep.txt", b"other file")
+    with pytest.raises(FileServerError, match="dropped after the write"):
+        resource.upload(local, f"{remote.folder}/out/x.csv")
+    assert [p.name for p in (remote.root / "out").iterdir()] == ["keep.txt"]
+
+
+def test_next_upload_removes_temporary_files_of_dead_runs(remote: Remote, tmp_path):
+    old = time.time() - 3600
+    for name in (".x.csv.0badc0de.part", ".y.csv.0badc0de.part", ".x.csv.1234abcd.part"):
+        remote.put(f"out/{name}", b"half a file")
+    for name in (".x.csv.0badc0de.part", ".y.csv.0badc0de.part"):
+        os.utime(remote.root / "out" / name, (old, old))
+    local = tmp_path / "x.csv"
+    local.write_bytes(b"a\n1\n")
+    remote.resource.upload(local, f"{remote.folder}/out/x.csv")
+    # The dead run's temp file of x.csv is gone; a recent one (a live upload) and y.csv's are kept.
+    assert sorted(p.name for p in (remote.root / "out").iterdir()) == [
+        ".x.csv.1234abcd.part",
+        ".y.csv.0badc0de.part",
+        "x.csv",
+    ]
+
+
+def test_download_resumes_after_the_connection_is_cut(remote: Remote, tmp_path, monkeypatch):
+    """The connection is cut under the client mid-download; the next attempt resumes at the byte reached."""
+    data = bytes(range(251)) * 4_000  # ~1 MB
+    path = remote.put("cut.bin", data)
+    resource = remote.resource
+    offsets: list[int] = []
+    original_open = type(resource)._open_session
+
+    def open_and_cut_once(self):
+        session = original_open(self)
+        read_into = session.read_into
+
+        def cut_after_300k(p, offset, sink):
+            offsets.append(offset)
+            if len(offsets) > 1:
+                return read_into(p, offset, sink)
+
+            class Cutting:
+                def write(self, chunk):
+                    sink.write(chunk)
+                    if sink.tell() >= 300_000:
+                        _drop_connection(session)
+                        raise ConnectionResetError("connection cut mid-download (test)")
+
+            return read_into(p, offset, Cutting())
+
+        session.read_into = cut_after_300k
+        return session
+
+    monkeypatch.setattr(type(resource), "_open_session", open_and_cut_once)
+    resource.download(path, tmp_path / "cut.bin")
+    assert (tmp_path / "cut.bin").read_bytes() == data
+    assert len(offsets) == 2 and offsets[0] == 0 and offsets[1] >= 300_000
+    assert [p.name for p in tmp_path.iterdir()] == ["cut.bin"]

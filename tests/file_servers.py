@@ -9,6 +9,7 @@ Imported by ``tests/conftest.py``.
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,8 +45,6 @@ class FileServer:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -70,23 +69,33 @@ def _start_ftp(root: Path, tls_cert: Path | None) -> tuple[FileServer, object, t
     server_info = FileServer("127.0.0.1", port, root)
     plan = server_info.drop
 
-    class DroppingDTP(DTPHandler):
-        def send(self, data):
-            if plan.remaining > 0 and self.tot_bytes_sent >= plan.after_bytes:
-                plan.remaining -= 1
-                plan.dropped += 1
-                self.cmd_channel.close()  # drops control and data connections, like a crashed server
-                return 0
-            return super().send(data)
+    def dropping(base):
+        class DroppingDTP(base):
+            def send(self, data):
+                if plan.remaining > 0 and self.tot_bytes_sent >= plan.after_bytes:
+                    plan.remaining -= 1
+                    plan.dropped += 1
+                    # A crashed server: TCP cut under TLS (no close_notify), then both connections closed.
+                    cut = getattr(self.socket, "sock_shutdown", None) or self.socket.shutdown
+                    try:
+                        cut(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    self.cmd_channel.close()
+                    return 0
+                return super().send(data)
+
+        return DroppingDTP
 
     authorizer = DummyAuthorizer()
     authorizer.add_user(USER, PASSWORD, str(root), perm="elradfmwMT")
     if tls_cert is not None:
-        from pyftpdlib.handlers import TLS_FTPHandler
+        from pyftpdlib.handlers import TLS_DTPHandler, TLS_FTPHandler
 
         class Handler(TLS_FTPHandler):
             pass
 
+        Handler.dtp_handler = dropping(TLS_DTPHandler)
         Handler.certfile = str(tls_cert)
         Handler.tls_control_required = True
         Handler.tls_data_required = True
@@ -95,7 +104,7 @@ def _start_ftp(root: Path, tls_cert: Path | None) -> tuple[FileServer, object, t
         class Handler(FTPHandler):
             pass
 
-        Handler.dtp_handler = DroppingDTP
+        Handler.dtp_handler = dropping(DTPHandler)
         Handler.use_sendfile = False
     Handler.authorizer = authorizer
     Handler.banner = "cfwb test server"

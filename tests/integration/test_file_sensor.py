@@ -104,14 +104,26 @@ def test_file_without_settle_time_needs_two_identical_ticks_when_mtime_is_young(
     assert result.run_requests == []
 
 
-@pytest.mark.sftp
-def test_sensor_over_sftp(sftp_server):
-    from dagster_cfwb.resources.files import SFTPResource
-
-    folder = sftp_server.root / "sensor"
+def _sensor_files(server, name: str) -> str:
+    """A folder ``name`` on the server holding one settled file ``x.csv`` (owned by the server's user)."""
+    folder = server.root / name
     folder.mkdir(exist_ok=True)
     (folder / "x.csv").write_text("a\n1\n")
     _age(folder / "x.csv", 120)
+    owner = server.extra.get("owner")
+    if owner is not None:
+        for path in (folder, folder / "x.csv"):
+            os.chown(path, *owner)
+    return name
+
+
+@pytest.mark.sftp
+@pytest.mark.parametrize("software", ["asyncssh", pytest.param("openssh", marks=pytest.mark.openssh)])
+def test_sensor_over_sftp(software, request):
+    from dagster_cfwb.resources.files import SFTPResource
+
+    sftp_server = request.getfixturevalue({"asyncssh": "sftp_server", "openssh": "openssh_server"}[software])
+    folder = _sensor_files(sftp_server, f"sensor-{software}")
     sftp = SFTPResource(
         host=sftp_server.host,
         port=sftp_server.port,
@@ -120,7 +132,25 @@ def test_sensor_over_sftp(sftp_server):
         known_hosts=sftp_server.extra["known_hosts"],
     )
     sensor = new_files_sensor(
-        "sftp", "sensor/*.csv", target=dg.AssetSelection.assets(stg_depots), settle_seconds=60
+        "sftp", f"{folder}/*.csv", target=dg.AssetSelection.assets(stg_depots), settle_seconds=60
     )
     result, _ = _tick(sensor, None, {"sftp": sftp})
-    assert [r.tags["cfwb/file_path"] for r in result.run_requests] == ["sensor/x.csv"]
+    assert [r.tags["cfwb/file_path"] for r in result.run_requests] == [f"{folder}/x.csv"]
+
+
+@pytest.mark.ftp
+@pytest.mark.vsftpd
+@pytest.mark.parametrize("fixture", ["vsftpd_server", "vsftpd_ftps_server"])
+def test_sensor_over_vsftpd(fixture, request):
+    """vsftpd has no MLSD and answers 501 to OPTS MLST: the sensor lists with LIST + MDTM."""
+    from dagster_cfwb.resources.files import FTPResource
+
+    server = request.getfixturevalue(fixture)
+    folder = _sensor_files(server, f"sensor-{fixture}")
+    tls = {"tls": True, "ca_certificate": server.extra["ca_certificate"]} if "ftps" in fixture else {}
+    ftp = FTPResource(host=server.host, port=server.port, user=server.user, password=server.password, **tls)
+    sensor = new_files_sensor(
+        "ftp", f"{folder}/*.csv", target=dg.AssetSelection.assets(stg_depots), settle_seconds=60
+    )
+    result, _ = _tick(sensor, None, {"ftp": ftp})
+    assert [r.tags["cfwb/file_path"] for r in result.run_requests] == [f"{folder}/x.csv"]

@@ -1,5 +1,5 @@
 """MariaDB-only behaviour: the INSERT fallback when LOAD DATA LOCAL is refused, warnings as errors,
-MySQL-specific column types on extract, the upsert unique-key check, and the wire-level extract."""
+MySQL-specific column types on extract, the upsert without a unique key, and the wire-level extract."""
 
 from __future__ import annotations
 
@@ -74,10 +74,12 @@ def test_values_mysql_cannot_hold_fail_and_keep_the_old_table(mysql):
     assert mysql.query("SHOW TABLES", output="arrow").num_rows == 1
 
 
-def test_upsert_needs_a_unique_key(mysql):
-    mysql.copy_from_df(_table(), "t")  # no keys: no primary key
-    with pytest.raises(ValueError, match="needs a primary key or unique index on \\['id'\\]"):
-        mysql.copy_from_df(_table(), "t", mode="upsert", keys=["id"])
+def test_upsert_without_a_unique_key_deletes_then_inserts(mysql):
+    mysql.copy_from_df(_table(), "t")  # no keys: no primary key (issue 11: this used to be refused)
+    for _ in range(2):  # retried: neither dropped nor duplicated
+        result = mysql.copy_from_df(_table(), "t", mode="upsert", keys=["id"])
+    assert result.method == "delete_insert"
+    assert mysql.query("SELECT * FROM t ORDER BY id", output="arrow").to_pylist() == _table().to_pylist()
 
 
 def test_extract_maps_mysql_column_types(mysql):

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dagster_cfwb.resources.db.mysql_resource import MySQLResource
+from dagster_cfwb.transfer.polars_types import PolarsTypeError
 from dagster_cfwb.transfer.sql_dialect import UnsupportedTypeError
 
 pytest.importorskip("connectorx")
@@ -431,11 +432,15 @@ def test_types_connectorx_cannot_read_stay_on_pymysql_before_the_first_batch(dbs
 
 
 def test_query_default_polars_output(dbs):
-    """`query()` returns polars: every type polars holds keeps its value (polars has no decimal256)."""
+    """`query()` returns polars: every type polars holds keeps its value; a decimal over 38 digits
+    (polars has none) is refused naming the column, never a panic."""
     types = [t for t in READ if not isinstance(t.arrow, pa.Decimal256Type)]
     frame = dbs["auto"].query(_select(types))
     for t in types:
         assert frame[t.column].to_list() == [*t.values, None], t.column
+    for t in [t for t in READ if isinstance(t.arrow, pa.Decimal256Type)]:
+        with pytest.raises(PolarsTypeError, match=f'`{t.column}`.*output="arrow"'):
+            dbs["auto"].query(_select([t]))
 
 
 @pytest.mark.parametrize("reader", READERS)

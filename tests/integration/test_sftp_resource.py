@@ -1,4 +1,5 @@
-"""SFTPResource against a real asyncssh SFTP server: password and key sign-in, host-key checking, resume."""
+"""SFTPResource against OpenSSH's sshd (Debian's package, internal-sftp) and asyncssh's server (fault
+injection: connection dropped mid-download): password and key sign-in, host-key checking, resume."""
 
 from __future__ import annotations
 
@@ -7,13 +8,18 @@ import secrets
 import pytest
 from file_contract import (  # noqa: F401 - shared tests run for password and key sign-in
     Remote,
+    new_remote,
     test_bad_row_names_server_path_line_and_writes_nothing,
+    test_download_resumes_after_the_connection_is_cut,
+    test_failed_upload_leaves_no_temporary_file,
     test_list_download_upload_move_delete,
     test_missing_file_names_server_and_path,
+    test_next_upload_removes_temporary_files_of_dead_runs,
     test_open_streams_the_file,
     test_secret_never_in_repr_or_logs,
     test_to_lakehouse_glob_windows_1252_decimal_comma,
     test_undecodable_byte_names_server_path_line,
+    test_upload_replaces_the_target,
 )
 
 from dagster_cfwb.resources.files import FileServerConnectionError, HostKeyError, SFTPResource
@@ -35,42 +41,60 @@ def _resource(server, **extra) -> SFTPResource:
     )
 
 
-@pytest.fixture(params=["password", "private_key"])
-def remote(request, sftp_server) -> Remote:
-    if request.param == "password":
-        resource, secret = _resource(sftp_server), sftp_server.password
+_SERVERS = {"asyncssh": "sftp_server", "openssh": "openssh_server"}
+
+
+@pytest.fixture(
+    params=[
+        "asyncssh-password",
+        "asyncssh-private_key",
+        pytest.param("openssh-password", marks=pytest.mark.openssh),
+        pytest.param("openssh-private_key", marks=pytest.mark.openssh),
+    ]
+)
+def remote(request) -> Remote:
+    software, sign_in = request.param.split("-")
+    server = request.getfixturevalue(_SERVERS[software])
+    if sign_in == "password":
+        resource, secret = _resource(server), server.password
     else:
-        key = sftp_server.extra["client_private_key"]
-        resource, secret = _resource(sftp_server, password=None, private_key=key), key.splitlines()[1]
-    folder = f"t{secrets.token_hex(4)}"
-    (sftp_server.root / folder).mkdir()
-    return Remote(resource, sftp_server.root / folder, folder, secret, sftp_server)
+        key = server.extra["client_private_key"]
+        resource, secret = _resource(server, password=None, private_key=key), key.splitlines()[1]
+    return new_remote(server, resource, secret)
 
 
-def test_wrong_password_is_clear_and_masked(sftp_server):
-    bad = _resource(sftp_server, password="Wr0ng-Secret-42")
+@pytest.fixture(params=["asyncssh", pytest.param("openssh", marks=pytest.mark.openssh)])
+def any_sftp_server(request):
+    return request.getfixturevalue(_SERVERS[request.param])
+
+
+def test_wrong_password_is_clear_and_masked(any_sftp_server):
+    bad = _resource(any_sftp_server, password="Wr0ng-Secret-42")
     with pytest.raises(FileServerConnectionError) as err:
         bad.list()
     message = str(err.value)
-    assert "Sign-in refused" in message and f"sftp://etl@127.0.0.1:{sftp_server.port}" in message
+    assert (
+        "Sign-in refused" in message
+        and f"sftp://{any_sftp_server.user}@127.0.0.1:{any_sftp_server.port}" in message
+    )
     assert "Wr0ng-Secret-42" not in message and "Wr0ng-Secret-42" not in repr(bad)
 
 
-def test_unknown_host_key_is_refused_by_default(sftp_server):
-    impostor_entry = f"[127.0.0.1]:{sftp_server.port} {sftp_server.extra['other_host_key']}"
+def test_unknown_host_key_is_refused_by_default(any_sftp_server):
+    impostor_entry = f"[127.0.0.1]:{any_sftp_server.port} {any_sftp_server.extra['other_host_key']}"
     with pytest.raises(HostKeyError) as err:
-        _resource(sftp_server, known_hosts=impostor_entry).list()
+        _resource(any_sftp_server, known_hosts=impostor_entry).list()
     message = str(err.value)
     assert "not trusted" in message and "SHA256:" in message
-    assert sftp_server.extra["known_hosts"] in message  # the line to add, once an admin confirms it
-    assert sftp_server.password not in message
+    assert any_sftp_server.extra["known_hosts"] in message  # the line to add, once an admin confirms it
+    assert any_sftp_server.password not in message
     # With no known_hosts given, the (empty) ~/.ssh/known_hosts is used: refused too.
     with pytest.raises(HostKeyError):
-        _resource(sftp_server, known_hosts=None).list()
+        _resource(any_sftp_server, known_hosts=None).list()
 
 
-def test_host_key_check_can_be_turned_off_for_test_servers(sftp_server):
-    resource = _resource(sftp_server, known_hosts=None, check_known_hosts=False)
+def test_host_key_check_can_be_turned_off_for_test_servers(any_sftp_server):
+    resource = _resource(any_sftp_server, known_hosts=None, check_known_hosts=False)
     assert isinstance(resource.list("*"), list)
 
 

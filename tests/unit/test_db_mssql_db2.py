@@ -37,7 +37,10 @@ class FakeCursor:
         self.conn.log.append(("execute", sql, params))
         if self.conn.fail_on and self.conn.fail_on in sql:
             raise RuntimeError(f"server refused: {sql[:30]}")
-        if "sys.columns" in sql or "SYSCAT.COLUMNS" in sql:
+        scripted = next((rows for pattern, rows in self.conn.responses.items() if pattern in sql), None)
+        if scripted is not None:
+            self._rows = list(scripted() if callable(scripted) else scripted)
+        elif "sys.columns" in sql or "SYSCAT.COLUMNS" in sql:
             self._rows = list(self.conn.existing)
         else:
             self._rows = list(self.conn.result_rows)
@@ -94,6 +97,13 @@ class FakeConnection:
         self.result_rows: list = []
         self.result_batches: list = []
         self.result_schema = pa.schema([])
+        # query substring → rows (or a callable giving them): the session id and orphan queries
+        self.responses: dict = {
+            "@@SPID": [(57,)],
+            "MON_GET_APPLICATION_HANDLE": [(57,)],
+            "FROM sys.tables": [],
+            "FROM SYSCAT.TABLES": [],
+        }
 
     def cursor(self):
         return FakeCursor(self)
@@ -121,7 +131,7 @@ def _load(conn, dialect, mode="replace", keys=None, table=None, data=None):
 
 
 def _normal(sql: str) -> str:
-    return re.sub(r"_cfwb_(stg|old)_t_[0-9a-f]{8}", r"<\1>", sql)
+    return re.sub(r"_cfwb_(stg|old)_t_57_[0-9a-f]{8}", r"<\1>", sql)
 
 
 # -- SQL Server ------------------------------------------------------------------------------
@@ -160,13 +170,20 @@ def test_mssql_replace_bulk_copies_a_staging_table_then_renames_in_one_transacti
     conn = FakeConnection(existing=MSSQL_EXISTING)
     result = _load(conn, MSSQLDialect(), keys=["id"])
     assert result.rows == 3 and not result.created
-    assert [_normal(s) for s in conn.statements()] == [
+    catalog = (
         "SELECT c.name, TYPE_NAME(c.user_type_id), c.precision, c.scale, c.max_length FROM sys.columns c "
-        "WHERE c.object_id = OBJECT_ID(?) ORDER BY c.column_id",
+        "WHERE c.object_id = OBJECT_ID(?) ORDER BY c.column_id"
+    )
+    assert [_normal(s) for s in conn.statements()] == [
+        "SELECT @@SPID",  # this session's id ends the staging names (orphan cleanup)
+        "SELECT t.name, t.create_date FROM sys.tables t WHERE t.schema_id = SCHEMA_ID(COALESCE(?, SCHEMA_NAME())) "
+        "AND t.name LIKE '\\_cfwb\\_%' ESCAPE '\\'",
+        catalog,
         "CREATE TABLE [dbo].[<stg>] ([id] BIGINT NOT NULL, [name] NVARCHAR(MAX), PRIMARY KEY ([id]))",
         "commit",
         "bulkcopy_arrow",
         "commit",
+        catalog,  # read again just before the swap: another load may have created the table
         "EXEC sp_rename N'[dbo].[t]', N'<old>', 'OBJECT'",
         "EXEC sp_rename N'[dbo].[<stg>]', N't', 'OBJECT'",
         "commit",
@@ -237,7 +254,8 @@ def test_mssql_existing_column_that_cannot_hold_the_data_is_refused_before_writi
     conn = FakeConnection(existing=[("id", "bigint", 19, 0, 8), ("name", "int", 10, 0, 4)])
     with pytest.raises(UnsupportedTypeError, match=r"`name` of table `dbo.t` is `int`.*string"):
         _load(conn, MSSQLDialect(), mode="append")
-    assert [e[0] for e in conn.log] == ["execute", "rollback"]
+    assert not any(s.startswith(("CREATE", "INSERT", "DROP", "MERGE")) for s in conn.statements())
+    assert conn.log[-1] == ("rollback",) and ("commit",) not in conn.log
 
 
 def test_mssql_extract_streams_driver_batches():
@@ -304,12 +322,19 @@ def test_db2_replace_array_inserts_then_renames_in_one_transaction():
     conn = FakeConnection(existing=DB2_EXISTING)
     result = _load(conn, DB2Dialect(insert_rows=2), table=QualifiedName("t", "RH"))
     assert result.rows == 3
-    assert [_normal(s) for s in conn.statements()][1:] == [
+    statements = [_normal(s) for s in conn.statements()]
+    assert statements[:2] == [
+        "SELECT MON_GET_APPLICATION_HANDLE() FROM SYSIBM.SYSDUMMY1",
+        "SELECT TABNAME, CREATE_TIME FROM SYSCAT.TABLES WHERE TABSCHEMA = COALESCE(CAST(? AS VARCHAR(128)), "
+        "CURRENT SCHEMA) AND TABNAME LIKE '\\_cfwb\\_%' ESCAPE '\\'",
+    ]
+    assert statements[3:] == [
         'CREATE TABLE "RH"."<stg>" ("id" BIGINT, "name" CLOB(2G))',
         "commit",
         "executemany",
         "executemany",
         "commit",
+        statements[2],  # the catalog, read again just before the swap
         'RENAME TABLE "RH"."t" TO "<old>"',
         'RENAME TABLE "RH"."<stg>" TO "t"',
         "commit",
@@ -392,3 +417,151 @@ def test_db2_resource_connection_string_and_repr(monkeypatch):
     assert calls[1] == ("autocommit", False)
     with pytest.raises(ValueError, match="`user` must not contain"):
         db2_connection_string("h", 1, "d", "a;SECURITY=NONE", "", security="", timeout=1)
+
+
+# -- recovery: orphaned staging tables, lost connection after the swap, upsert paths -------------
+T0 = dt.datetime(2026, 1, 1, 8, 0)
+
+
+def _orphan_responses(conn, tables, sessions, *, allowed=True, sessions_query="sys.dm_exec_sessions"):
+    conn.responses["FROM sys.tables"] = tables
+    conn.responses["FROM SYSCAT.TABLES"] = tables
+    conn.responses["HAS_PERMS_BY_NAME"] = [(1 if allowed else 0,)]
+    conn.responses[sessions_query] = sessions
+
+
+def _drops(conn) -> list[str]:
+    return [s for s in conn.statements() if s.startswith("DROP TABLE")]
+
+
+def test_mssql_drops_staging_tables_of_dead_sessions_only_before_loading():
+    conn = FakeConnection(existing=MSSQL_EXISTING)
+    tables = [
+        ("_cfwb_stg_t_41_aaaaaaaa", T0),  # session 41 gone
+        ("_cfwb_old_t_57_bbbbbbbb", T0),  # session 57 alive, logged in before: a live load's table
+        ("_cfwb_stg_x_60_cccccccc", T0),  # id 60 reused by a session that logged in later: orphan
+        ("_cfwb_notes", T0),  # not one of our names: never touched
+    ]
+    _orphan_responses(conn, tables, [(57, T0 - dt.timedelta(hours=1)), (60, T0 + dt.timedelta(hours=1))])
+    _load(conn, MSSQLDialect(), mode="append")
+    drops = _drops(conn)
+    assert drops[:2] == [
+        "DROP TABLE [dbo].[_cfwb_stg_t_41_aaaaaaaa]",
+        "DROP TABLE [dbo].[_cfwb_stg_x_60_cccccccc]",
+    ]
+    first_bulk = next(i for i, e in enumerate(conn.log) if e[0] == "bulkcopy_arrow")
+    last_drop = max(i for i, e in enumerate(conn.log) if e[0] == "execute" and "_cfwb_stg_x_60" in e[1])
+    assert last_drop < first_bulk  # cleaned before the load
+    assert not any("_57_bbbbbbbb" in d or "_cfwb_notes" in d for d in drops)
+
+
+def test_mssql_without_view_server_state_drops_nothing_and_says_so(caplog):
+    conn = FakeConnection(existing=MSSQL_EXISTING)
+    _orphan_responses(conn, [("_cfwb_stg_t_41_aaaaaaaa", T0)], [], allowed=False)
+    _load(conn, MSSQLDialect(), mode="append")
+    assert not any("_41_" in d for d in _drops(conn))
+    assert "cannot see other sessions" in caplog.text
+    assert not any("dm_exec_sessions" in s for s in conn.statements())
+
+
+def test_db2_drops_tables_of_ended_connections_from_mon_get_connection():
+    conn = FakeConnection(existing=DB2_EXISTING)
+    _orphan_responses(
+        conn,
+        [("_cfwb_stg_t_900_aaaaaaaa", T0), ("_cfwb_old_t_57_bbbbbbbb", T0)],
+        [(57, T0 - dt.timedelta(minutes=5))],
+        sessions_query="MON_GET_CONNECTION",
+    )
+    _load(conn, DB2Dialect(), mode="append", table=QualifiedName("t", "RH"))
+    assert _drops(conn) == ['DROP TABLE "RH"."_cfwb_stg_t_900_aaaaaaaa"']
+    assert any("TABLE(MON_GET_CONNECTION(CAST(NULL AS BIGINT), -2))" in s for s in conn.statements())
+
+
+def test_db2_without_rights_on_mon_get_connection_drops_nothing():
+    conn = FakeConnection(existing=DB2_EXISTING, fail_on="MON_GET_CONNECTION")
+    conn.responses["FROM SYSCAT.TABLES"] = [("_cfwb_stg_t_900_aaaaaaaa", T0)]
+    result = _load(conn, DB2Dialect(), mode="append", table=QualifiedName("t", "RH"))
+    assert result.rows == 3 and _drops(conn) == []
+
+
+def test_staging_names_fit_the_server_and_keep_session_and_suffix():
+    for dialect, limit in ((MSSQLDialect(), 128), (DB2Dialect(), 128)):
+        target = QualifiedName("é" * 64, "dbo", dialect=dialect.name)  # 128 bytes for DB2, 64 chars
+        name = dialect.staging_name(target, "stg", "57_deadbeef").table
+        assert name.endswith("_57_deadbeef") and name.startswith("_cfwb_stg_é")
+        size = len(name.encode()) if dialect.name == "db2" else len(name)
+        assert size <= limit and (dialect.name == "mssql" or size >= limit - 1)
+
+
+def test_mssql_refuses_columns_differing_only_by_case_before_any_sql_db2_keeps_them():
+    data = pa.table({"ID": [1], "id": [2]})
+    conn = FakeConnection()
+    with pytest.raises(IdentifierError, match="`ID` and `id`.*SQL Server"):
+        _load(conn, MSSQLDialect(), data=data)
+    assert conn.log == []
+    conn = FakeConnection()
+    _load(conn, DB2Dialect(), data=data, table=QualifiedName("t", "RH"))  # DB2: quoted names keep their case
+    assert any('"ID" BIGINT, "id" BIGINT' in s for s in conn.statements())
+
+
+def test_upsert_into_a_table_without_unique_index_is_a_merge_on_both_engines():
+    for dialect, table in (
+        (MSSQLDialect(), QualifiedName("t", "dbo")),
+        (DB2Dialect(), QualifiedName("t", "RH")),
+    ):
+        existing = MSSQL_EXISTING if dialect.name == "mssql" else DB2_EXISTING
+        conn = FakeConnection(existing=existing)  # no index anywhere: MERGE needs none
+        result = _load(conn, dialect, mode="upsert", keys=["id"], table=table)
+        assert result.method == "merge"
+        statements = conn.statements()
+        assert any(s.startswith("MERGE INTO") for s in statements)
+        assert not any("indexes" in s.lower() or s.startswith("DELETE") for s in statements)
+        assert any("IS NULL" in s for s in statements)  # NULL keys refused before the MERGE
+
+
+def test_upsert_refuses_rows_without_a_key():
+    conn = FakeConnection(existing=MSSQL_EXISTING)
+    conn.responses["IS NULL"] = [(2,)]
+    with pytest.raises(ValueError, match=r"2 row\(s\) of the data have no value \(NULL\) in key column"):
+        _load(conn, MSSQLDialect(), mode="upsert", keys=["id"])
+    assert not any(s.startswith("MERGE") for s in conn.statements())
+
+
+def test_connection_lost_right_after_the_swap_drops_the_old_table_over_a_fresh_connection():
+    conn = FakeConnection(existing=DB2_EXISTING)
+    renamed = []
+
+    original_commit = conn.commit
+
+    def commit():
+        if any(e[0] == "execute" and e[1].startswith("RENAME TABLE") for e in conn.log) and not renamed:
+            renamed.append(True)
+            conn.fail_on = "DROP TABLE"  # the connection is gone from now on
+            raise ConnectionError("connection lost after the server committed the swap")
+        original_commit()
+
+    conn.commit = commit
+    fresh_connections = []
+
+    def reconnect():
+        fresh = FakeConnection()
+        # the server: staging gone (swapped in), target and old table present
+        fresh.existing = []
+        fresh.responses["SYSCAT.COLUMNS"] = lambda: [] if "stg" in fresh.log[-1][2][1] else DB2_EXISTING
+        fresh_connections.append(fresh)
+        return fresh
+
+    stream = to_arrow_stream(_data(), batch_rows=2)
+    result = load_with_dialect(conn, stream, QualifiedName("t", "RH"), DB2Dialect(), reconnect=reconnect)
+    assert result.rows == 3 and result.method == "bulk_swap"
+    dropped = [s for f in fresh_connections for s in f.statements() if s.startswith("DROP TABLE")]
+    assert [_normal(s) for s in dropped] == ['DROP TABLE "RH"."<old>"']
+
+
+def test_db2_without_the_session_function_still_loads_and_never_drops_session_0_tables():
+    conn = FakeConnection(existing=DB2_EXISTING, fail_on="MON_GET_APPLICATION_HANDLE")
+    _orphan_responses(conn, [("_cfwb_stg_t_0_aaaaaaaa", T0)], [], sessions_query="MON_GET_CONNECTION")
+    result = _load(conn, DB2Dialect(), table=QualifiedName("t", "RH"))
+    assert result.rows == 3
+    assert not any("_0_aaaaaaaa" in d for d in _drops(conn))
+    assert any(re.search(r'CREATE TABLE "RH"."_cfwb_stg_t_0_[0-9a-f]{8}"', s) for s in conn.statements())

@@ -173,13 +173,16 @@ def to_arrow_stream(
 
 
 def to_output(table: pa.Table, output: str = "polars") -> Any:
-    """Convert an Arrow table to the caller's preferred frame: ``polars`` (default), ``arrow``, ``pandas``."""
+    """Convert an Arrow table to the caller's preferred frame: ``polars`` (default), ``arrow``, ``pandas``.
+
+    polars gets the same values or a clear refusal naming the column (`polars_types.py`).
+    """
     if output == "arrow":
         return table
     if output == "polars":
-        import polars as pl
+        from dagster_cfwb.transfer.polars_types import to_polars
 
-        return pl.from_arrow(table)
+        return to_polars(table)
     if output == "pandas":
         try:
             return table.to_pandas()

@@ -4,7 +4,11 @@
   ``ibm_db_dbi``'s ``executemany``): one round trip sends ``insert_rows`` rows as parameter arrays.
   It runs in the caller's transaction, so a failed append rolls back.
 * Swap: ``RENAME TABLE`` twice in one transaction (DB2 DDL is transactional), then the old table
-  is dropped. Upsert: one ``MERGE`` from the staging table.
+  is dropped. Upsert: one ``MERGE`` from the staging table (needs no unique index).
+* Orphans: staging names end with the creating connection's ``MON_GET_APPLICATION_HANDLE()``; a
+  later load drops those whose handle is not listed by ``MON_GET_CONNECTION`` (or connected
+  after the table was created). Without the right to run ``MON_GET_CONNECTION`` nothing is
+  dropped and a warning says so.
 * Extract: a forward-only cursor fetching ``batch_rows`` rows at a time, typed from
   ``ibm_db.field_type/field_precision/field_scale`` so every batch has the same schema.
 
@@ -87,6 +91,26 @@ class DB2Dialect(LoadDialect):
 
     def has_unique_key(self, cursor, table, keys) -> bool:
         return True  # MERGE matches on the keys whether or not an index exists
+
+    def session_sql(self) -> str:
+        return "SELECT MON_GET_APPLICATION_HANDLE() FROM SYSIBM.SYSDUMMY1"
+
+    def staging_tables_query(self, schema):
+        return (
+            "SELECT TABNAME, CREATE_TIME FROM SYSCAT.TABLES "
+            "WHERE TABSCHEMA = COALESCE(CAST(? AS VARCHAR(128)), CURRENT SCHEMA) AND TABNAME LIKE '\\_cfwb\\_%' ESCAPE '\\'",
+            (schema,),
+        )
+
+    def live_sessions(self, cursor):
+        try:
+            cursor.execute(
+                "SELECT APPLICATION_HANDLE, CONNECTION_START_TIME FROM TABLE(MON_GET_CONNECTION(CAST(NULL AS BIGINT), -2)) AS c"
+            )
+            rows = cursor.fetchall()
+        except Exception:  # no EXECUTE right on MON_GET_CONNECTION: cannot tell who is alive
+            return None
+        return {int(handle): started for handle, started in rows}
 
     def swap_statements(self, table, staging, old) -> list[str]:
         statements = [] if old is None else [f"RENAME TABLE {self.table(table)} TO {self.q(old.table)}"]

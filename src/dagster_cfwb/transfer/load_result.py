@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["LOAD_MODES", "LoadError", "LoadMode", "LoadResult", "check_load_request", "refuse_duplicate_keys"]
+__all__ = [
+    "LOAD_MODES",
+    "LoadError",
+    "LoadMode",
+    "LoadResult",
+    "check_load_request",
+    "refuse_duplicate_keys",
+    "refuse_null_keys",
+]
 
 LoadMode = Literal["replace", "append", "upsert"]
 LOAD_MODES = ("replace", "append", "upsert")
@@ -25,6 +33,9 @@ class LoadResult:
     seconds: float
     created: bool = False
     columns: list[str] = field(default_factory=list)
+    # How the rows reached the table, e.g. ``on_conflict``/``delete_insert`` (PostgreSQL upsert),
+    # ``on_duplicate_key``/``delete_insert`` (MySQL), ``merge`` (SQL Server, DB2); "" when not told.
+    method: str = ""
 
     @property
     def rows_per_second(self) -> float:
@@ -79,4 +90,22 @@ def refuse_duplicate_keys(cur, staging_sql: str, quoted_keys: list[str], table: 
         raise ValueError(
             f"mode='upsert' into `{table}`: the data holds several rows for the same key {keys} "
             f"(for example {examples}). Keep one row per key before loading."
+        )
+
+
+def refuse_null_keys(cur, staging_sql: str, quoted_keys: list[str], table: str, keys: list[str]) -> None:
+    """Before an upsert, raise ValueError if a staged row has no value (NULL) in a key column.
+
+    A row without a key matches nothing, so every retry would insert it once more: the upsert
+    could not promise "neither dropped nor duplicated". Refused on every engine, before the target
+    table is touched.
+    """
+    condition = " OR ".join(f"{k} IS NULL" for k in quoted_keys)
+    cur.execute(f"SELECT COUNT(*) FROM {staging_sql} WHERE {condition}")
+    rows = cur.fetchall()
+    count = int(rows[0][0]) if rows and rows[0][0] is not None else 0
+    if count:
+        raise ValueError(
+            f"mode='upsert' into `{table}`: {count} row(s) of the data have no value (NULL) in key column(s) "
+            f"{keys}; such a row matches nothing and a retry would insert it again. Fill the key or drop those rows."
         )

@@ -6,7 +6,10 @@
   :attr:`MSSQLDialect.transactional_bulk`) and the target only changes in our final transaction.
 * Swap: ``sp_rename`` twice inside one transaction (SQL Server DDL is transactional), then the old
   table is dropped.
-* Upsert: one ``MERGE … WITH (HOLDLOCK)`` from the staging table.
+* Upsert: one ``MERGE … WITH (HOLDLOCK)`` from the staging table (needs no unique index).
+* Orphans: staging names end with the creating session's ``@@SPID``; a later load drops those whose
+  session is not in ``sys.dm_exec_sessions`` (or logged in after the table was created). Listing
+  every session needs ``VIEW SERVER STATE``; without it nothing is dropped and a warning says so.
 * Extract: ``cursor.arrow_reader(batch_rows)`` yields Arrow batches straight from the driver.
 
 No SQL Server runs on the build machine: this module is tested against a recording fake driver
@@ -68,6 +71,24 @@ class MSSQLDialect(LoadDialect):
 
     def has_unique_key(self, cursor, table, keys) -> bool:
         return True  # MERGE matches on the keys whether or not an index exists
+
+    def session_sql(self) -> str:
+        return "SELECT @@SPID"
+
+    def staging_tables_query(self, schema):
+        return (
+            "SELECT t.name, t.create_date FROM sys.tables t WHERE t.schema_id = SCHEMA_ID(COALESCE(?, SCHEMA_NAME())) "
+            "AND t.name LIKE '\\_cfwb\\_%' ESCAPE '\\'",
+            (schema,),
+        )
+
+    def live_sessions(self, cursor):
+        cursor.execute("SELECT HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE')")
+        allowed = cursor.fetchall()
+        if not allowed or allowed[0][0] != 1:
+            return None  # without VIEW SERVER STATE only our own session is listed
+        cursor.execute("SELECT session_id, login_time FROM sys.dm_exec_sessions")
+        return {int(session): started for session, started in cursor.fetchall()}
 
     def swap_statements(self, table, staging, old) -> list[str]:
         def rename(source: QualifiedName, new_name: str) -> str:

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from dagster_cfwb.transfer.identifiers import QualifiedName, quote_identifier
 
-__all__ = ["copy_batches_binary"]
+__all__ = ["copy_batches_binary", "text_carried", "wire_schema"]
 
 _DONE = object()
 
@@ -26,6 +26,53 @@ def _encoder_for(schema: pa.Schema):
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("Binary COPY needs pgpq: pip install 'dagster-cfwb[postgres]'") from e
     return pgpq.ArrowToPostgresBinaryEncoder(schema)
+
+
+def text_carried(schema: pa.Schema) -> list[pa.Field]:
+    """Fields sent as text because pgpq has no binary encoder for them (``decimal256``).
+
+    The text is the exact decimal (``"1.50000000000000000000"``); the server casts it to
+    ``numeric(p,s)``, so the value lands unchanged.
+    """
+    return [f for f in schema if pa.types.is_decimal256(f.type)]
+
+
+def _wire_type(t: pa.DataType) -> pa.DataType:
+    if pa.types.is_decimal256(t):
+        return pa.string()
+    if pa.types.is_date64(t):
+        return pa.date32()  # exact for whole days; other values are refused by the cast
+    if pa.types.is_duration(t) and t.unit == "ns":
+        return pa.duration("us")  # PostgreSQL's interval keeps microseconds; finer values refused
+    return t
+
+
+def wire_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` as binary COPY sends it: types pgpq cannot encode become exact equivalents.
+
+    ``decimal256`` → text (see :func:`text_carried`), ``date64`` → ``date32``, nanosecond
+    durations → microseconds. A value that would change in the conversion is refused by
+    :func:`to_wire`, naming the column.
+    """
+    return pa.schema([pa.field(f.name, _wire_type(f.type), f.nullable) for f in schema])
+
+
+def to_wire(batch: pa.RecordBatch, wire: pa.Schema) -> pa.RecordBatch:
+    """Cast ``batch`` to ``wire`` exactly (decimals become their full text), or raise naming the column."""
+    if batch.schema.equals(wire):
+        return batch
+    columns = []
+    for col, f in zip(batch.columns, wire, strict=True):
+        try:
+            columns.append(col if col.type == f.type else col.cast(f.type, safe=True))
+        except pa.ArrowInvalid as e:
+            from dagster_cfwb.transfer.pg_types import UnsupportedTypeError
+
+            raise UnsupportedTypeError(
+                f"Column `{f.name}` of type {col.type} holds a value PostgreSQL cannot store exactly as "
+                f"{f.type} ({e}). Round it first, e.g. cast to {f.type} in your query."
+            ) from e
+    return pa.RecordBatch.from_arrays(columns, schema=wire)
 
 
 def copy_batches_binary(
@@ -42,7 +89,8 @@ def copy_batches_binary(
     Args:
         cursor: an open psycopg 3 cursor; the caller owns the transaction.
         table: target table, whose columns named like ``schema``'s fields must have the types of
-            :func:`dagster_cfwb.transfer.pg_types.arrow_to_pg_type` (binary COPY is exact).
+            :func:`dagster_cfwb.transfer.pg_types.arrow_to_pg_type` for :func:`wire_schema`
+            (binary COPY is exact; ``decimal256`` columns arrive as text).
         schema: Arrow schema of every batch.
         batches: record batches, consumed once.
         queue_depth: encoded chunks buffered between the encoder thread and the sender.
@@ -51,7 +99,8 @@ def copy_batches_binary(
     Returns:
         The number of rows copied.
     """
-    encoder = _encoder_for(schema)
+    wire = wire_schema(schema)
+    encoder = _encoder_for(wire)
     columns = ", ".join(quote_identifier(f.name, what="column") for f in schema)
     sql = f"COPY {table.quoted()} ({columns}) FROM STDIN (FORMAT binary)"  # noqa: S608 - quoted identifiers
     chunks: queue.Queue = queue.Queue(maxsize=queue_depth)
@@ -64,7 +113,7 @@ def copy_batches_binary(
             for batch in batches:
                 if stop.is_set():
                     return
-                chunks.put((encoder.write_batch(batch), batch.num_rows))
+                chunks.put((encoder.write_batch(to_wire(batch, wire)), batch.num_rows))
             chunks.put((encoder.finish(), 0))
         except BaseException as e:  # handed to the consumer, re-raised there
             failure.append(e)

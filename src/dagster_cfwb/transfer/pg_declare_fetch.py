@@ -15,19 +15,9 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from dagster_cfwb.transfer.pg_extract import fetch_batches
+from dagster_cfwb.transfer.pg_extract import bind_client_side, fetch_batches, text_loaders
 
 __all__ = ["bind_client_side", "iter_declare_fetch_batches", "iter_simple_query_batches"]
-
-
-def bind_client_side(conn, sql: str, params=None) -> str:
-    """The SQL text with ``params`` merged in by psycopg (quoted, escaped); unchanged when ``params`` is None."""
-    if params is None:
-        return sql
-    import psycopg
-
-    with psycopg.ClientCursor(conn) as cur:
-        return cur.mogrify(sql, params)
 
 
 def iter_simple_query_batches(
@@ -41,6 +31,7 @@ def iter_simple_query_batches(
     import psycopg
 
     with psycopg.ClientCursor(conn) as cur:
+        text_loaders(cur)
         cur.execute(bind_client_side(conn, sql, params))
         yield from fetch_batches(lambda: (cur.description, cur.fetchmany(batch_rows)), batch_rows)
 
@@ -58,6 +49,7 @@ def iter_declare_fetch_batches(
     name = f"cfwb_cursor_{secrets.token_hex(4)}"
     query = bind_client_side(conn, sql, params)
     with psycopg.ClientCursor(conn) as cur:
+        text_loaders(cur)
         cur.execute(f'DECLARE "{name}" CURSOR FOR {query}')
 
         def fetch() -> tuple:

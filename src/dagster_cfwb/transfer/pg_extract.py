@@ -1,39 +1,56 @@
 """Stream a PostgreSQL query result as Arrow record batches with bounded memory.
 
-The fast path is the ADBC PostgreSQL driver (``adbc-driver-postgresql``): the server sends the rows
-with ``COPY … TO STDOUT (FORMAT binary)`` and the driver decodes them in C++ straight into Arrow
-batches, which we re-slice to ``batch_rows`` and make exact:
+Both readers follow one per-column plan (:mod:`dagster_cfwb.transfer.pg_read_plan`, the extract type
+table in `docs/databases.md`): each value arrives exact in a natural Arrow type, or in PostgreSQL's
+own text form, or the read stops with an error naming the column, its type and the cast to use.
 
-* ``numeric(p, s)`` arrives as text and is cast to ``decimal128(p, s)`` (``decimal256`` above 38
-  digits) using the column's type modifier — no float rounding; a ``numeric`` without precision
-  stays text (any number of digits, exact): cast it in SQL (``amount::numeric(18,2)``) for a decimal.
-* ``json``/``jsonb`` arrive as text, ``uuid`` as its canonical text form.
-* ``interval`` becomes a ``duration[us]`` (a month counts 30 days, as psycopg does).
+* ``adbc`` (the default when ``adbc-driver-postgresql`` is installed): the server sends the rows
+  with ``COPY … TO STDOUT (FORMAT binary)`` and the driver decodes them in C++ straight into Arrow
+  batches, which are made exact column by column with vectorised Arrow kernels (no Python per row)
+  and re-sliced to ``batch_rows``.
+* ``psycopg``: a server-side (named) psycopg cursor, slower (Python objects per value), same types
+  and values.
 
-Without ADBC installed, a server-side (named) psycopg cursor is used instead (slower, same types).
-Query parameters are bound by psycopg (``%s`` placeholders) in both paths.
+Query parameters are bound by psycopg (``%s`` placeholders) on both readers.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
+import re
 import secrets
-import uuid
 from collections.abc import Callable, Iterator
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-__all__ = ["fetch_batches", "iter_postgres_batches", "pg_oid_to_arrow", "rows_to_batch"]
+from dagster_cfwb.transfer.pg_read_plan import (
+    TEXT_SETTINGS,
+    UnrepresentableValueError,
+    arrow_schema,
+    check_columns,
+    describe_query,
+    finish_batch,
+    hidden_columns,
+    wrapped_sql,
+)
 
+__all__ = [
+    "UnrepresentableValueError",
+    "bind_client_side",
+    "fetch_batches",
+    "iter_postgres_batches",
+    "pg_oid_to_arrow",
+    "rows_to_batch",
+    "text_loaders",
+]
+
+# Types read by OID where no plan is made (Denodo's DECLARE/FETCH reader, SHOW/EXPLAIN results).
 _OID_TYPES: dict[int, pa.DataType] = {
     16: pa.bool_(),
     17: pa.large_binary(),
     20: pa.int64(),
     21: pa.int16(),
     23: pa.int32(),
-    26: pa.int64(),
+    26: pa.uint32(),
     25: pa.large_string(),
     1042: pa.large_string(),
     1043: pa.large_string(),
@@ -47,129 +64,171 @@ _OID_TYPES: dict[int, pa.DataType] = {
     1083: pa.time64("us"),
     1114: pa.timestamp("us"),
     1184: pa.timestamp("us", tz="UTC"),
-    1186: pa.duration("us"),
+    1186: pa.large_string(),
 }
-_DAY_US = 86_400_000_000
+_TEXT_LOADED = (114, 3802, 1186)  # json, jsonb, interval: kept as the server's text
+_UTILITY = re.compile(r"\s*(show|explain)\b", re.IGNORECASE)
 _NOT_COPYABLE = ("SQLSTATE: 42601", "SQLSTATE: 0A000")  # syntax error / not supported inside COPY (…)
 
 
 def _numeric_type(precision: int | None, scale: int | None) -> pa.DataType:
-    if precision is None or precision <= 0:
+    if precision is None or precision <= 0 or precision > 76:
         return pa.large_string()
     if precision <= 38:
         return pa.decimal128(precision, scale or 0)
-    return pa.decimal256(min(precision, 76), scale or 0)
+    return pa.decimal256(precision, scale or 0)
 
 
 def pg_oid_to_arrow(
     type_code: int, precision: int | None = None, scale: int | None = None
 ) -> pa.DataType | None:
-    """Arrow type for a PostgreSQL type OID (None: let Arrow infer from the values)."""
+    """Arrow type for a PostgreSQL type OID (None: read as text)."""
     if type_code == 1700:  # numeric
         return _numeric_type(precision, scale)
     return _OID_TYPES.get(type_code)
 
 
+def bind_client_side(conn, sql: str, params=None) -> str:
+    """The SQL text with ``params`` merged in by psycopg (quoted, escaped); unchanged when ``params`` is None."""
+    if params is None:
+        return sql
+    import psycopg
+
+    with psycopg.ClientCursor(conn) as cur:
+        return cur.mogrify(sql, params)
+
+
+def text_loaders(cursor) -> None:
+    """Make ``cursor`` return json, jsonb and interval values as the server's text (exact, as sent)."""
+    from psycopg.types.string import TextLoader
+
+    for oid in _TEXT_LOADED:
+        cursor.adapters.register_loader(oid, TextLoader)
+
+
 # -- ADBC path ---------------------------------------------------------------------------------
-def _numeric_from_typmod(field: pa.Field) -> pa.DataType:
-    typmod = int((field.metadata or {}).get(b"POSTGRESQL:typmod", b"-1"))
-    if typmod < 4:
-        return pa.large_string()
-    typmod -= 4
-    return _numeric_type((typmod >> 16) & 0xFFFF, typmod & 0xFFFF)
+def _adbc_conninfo(conn) -> str:
+    """The psycopg connection's settings for the ADBC connection, with the fixed text settings."""
+    from psycopg.conninfo import make_conninfo
+
+    settings = conn.info.get_parameters()
+    if conn.info.password:
+        settings["password"] = conn.info.password
+    fixed = " ".join(f"-c {name}={value}" for name, value in TEXT_SETTINGS.items())
+    settings["options"] = f"{settings.get('options', '')} {fixed}".strip()
+    return make_conninfo(**settings)
 
 
-def _interval_to_duration(column: pa.Array) -> pa.Array:
-    values = [
-        None if v is None else (v.months * 30 + v.days) * _DAY_US + v.nanoseconds // 1000
-        for v in column.to_pylist()
-    ]
-    return pa.array(values, pa.int64()).cast(pa.duration("us"))
-
-
-def _plan(schema: pa.Schema) -> list:
-    """One converter per column: (target type, function(array) -> array)."""
-    plan = []
-    for field in schema:
-        t = field.type
-        typname = (field.metadata or {}).get(b"POSTGRESQL:type", b"").decode()
-        if isinstance(t, pa.BaseExtensionType) and typname == "numeric":
-            target = _numeric_from_typmod(field)
-            plan.append((target, lambda a, target=target: pc.cast(a.storage, target)))
-        elif typname == "uuid":
-            plan.append(
-                (
-                    pa.large_string(),
-                    lambda a: pa.array(
-                        [None if v is None else str(uuid.UUID(bytes=v)) for v in a.storage.to_pylist()],
-                        pa.large_string(),
-                    ),
-                )
-            )
-        elif isinstance(t, pa.BaseExtensionType):  # json, jsonb and other text-like extension types
-            target = t.storage_type
-            plan.append((target, lambda a: a.storage))
-        elif pa.types.is_interval(t):
-            plan.append((pa.duration("us"), _interval_to_duration))
-        else:
-            plan.append((t, None))
-    return plan
+def _planned(conn, sql: str, params) -> tuple[str, list | None]:
+    """The query with its values bound, and its column plan (None: read it plainly, typed by OID)."""
+    bound = bind_client_side(conn, sql, params).rstrip().rstrip(";")
+    if _UTILITY.match(bound):  # SHOW, EXPLAIN: small text results that cannot be wrapped or declared
+        return bound, None
+    return bound, describe_query(conn, bound)
 
 
 def _iter_adbc(conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
     import adbc_driver_postgresql.dbapi as adbc
-    import psycopg
-    from psycopg.conninfo import make_conninfo
 
-    bound = psycopg.ClientCursor(conn).mogrify(sql, params) if params is not None else sql  # psycopg escaping
-    settings = conn.info.get_parameters()
-    if conn.info.password:
-        settings["password"] = conn.info.password
-    with adbc.connect(make_conninfo(**settings)) as aconn, aconn.cursor() as cur:
+    bound, plan = _planned(conn, sql, params)
+    if plan is None:
+        yield from _iter_plain(conn, sql, params, batch_rows)
+        return
+    schema = arrow_schema(plan)
+    with adbc.connect(_adbc_conninfo(conn)) as aconn, aconn.cursor() as cur:
         try:
-            cur.execute(bound)
+            cur.execute(wrapped_sql(bound, plan, "adbc"))
         except adbc.Error as e:
             if not any(code in str(e) for code in _NOT_COPYABLE):
                 raise
-            # SHOW, EXPLAIN…: cannot run inside COPY (…) TO STDOUT; small results, read them plainly.
-            yield from _iter_cursor(conn, sql, params, batch_rows, named=False)
+            # cannot run inside COPY (…) TO STDOUT: the psycopg reader, same plan
+            yield from _iter_psycopg(conn, sql, params, batch_rows)
             return
-        reader = cur.fetch_record_batch()
-        plan = _plan(reader.schema)
-        names = reader.schema.names
-        schema = pa.schema([pa.field(n, t) for n, (t, _) in zip(names, plan, strict=True)])
-
-        def convert(batch: pa.RecordBatch) -> pa.RecordBatch:
-            arrays = [fn(col) if fn else col for col, (_, fn) in zip(batch.columns, plan, strict=True)]
-            return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
         yielded = False
-        for batch in reader:  # the driver's batches (~16 MB); sliced zero-copy to batch_rows
-            for offset in range(0, batch.num_rows, batch_rows):
-                yield convert(batch.slice(offset, batch_rows))
+        for batch in cur.fetch_record_batch():  # the driver's batches (~16 MB), checked whole
+            exact = finish_batch(plan, batch, schema)
+            for offset in range(0, exact.num_rows, batch_rows):  # sliced zero-copy to batch_rows
+                yield exact.slice(offset, batch_rows)
                 yielded = True
         if not yielded:
-            yield pa.RecordBatch.from_arrays([pa.array([], t) for t, _ in plan], schema=schema)
+            yield _empty(schema)
 
 
-# -- psycopg fallback --------------------------------------------------------------------------
+def _empty(schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+
+
+# -- psycopg reader ----------------------------------------------------------------------------
+def _iter_psycopg(conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    import psycopg
+
+    bound, plan = _planned(conn, sql, params)
+    if plan is None:
+        yield from _iter_plain(conn, sql, params, batch_rows)
+        return
+    schema = arrow_schema(plan)
+    with conn.cursor(row_factory=psycopg.rows.tuple_row) as cur:  # text forms fixed for this transaction
+        cur.execute(
+            "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(TEXT_SETTINGS)),
+            [x for item in TEXT_SETTINGS.items() for x in item],
+        )
+    with conn.cursor(name=f"cfwb_cursor_{secrets.token_hex(4)}", row_factory=psycopg.rows.tuple_row) as cur:
+        cur.itersize = batch_rows
+        cur.execute(wrapped_sql(bound, plan, "psycopg"))
+        types = [p.psycopg_type() for p in plan] + [t for _, _, t in hidden_columns(plan, "psycopg")]
+        yielded = False
+        while True:
+            rows = cur.fetchmany(batch_rows)
+            if not rows and yielded:
+                return
+            columns = list(zip(*rows, strict=True)) if rows else [[] for _ in types]
+            names = [d.name for d in cur.description]
+            # the checks first: a refused value (a 2-D array…) may not even build its column
+            check_columns(
+                plan,
+                {
+                    n: pa.array(columns[j], pa.bool_())
+                    for j, n in enumerate(names)
+                    if j >= len(plan) and n.startswith("__cfwb_check_")
+                },
+            )
+            arrays = [pa.array(list(col), t) for col, t in zip(columns, types, strict=True)]
+            raw = pa.RecordBatch.from_arrays(arrays, names=names)
+            yield finish_batch(plan, raw, schema)
+            yielded = True
+            if len(rows) < batch_rows:
+                return
+
+
+# -- rows typed by OID (Denodo, statements without a result description) ------------------------
 def _text(value) -> str:
-    if isinstance(value, dict | list):  # json/jsonb decoded by psycopg: back to JSON text, as ADBC gives
-        return json.dumps(value, ensure_ascii=False)
     return str(value)
 
 
-def _column(values: list, data_type: pa.DataType | None) -> pa.Array:
+def _column(values: list, data_type: pa.DataType | None, name: str) -> pa.Array:
     if data_type is None:
         # A type without a fixed mapping (arrays, inet, ranges, money…) is kept as its text, so
         # every batch has the same schema whatever values (or NULLs) it happens to hold.
         data_type = pa.large_string()
     if pa.types.is_large_string(data_type):
-        # uuid, json and unconstrained numeric (kept exact as text) arrive as Python objects
+        # uuid and unconstrained numeric (kept exact as text) arrive as Python objects
         values = [v if v is None or isinstance(v, str) else _text(v) for v in values]
-    if pa.types.is_duration(data_type):
-        values = [v if v is None or isinstance(v, dt.timedelta) else dt.timedelta(v) for v in values]
-    return pa.array(values, type=data_type)
+    try:
+        return pa.array(values, type=data_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+        bad = next((v for v in values if v is not None and not _fits(v, data_type)), "?")
+        raise UnrepresentableValueError(
+            f"Column `{name}` holds `{bad}`, which Arrow {data_type} cannot hold exactly. "
+            f'Cast it in the query, e.g. `"{name}"::text`.'
+        ) from e
+
+
+def _fits(value, data_type: pa.DataType) -> bool:
+    try:
+        pa.array([value], type=data_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return False
+    return True
 
 
 def rows_to_batch(description, rows: list) -> pa.RecordBatch:
@@ -177,7 +236,7 @@ def rows_to_batch(description, rows: list) -> pa.RecordBatch:
     names = [d.name for d in description]
     types = [pg_oid_to_arrow(d.type_code, d.precision, d.scale) for d in description]
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
-    arrays = [_column(list(col), t) for col, t in zip(columns, types, strict=True)]
+    arrays = [_column(list(col), t, n) for col, t, n in zip(columns, types, names, strict=True)]
     return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
@@ -197,10 +256,10 @@ def fetch_batches(fetch: Callable[[], tuple], batch_rows: int) -> Iterator[pa.Re
             return
 
 
-def _iter_cursor(conn, sql: str, params, batch_rows: int, *, named: bool = True) -> Iterator[pa.RecordBatch]:
-    with conn.cursor(name=f"cfwb_cursor_{secrets.token_hex(4)}") if named else conn.cursor() as cur:
-        if named:
-            cur.itersize = batch_rows
+def _iter_plain(conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """A statement that has no plan (``SHOW``, ``EXPLAIN``…) on a plain cursor, typed by OID."""
+    with conn.cursor() as cur:
+        text_loaders(cur)
         cur.execute(sql, params)
         yield from fetch_batches(lambda: (cur.description, cur.fetchmany(batch_rows)), batch_rows)
 
@@ -226,9 +285,16 @@ def iter_postgres_batches(
         engine: ``auto`` (ADBC when installed), ``adbc`` or ``psycopg`` (server-side cursor).
 
     At least one batch is always yielded, so an empty result still carries its schema.
+
+    Raises:
+        UnrepresentableValueError: a value has no exact form in its column's Arrow type (the
+            message names the column, its type and the cast to use).
+        ValueError: ``engine`` is not one of the three.
     """
+    if engine not in ("auto", "adbc", "psycopg"):
+        raise ValueError(f"Unknown PostgreSQL reader `{engine}`; expected `auto`, `adbc` or `psycopg`.")
     use_adbc = engine == "adbc" or (engine == "auto" and _adbc_available())
     if use_adbc:
         yield from _iter_adbc(conn, sql, params, batch_rows)
     else:
-        yield from _iter_cursor(conn, sql, params, batch_rows)
+        yield from _iter_psycopg(conn, sql, params, batch_rows)

@@ -2,23 +2,41 @@
 
 Every load runs in one transaction. Any failure — a value PostgreSQL rejects, a cut connection,
 an interrupted process — rolls it back, so the target table keeps its previous rows and schema.
+
+``upsert`` writes ``INSERT … ON CONFLICT (keys) DO UPDATE`` when a primary key or unique index
+covers exactly the keys; on any other table (e.g. one created by a ``replace``) it deletes the
+rows whose keys are in the data, then inserts the data — in the same transaction, with the table
+locked against concurrent writers (``SHARE ROW EXCLUSIVE``; readers are not blocked).
+``decimal256`` columns travel as exact decimal text and are cast to ``numeric(p,s)`` by the server.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import secrets
 import time
 from collections.abc import Callable
 
+import pyarrow as pa
+
 from dagster_cfwb.transfer.arrow_stream import ArrowStream
 from dagster_cfwb.transfer.identifiers import QualifiedName, quote_identifier, validate_identifier
-from dagster_cfwb.transfer.load_result import LoadError, LoadResult, check_load_request, refuse_duplicate_keys
-from dagster_cfwb.transfer.pg_copy import copy_batches_binary
+from dagster_cfwb.transfer.load_result import (
+    LoadError,
+    LoadResult,
+    check_load_request,
+    refuse_duplicate_keys,
+    refuse_null_keys,
+)
+from dagster_cfwb.transfer.pg_copy import copy_batches_binary, text_carried, wire_schema
 from dagster_cfwb.transfer.pg_parallel_copy import parallel_copy_binary
+from dagster_cfwb.transfer.pg_staging import drop_orphan_staging, mark_staging, staging_name, swap_in
 from dagster_cfwb.transfer.pg_types import arrow_to_pg_type, pg_column_definitions
 
 __all__ = ["load_postgres", "pg_table_columns"]
+
+_log = logging.getLogger(__name__)
 
 
 _FORMAT_TYPE_NAMES = {
@@ -55,15 +73,15 @@ def _has_unique_index(cursor, table: QualifiedName, keys: list[str]) -> bool:
     cursor.execute(
         "SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_index i "
         "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
-        "WHERE i.indrelid = to_regclass(%s) AND i.indisunique GROUP BY i.indexrelid",
+        "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indpred IS NULL GROUP BY i.indexrelid",
         (table.quoted(),),
     )
     wanted = sorted(keys)
     return any(sorted(r[0]) == wanted for r in cursor.fetchall())
 
 
-def _create_table(cursor, table: QualifiedName, stream: ArrowStream, keys: list[str], *, temp: bool = False):
-    columns = pg_column_definitions(stream.schema, _q)
+def _create_table(cursor, table: QualifiedName, schema: pa.Schema, keys: list[str], *, temp: bool = False):
+    columns = pg_column_definitions(schema, _q)
     if keys:
         columns.append(f"PRIMARY KEY ({', '.join(_q(k) for k in keys)})")
     kind = "TEMP TABLE" if temp else "TABLE"
@@ -71,102 +89,62 @@ def _create_table(cursor, table: QualifiedName, stream: ArrowStream, keys: list[
     cursor.execute(f"CREATE {kind} {table.quoted()} ({', '.join(columns)}){suffix}")
 
 
-def _staging_name(table: QualifiedName) -> QualifiedName:
-    return table.with_table(f"_cfwb_{table.table[:40]}_{secrets.token_hex(4)}")
+def _value(field: pa.Field, alias: str = "") -> str:
+    """A staged column as the target expects it (text-carried decimals cast back to numeric)."""
+    column = f"{alias}{_q(field.name)}"
+    return f"{column}::{arrow_to_pg_type(field.type)}" if pa.types.is_decimal256(field.type) else column
 
 
-def _swap_in(cur, staging: QualifiedName, table: QualifiedName, exists: bool, keys: list[str]) -> None:
-    """Replace ``table`` by ``staging`` inside the caller's transaction (the primary key is built last)."""
-    if keys:
-        cur.execute(f"ALTER TABLE {staging.quoted()} ADD PRIMARY KEY ({', '.join(_q(k) for k in keys)})")
-    if exists:
-        _carry_over_grants_and_comments(cur, table, staging)
-        dependents = _dependent_views(cur, table)
-        if dependents:
-            raise ValueError(
-                f"Cannot replace PostgreSQL table `{table}`: view(s) {dependents} depend on it. Load with "
-                "mode='append' after a TRUNCATE, or drop and recreate the views around the load."
-            )
-        cur.execute(f"DROP TABLE {table.quoted()}")
-    cur.execute(f"ALTER TABLE {staging.quoted()} RENAME TO {_q(table.table)}")
+def _restore_types(cur, staging: QualifiedName, schema: pa.Schema) -> None:
+    """Turn a replace's text-carried columns into their real type before the staging table is swapped in."""
+    carried = text_carried(schema)
+    if carried:
+        clauses = [
+            f"ALTER COLUMN {_q(f.name)} TYPE {arrow_to_pg_type(f.type)} USING {_value(f)}" for f in carried
+        ]
+        cur.execute(f"ALTER TABLE {staging.quoted()} {', '.join(clauses)}")
 
 
-def _dependent_views(cur, table: QualifiedName) -> list[str]:
-    cur.execute(
-        "SELECT DISTINCT v.oid::regclass::text FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid "
-        "JOIN pg_class v ON v.oid = r.ev_class WHERE d.refobjid = to_regclass(%s) AND v.oid <> d.refobjid",
-        (table.quoted(),),
-    )
-    return [r[0] for r in cur.fetchall()]
-
-
-def _carry_over_grants_and_comments(cur, old: QualifiedName, new: QualifiedName) -> None:
-    """Give the new table the old one's privileges and table/column comments (a replace keeps them).
-
-    COMMENT takes no bound parameters, so comment texts are rendered by psycopg's ``sql.Literal``.
-    """
-    from psycopg import sql
-
-    cur.execute(
-        "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END, a.privilege_type, "
-        "a.is_grantable FROM pg_class c, aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee "
-        "WHERE c.oid = to_regclass(%s) AND a.grantee <> c.relowner",
-        (old.quoted(),),
-    )
-    for grantee, privilege, grantable in cur.fetchall():
-        option = " WITH GRANT OPTION" if grantable else ""
-        # grantee is quoted by the server (quote_ident); privilege is one of PostgreSQL's keywords
-        cur.execute(f"GRANT {privilege} ON {new.quoted()} TO {grantee}{option}")
-    cur.execute("SELECT obj_description(to_regclass(%s), 'pg_class')", (old.quoted(),))
-    comment = cur.fetchone()[0]
-    if comment is not None:
-        cur.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(sql.SQL(new.quoted()), sql.Literal(comment)))
-    cur.execute(
-        "SELECT a.attname, col_description(a.attrelid, a.attnum) FROM pg_attribute a "
-        "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped "
-        "AND col_description(a.attrelid, a.attnum) IS NOT NULL",
-        (old.quoted(),),
-    )
-    for column, text in cur.fetchall():
-        cur.execute(
-            "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attname = %s AND NOT attisdropped",
-            (new.quoted(), column),
-        )
-        if cur.fetchone():
-            target = sql.SQL(f"{new.quoted()}.{_q(column)}")
-            cur.execute(sql.SQL("COMMENT ON COLUMN {} IS {}").format(target, sql.Literal(text)))
-
-
-def _drop_orphan_staging(cur, table: QualifiedName) -> None:
-    """Drop staging tables of ``table`` left by a load whose session no longer exists."""
-    cur.execute(
-        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = coalesce(%s, current_schema()) AND c.relkind = 'r' AND c.relname LIKE %s "
-        "AND obj_description(c.oid, 'pg_class') LIKE 'dagster-cfwb staging, backend %%' "
-        "AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE obj_description(c.oid, 'pg_class') "
-        "  = 'dagster-cfwb staging, backend ' || a.pid)",
-        (table.schema, f"\\_cfwb\\_{table.table[:40]}\\_%"),
-    )
-    for (name,) in cur.fetchall():
-        cur.execute(f"DROP TABLE IF EXISTS {table.with_table(name).quoted()}")
+def _write_from_staging(cur, table, staging, schema: pa.Schema, mode: str, keys: list[str]) -> str:
+    """Move the staged rows into ``table`` (append or upsert); return the method used."""
+    names = schema.names
+    cols = ", ".join(_q(n) for n in names)
+    select = f"SELECT {', '.join(_value(f) for f in schema)} FROM {staging.quoted()}"
+    insert = f"INSERT INTO {table.quoted()} ({cols}) {select}"
+    if mode != "upsert":
+        cur.execute(insert)
+        return "insert_select"
+    quoted_keys = [_q(k) for k in keys]
+    refuse_duplicate_keys(cur, staging.quoted(), quoted_keys, str(table), keys)
+    refuse_null_keys(cur, staging.quoted(), quoted_keys, str(table), keys)
+    if _has_unique_index(cur, table, keys):
+        updates = [f"{_q(n)} = EXCLUDED.{_q(n)}" for n in names if n not in keys]
+        action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
+        cur.execute(f"{insert} ON CONFLICT ({', '.join(quoted_keys)}) {action}")
+        return "on_conflict"
+    # No unique index on the keys: delete the keys present in the data, then insert it. The lock
+    # makes concurrent upserts of the same table take turns (readers still read the old rows).
+    cur.execute(f"LOCK TABLE {table.quoted()} IN SHARE ROW EXCLUSIVE MODE")
+    fields = {f.name: f for f in schema}
+    match = " AND ".join(f"t.{_q(k)} = {_value(fields[k], 's.')}" for k in keys)
+    cur.execute(f"DELETE FROM {table.quoted()} AS t USING {staging.quoted()} AS s WHERE {match}")
+    cur.execute(insert)
+    return "delete_insert"
 
 
 def _replace_parallel(conn, stream, table, keys, names, connect, streams, on_progress, started) -> LoadResult:
     """``replace`` over several COPY streams: committed staging table, parallel COPY, swap in one transaction."""
-    staging = _staging_name(table)
+    staging = staging_name(table)
     try:
         with conn.transaction(), conn.cursor() as cur:
-            _drop_orphan_staging(cur, table)
-            _create_table(cur, staging, stream, [])
-            cur.execute("SELECT pg_backend_pid()")
-            pid = int(cur.fetchone()[0])
-            cur.execute(f"COMMENT ON TABLE {staging.quoted()} IS 'dagster-cfwb staging, backend {pid}'")
+            _create_table(cur, staging, wire_schema(stream.schema), [])
+            mark_staging(cur, staging)
         rows = parallel_copy_binary(
             connect, staging, stream.schema, stream, streams=streams, on_batch=on_progress
         )
         with conn.transaction(), conn.cursor() as cur:
-            existing = pg_table_columns(cur, table)
-            _swap_in(cur, staging, table, existing is not None, keys)
+            _restore_types(cur, staging, stream.schema)
+            existed = swap_in(cur, staging, table, keys)
     except Exception as e:
         _drop_quietly(conn, staging)
         if isinstance(e, ValueError | TypeError):
@@ -180,9 +158,26 @@ def _replace_parallel(conn, stream, table, keys, names, connect, streams, on_pro
         mode="replace",
         rows=rows,
         seconds=time.perf_counter() - started,
-        created=existing is None,
+        created=not existed,
         columns=names,
+        method="parallel_copy",
     )
+
+
+def _drop_orphans(conn, table: QualifiedName) -> None:
+    """Drop staging tables of dead sessions in a short transaction of its own, never failing the load.
+
+    Its own transaction, so the locks on the dropped tables are not held for the whole load (a
+    concurrent load would wait on them); a lock held elsewhere is waited for 5 s at most.
+    """
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute("SET LOCAL lock_timeout = '5s'")
+            dropped = drop_orphan_staging(cur, table)
+        if dropped:
+            _log.info(f"PostgreSQL: dropped staging table(s) left by ended loads: {dropped}")
+    except Exception as e:  # cleanup only: the next load tries again
+        _log.warning(f"PostgreSQL: could not drop staging tables left by ended loads near `{table}`: {e}")
 
 
 def _drop_quietly(conn, table: QualifiedName) -> None:
@@ -213,7 +208,8 @@ def load_postgres(
         table: the target table.
         mode: ``replace`` — the table becomes exactly the data (created from the data's schema,
             swapped in at commit); ``append`` — rows are added (the table is created if missing);
-            ``upsert`` — rows whose ``keys`` exist are updated, others inserted.
+            ``upsert`` — rows whose ``keys`` exist are updated, others inserted (see the module
+            docstring for the two paths).
         keys: key column(s) for ``upsert`` (also made the primary key of a table we create).
         on_progress: called with the cumulative row count after each batch.
         connect: opens another connection like ``conn``; with ``streams`` > 1 a ``replace`` of more
@@ -225,11 +221,13 @@ def load_postgres(
         ValueError / IdentifierError / UnsupportedTypeError: bad input, before any SQL runs.
         LoadError: the server refused the load; nothing was changed.
     """
-    names = [validate_identifier(f.name, what="column") for f in stream.schema]
+    table.quoted("postgres")  # PostgreSQL's own name rules (63 bytes), before any SQL runs
+    names = [validate_identifier(f.name, what="column", dialect="postgres") for f in stream.schema]
     key_list = check_load_request(str(table), mode, keys, names)
     for field in stream.schema:  # refuse unsupported types before any SQL runs
         arrow_to_pg_type(field.type, column=field.name)
     started = time.perf_counter()
+    _drop_orphans(conn, table)
     if mode == "replace" and streams > 1 and connect is not None:
         first = next(stream.batches, None)
         second = next(stream.batches, None) if first is not None else None
@@ -240,51 +238,43 @@ def load_postgres(
                 conn, stream, table, key_list, names, connect, streams, on_progress, started
             )
     created = False
+    carried = bool(text_carried(stream.schema))
     try:
         with conn.transaction(), conn.cursor() as cur:
-            existing = pg_table_columns(cur, table)
+            # replace looks the target up only after the swap lock (see pg_staging.swap_in): a lookup
+            # made earlier would be cached by this backend and miss a concurrent replace's new table
+            existing = pg_table_columns(cur, table) if mode != "replace" else None
             if mode == "replace":
-                staging = _staging_name(table)
-                _drop_orphan_staging(cur, table)
-                _create_table(cur, staging, stream, [])
+                staging = staging_name(table)
+                _create_table(cur, staging, wire_schema(stream.schema), [])
                 rows = copy_batches_binary(cur, staging, stream.schema, stream, on_batch=on_progress)
-                _swap_in(cur, staging, table, existing is not None, key_list)
-                created = existing is None
-            elif existing is None:
-                _create_table(cur, table, stream, key_list)
+                _restore_types(cur, staging, stream.schema)
+                created = not swap_in(cur, staging, table, key_list)
+                method = "copy"
+            elif existing is None and not carried:
+                _create_table(cur, table, stream.schema, key_list)
                 rows = copy_batches_binary(cur, table, stream.schema, stream, on_batch=on_progress)
-                created = True
+                created, method = True, "copy"
             else:
+                if existing is None:  # created here, filled from a staging table (text-carried columns)
+                    _create_table(cur, table, stream.schema, key_list)
+                    created = True
+                    existing = pg_table_columns(cur, table)
                 missing = [n for n in names if n not in existing]
                 if missing:
                     raise ValueError(
                         f"Table `{table}` has no column(s) {missing}; it has {list(existing)}. "
                         "Add the columns, or load with mode='replace' to recreate the table."
                     )
-                if mode == "upsert" and not _has_unique_index(cur, table, key_list):
-                    raise ValueError(
-                        f"mode='upsert' into `{table}` needs a primary key or unique index on {key_list}; "
-                        f"add one, e.g. ALTER TABLE {table.quoted()} ADD PRIMARY KEY "
-                        f"({', '.join(_q(k) for k in key_list)})."
-                    )
-                exact = all(_same_type(existing[f.name], f.type) for f in stream.schema)
+                exact = not carried and all(_same_type(existing[f.name], f.type) for f in stream.schema)
                 if mode == "append" and exact:
                     rows = copy_batches_binary(cur, table, stream.schema, stream, on_batch=on_progress)
+                    method = "copy"
                 else:
                     staging = QualifiedName(f"_cfwb_tmp_{secrets.token_hex(4)}")
-                    _create_table(cur, staging, stream, [], temp=True)
+                    _create_table(cur, staging, wire_schema(stream.schema), [], temp=True)
                     rows = copy_batches_binary(cur, staging, stream.schema, stream, on_batch=on_progress)
-                    cols = ", ".join(_q(n) for n in names)
-                    insert = f"INSERT INTO {table.quoted()} ({cols}) SELECT {cols} FROM {staging.quoted()}"
-                    if mode == "upsert":
-                        refuse_duplicate_keys(
-                            cur, staging.quoted(), [_q(k) for k in key_list], str(table), key_list
-                        )
-                        updates = [f"{_q(n)} = EXCLUDED.{_q(n)}" for n in names if n not in key_list]
-                        conflict = ", ".join(_q(k) for k in key_list)
-                        action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
-                        insert += f" ON CONFLICT ({conflict}) {action}"
-                    cur.execute(insert)
+                    method = _write_from_staging(cur, table, staging, stream.schema, mode, key_list)
     except (ValueError, TypeError):
         raise
     except Exception as e:
@@ -299,4 +289,5 @@ def load_postgres(
         seconds=time.perf_counter() - started,
         created=created,
         columns=names,
+        method=method,
     )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 import pyarrow as pa
 
 from dagster_cfwb.transfer.identifiers import QualifiedName, quote_identifier
-from dagster_cfwb.transfer.pg_copy import _encoder_for
+from dagster_cfwb.transfer.pg_copy import _encoder_for, to_wire, wire_schema
 
 __all__ = ["parallel_copy_binary"]
 
@@ -52,6 +52,7 @@ def parallel_copy_binary(
         The number of rows copied. Raises the first worker error after stopping the others.
     """
     shared = _SharedBatches(batches)
+    wire = wire_schema(schema)
     columns = ", ".join(quote_identifier(f.name, what="column") for f in schema)
     sql = f"COPY {table.quoted()} ({columns}) FROM STDIN (FORMAT binary)"  # noqa: S608 - quoted identifiers
     counts = [0] * streams
@@ -63,11 +64,11 @@ def parallel_copy_binary(
         try:
             conn = connect()
             try:
-                encoder = _encoder_for(schema)
+                encoder = _encoder_for(wire)
                 with conn.cursor() as cur, cur.copy(sql) as copy:
                     copy.write(encoder.write_header())
                     while (batch := shared.next()) is not None:
-                        copy.write(encoder.write_batch(batch))
+                        copy.write(encoder.write_batch(to_wire(batch, wire)))
                         counts[slot] += batch.num_rows
                         if on_batch is not None:
                             with progress_lock:

@@ -20,7 +20,9 @@
 | list<T>                            | T[]                    |
 | null (an all-empty column)         | text                   |
 
-Nanosecond timestamps are truncated to microseconds (PostgreSQL's resolution). Struct and map
+decimal256 columns are sent as their exact decimal text (pgpq has no binary encoder for them) and
+cast to numeric(p, s) by the server, so every digit lands; date64 goes as date32 and nanosecond
+durations as microseconds, and a value that would change in that step is refused naming the column. Nanosecond timestamps are truncated to microseconds (PostgreSQL's resolution). Struct and map
 columns are refused with a clear error: convert them to JSON text first.
 """
 
@@ -71,6 +73,11 @@ def arrow_to_pg_type(data_type: pa.DataType, *, column: str = "?") -> str:
     if pa.types.is_dictionary(t):
         return arrow_to_pg_type(t.value_type, column=column)
     if pa.types.is_list(t) or pa.types.is_large_list(t):
+        if pa.types.is_decimal256(t.value_type) or pa.types.is_date64(t.value_type):
+            raise UnsupportedTypeError(
+                f"Column `{column}` is a list of {t.value_type}, which binary COPY cannot send; cast the items "
+                "to decimal128 (up to 38 digits) / date32, or the list to JSON text, before loading."
+            )
         return arrow_to_pg_type(t.value_type, column=column) + "[]"
     raise UnsupportedTypeError(
         f"Column `{column}` has Arrow type {t}, which has no PostgreSQL equivalent here; "

@@ -4,20 +4,35 @@ An engine (MySQL/MariaDB, SQL Server, DB2) subclasses :class:`LoadDialect` and f
 differs: identifier quoting, the Arrow → column type table, the bulk path, the swap statements and
 the upsert statement. PostgreSQL keeps its own loader (:mod:`dagster_cfwb.transfer.pg_load`),
 because its DDL is transactional and the whole load fits in one transaction.
+
+Staging and old tables are named ``_cfwb_stg_<target>_<session>_<8 hex>`` / ``_cfwb_old_…``:
+``<session>`` is the server's id of the connection that created them (``@@SPID``,
+``MON_GET_APPLICATION_HANDLE()``, ``CONNECTION_ID()``), the target part is shortened to fit the
+server's limit and the random suffix is never cut. :meth:`LoadDialect.find_orphans` lists the
+ones whose session is gone; the loader drops them at the start of every load. A staging table
+is only ever used by the connection that created it (never after a reconnect), so a concurrent
+load's cleanup can never drop a table that is still in use.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import secrets
 from collections.abc import Callable
 
 import pyarrow as pa
 
 from dagster_cfwb.transfer.arrow_stream import ArrowStream
-from dagster_cfwb.transfer.identifiers import QualifiedName, quote_identifier
+from dagster_cfwb.transfer.identifiers import QualifiedName, derived_name, quote_identifier
 from dagster_cfwb.transfer.pg_types import UnsupportedTypeError as _BaseUnsupportedTypeError
 
-__all__ = ["LoadDialect", "UnsupportedTypeError"]
+__all__ = ["STAGING_NAME", "LoadDialect", "UnsupportedTypeError"]
+
+_log = logging.getLogger(__name__)
+
+# _cfwb_<stg|old>_<target part>_<session id>_<8 hex>
+STAGING_NAME = re.compile(r"_cfwb_(stg|old)_.*_(\d+)_([0-9a-f]{8})", re.IGNORECASE)
 
 
 class UnsupportedTypeError(_BaseUnsupportedTypeError):
@@ -33,6 +48,7 @@ class LoadDialect:
     # False when the bulk path commits on its own connection (SQL Server bulk copy): appends then
     # go through a staging table and one INSERT … SELECT.
     transactional_bulk: bool = True
+    native_upsert: str = "merge"  # LoadResult.method of upsert_sql
 
     # -- identifiers --------------------------------------------------------------------------
     def q(self, name: str) -> str:
@@ -41,8 +57,74 @@ class LoadDialect:
     def table(self, table: QualifiedName) -> str:
         return table.quoted(self.name)
 
-    def staging_name(self, table: QualifiedName, tag: str = "stg") -> QualifiedName:
-        return table.with_table(f"_cfwb_{tag}_{table.table[:30]}_{secrets.token_hex(4)}")
+    def staging_name(self, table: QualifiedName, tag: str = "stg", owner: str | None = None) -> QualifiedName:
+        """``_cfwb_<tag>_<target>_<owner>``, fitting the server's limit (the owner part is never cut).
+
+        ``owner`` is ``<session id>_<8 hex>`` from :meth:`begin_load`; without it a random one.
+        """
+        owner = owner or f"0_{secrets.token_hex(4)}"
+        name = derived_name(f"_cfwb_{tag}_", table.table, f"_{owner}", self.name)
+        return QualifiedName(name, table.schema, dialect=self.name)
+
+    # -- sessions and orphans -------------------------------------------------------------------
+    def session_sql(self) -> str:
+        """A query returning this connection's server session id (one row, one integer)."""
+        raise NotImplementedError
+
+    def begin_load(self, cursor) -> str:
+        """Mark this connection as a loader; return the owner part of its staging names."""
+        try:
+            cursor.execute(self.session_sql())
+            session = int(cursor.fetchall()[0][0])
+        except Exception as e:  # e.g. no right to call the function: the tables say "session 0"
+            _log.warning(
+                f"{self.engine}: could not read this session's id ({e}); staging tables of this load "
+                "cannot be told orphaned later and will not be removed automatically if it is killed."
+            )
+            session = 0
+        return f"{session}_{secrets.token_hex(4)}"
+
+    def end_load(self, conn, owner: str) -> None:
+        """Undo :meth:`begin_load` (MySQL releases its lock); never raises."""
+
+    def lock_swap(self, cursor, table: QualifiedName) -> None:
+        """Make concurrent swaps of ``table`` take turns (the loader re-reads the table after it)."""
+
+    def unlock_swap(self, conn, table: QualifiedName) -> None:
+        """Release :meth:`lock_swap`; never raises."""
+
+    def staging_tables_query(self, schema: str | None) -> tuple[str, tuple]:
+        """(SQL, params) listing the ``_cfwb_*`` tables of ``schema`` (None: the connection's
+        default) as (name, creation time) rows."""
+        raise NotImplementedError
+
+    def live_sessions(self, cursor) -> dict[int, object] | None:
+        """Session id → start time of every session on the server, or None when this user cannot
+        see them all (then nothing is dropped: a live load's table must never be)."""
+        raise NotImplementedError
+
+    def find_orphans(self, cursor, table: QualifiedName) -> list[str] | None:
+        """Names of ``_cfwb_stg_*``/``_cfwb_old_*`` tables in ``table``'s schema whose session is gone.
+
+        A table is orphaned when no session has its id, or the session with that id started after
+        the table was created (the id was reused). None when the sessions cannot be listed.
+        """
+        cursor.execute(*self.staging_tables_query(table.schema))
+        candidates = [(name, created) for name, created in cursor.fetchall() if STAGING_NAME.fullmatch(name)]
+        if not candidates:
+            return []
+        sessions = self.live_sessions(cursor)
+        if sessions is None:
+            return None
+        orphans = []
+        for name, created in candidates:
+            session = int(STAGING_NAME.fullmatch(name).group(2))
+            if session == 0:  # the owner's id was unknown: never guess it is dead
+                continue
+            started = sessions.get(session)
+            if session not in sessions or (started is not None and created is not None and started > created):
+                orphans.append(name)
+        return orphans
 
     # -- types --------------------------------------------------------------------------------
     def column_type(self, data_type: pa.DataType, *, column: str, table: str, key: bool = False) -> str:
@@ -77,6 +159,28 @@ class LoadDialect:
 
     def drop_table_sql(self, table: QualifiedName) -> str:
         return f"DROP TABLE {self.table(table)}"
+
+    def delete_matching_sql(self, table: QualifiedName, staging: QualifiedName, keys: list[str]) -> str:
+        """Delete the rows of ``table`` whose keys are in ``staging`` (the upsert without a unique key)."""
+        on = " AND ".join(f"{self.table(table)}.{self.q(k)} = s.{self.q(k)}" for k in keys)
+        return (
+            f"DELETE FROM {self.table(table)} WHERE EXISTS (SELECT 1 FROM {self.table(staging)} s WHERE {on})"
+        )
+
+    def upsert_statements(
+        self, cursor, table: QualifiedName, staging: QualifiedName, names: list[str], keys: list[str]
+    ) -> tuple[list[str], str]:
+        """Statements (one transaction) that upsert ``staging`` into ``table``, and the method's name.
+
+        The native statement where a primary key/unique index covers exactly ``keys`` (or MERGE,
+        which needs none); otherwise delete the matching keys, then insert.
+        """
+        if self.has_unique_key(cursor, table, keys):
+            return [self.upsert_sql(table, staging, names, keys)], self.native_upsert
+        return [
+            self.delete_matching_sql(table, staging, keys),
+            self.insert_select_sql(table, staging, names),
+        ], "delete_insert"
 
     def swap_statements(
         self, table: QualifiedName, staging: QualifiedName, old: QualifiedName | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any, Literal
 from urllib.parse import quote
@@ -25,6 +26,17 @@ from dagster_cfwb.transfer.sql_dialect import UnsupportedTypeError
 
 __all__ = ["MySQLResource"]
 
+
+def _require_file(path: str, field: str) -> None:
+    """Raise FileNotFoundError naming the field and the path when ``path`` is not a readable file."""
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        problem = "is not readable" if os.path.isfile(path) else "does not exist (or is not a file)"
+        raise FileNotFoundError(
+            f"The `{field}` file `{path}` {problem}; set `{field}` to the path of the CA certificate "
+            "(PEM) that signed the server's certificate, readable by the Dagster process."
+        )
+
+
 _NOT_TRANSIENT = (1044, 1045, 1049, 1251, 1698)  # access denied, unknown database, auth plugin
 
 
@@ -37,8 +49,9 @@ class MySQLResource(SQLDatabaseResource):
     multi-row INSERTs are used instead). Because MySQL commits every ``CREATE``/``RENAME`` on its
     own, ``mode="replace"`` loads a staging table first and then swaps it in with one atomic
     ``RENAME TABLE``: until that instant the old table and its rows are untouched, and a failure
-    removes the staging table. ``mode="upsert"`` uses ``INSERT … ON DUPLICATE KEY UPDATE`` and
-    needs a primary key or unique index on ``keys``. Column types: see
+    removes the staging table. ``mode="upsert"`` uses ``INSERT … ON DUPLICATE KEY UPDATE`` where a
+    primary key or unique index covers exactly ``keys``, and otherwise deletes the matching keys then
+    inserts, in one transaction. Column types: see
     :mod:`dagster_cfwb.transfer.mysql_types` (text is stored as utf8mb4, so any Unicode fits).
 
     Queries are read by connectorx (fast) when every result column is of a type it reads exactly and
@@ -107,6 +120,7 @@ class MySQLResource(SQLDatabaseResource):
             raise ImportError("MySQLResource needs pymysql: pip install 'dagster-cfwb[mysql]'") from e
         options = {}
         if self.ssl_ca:
+            _require_file(self.ssl_ca, "ssl_ca")
             options["ssl"] = {"ca": self.ssl_ca}
         return pymysql.connect(
             host=self.host,
@@ -125,6 +139,8 @@ class MySQLResource(SQLDatabaseResource):
         )
 
     def _is_transient(self, error: Exception) -> bool:
+        if isinstance(error, FileNotFoundError | PermissionError | IsADirectoryError):
+            return False  # a configuration mistake: retrying cannot help
         code = error.args[0] if error.args and isinstance(error.args[0], int) else None
         return code not in _NOT_TRANSIENT
 

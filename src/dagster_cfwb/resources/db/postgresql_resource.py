@@ -77,6 +77,15 @@ class PostgreSQLResource(SQLDatabaseResource):
     application_name: str = Field(
         default="dagster-cfwb", description="Name shown for our sessions in `pg_stat_activity`."
     )
+    reader: Literal["auto", "adbc", "psycopg"] = Field(
+        default="auto",
+        description=(
+            "How query results are read: `auto` (ADBC when `adbc-driver-postgresql` is installed, else "
+            "psycopg), `adbc` (binary COPY decoded in C++, fastest) or `psycopg` (a server-side cursor, "
+            "slower). Both give the same Arrow types and values (type table in `docs/databases.md`). "
+            "Not used by `DenodoResource`, which always reads with `DECLARE … CURSOR` / `FETCH`."
+        ),
+    )
 
     def _connect_kwargs(self) -> dict:
         """Keyword arguments of ``psycopg.connect`` for this server (the password included: never log them)."""
@@ -114,7 +123,7 @@ class PostgreSQLResource(SQLDatabaseResource):
         )
 
     def _iter_batches_on(self, conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
-        yield from iter_postgres_batches(conn, sql, params, batch_rows=batch_rows)
+        yield from iter_postgres_batches(conn, sql, params, batch_rows=batch_rows, engine=self.reader)
 
     def _load(self, conn, stream, table: QualifiedName, mode: str, keys) -> LoadResult:
         return load_postgres(

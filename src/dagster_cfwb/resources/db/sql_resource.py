@@ -135,8 +135,8 @@ class SQLDatabaseResource(RedactedReprMixin, dg.ConfigurableResource):
             conn.close()
 
     def table_name(self, table: str, schema: str | None = None) -> QualifiedName:
-        """Validate ``table`` (or ``schema.table``) and return it as a QualifiedName."""
-        return split_table_name(table, schema if schema is not None else None)
+        """Validate ``table`` (or ``schema.table``) by this server's name rules; return a QualifiedName."""
+        return split_table_name(table, schema if schema is not None else None, dialect=self.dialect)
 
     def query(self, sql: str, params: Any = None, output: str = "polars"):
         """Run a SELECT and return all rows as a DataFrame (``polars`` default, ``arrow`` or ``pandas``).

@@ -19,6 +19,8 @@ from typing import Any, BinaryIO, TypeVar
 import dagster as dg
 from pydantic import Field
 
+from dagster_cfwb.resources.files.file_session import FileSession
+from dagster_cfwb.resources.files.upload_temps import remove_stale_uploads, temporary_upload_name
 from dagster_cfwb.resources.secrets import RedactedReprMixin, redact
 from dagster_cfwb.transfer.file_listing import RemoteFile, has_glob, match_files, split_pattern
 from dagster_cfwb.transfer.file_load import FileLoadResult, load_file_to_lakehouse
@@ -44,47 +46,6 @@ class FileServerError(OSError):
 
 class HostKeyError(FileServerConnectionError):
     """The SFTP server's host key is not the one expected in ``known_hosts``."""
-
-
-class FileSession:
-    """One open connection to a file server; each protocol implements these few operations.
-
-    Paths are ``/``-separated, relative to the login folder (or absolute). A missing file raises
-    ``FileNotFoundError``; a dropped connection raises ``ConnectionError``/``EOFError``/``TimeoutError``.
-    """
-
-    def listdir(self, folder: str) -> list[tuple[RemoteFile, bool]]:
-        """Entries of ``folder`` as (file, is_folder)."""
-        raise NotImplementedError
-
-    def stat(self, path: str) -> RemoteFile | None:
-        """Size and mtime of the file ``path``; None if it does not exist."""
-        raise NotImplementedError
-
-    def read_into(self, path: str, offset: int, sink: BinaryIO) -> None:
-        """Copy the file's bytes from ``offset`` to the end into ``sink``."""
-        raise NotImplementedError
-
-    def open_read(self, path: str) -> BinaryIO:
-        """A readable binary stream of the file (closing it ends the transfer)."""
-        raise NotImplementedError
-
-    def write_from(self, local_path: str, path: str) -> None:
-        """Write the local file to ``path`` (overwriting it)."""
-        raise NotImplementedError
-
-    def rename(self, path: str, new_path: str) -> None:
-        """Rename ``path`` to ``new_path``, replacing ``new_path`` if it exists."""
-        raise NotImplementedError
-
-    def remove(self, path: str) -> None:
-        raise NotImplementedError
-
-    def makedirs(self, folder: str) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        raise NotImplementedError
 
 
 class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
@@ -129,6 +90,26 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
     def _safe(self, error: BaseException) -> str:
         return redact(str(error).strip() or type(error).__name__, self._secrets())
 
+    def _open_checked(self) -> FileSession:
+        """One connection attempt: transient errors pass through raw (the caller's loop retries them)."""
+        try:
+            return self._open_session()
+        except (FileServerConnectionError, FileNotFoundError):
+            raise
+        except Exception as e:  # protocol-specific error types
+            if self._is_transient(e):
+                raise
+            raise FileServerConnectionError(
+                f"Could not connect to {self.describe()}: {self._safe(e)}"
+            ) from None
+
+    @staticmethod
+    def _close(session: FileSession) -> None:
+        try:
+            session.close()
+        except Exception:  # noqa: S110 - the connection may already be gone
+            pass
+
     @contextmanager
     def connect(self) -> Iterator[FileSession]:
         """Open a connection (retried on transient failures); always closed on exit.
@@ -137,28 +118,11 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
             FileServerConnectionError: the server refused the connection or the sign-in; the message names
                 the server and user, never the password.
         """
-        attempts = max(self.retries, 0) + 1
-        session = None
-        for attempt in range(1, attempts + 1):
-            try:
-                session = self._open_session()
-                break
-            except (FileServerConnectionError, FileNotFoundError):
-                raise
-            except Exception as e:  # protocol-specific error types
-                if attempt < attempts and self._is_transient(e):
-                    self._wait(attempt, f"connecting to {self.describe()}", e)
-                    continue
-                raise FileServerConnectionError(
-                    f"Could not connect to {self.describe()}: {self._safe(e)}"
-                ) from None
+        session = self._attempts(f"Connecting to {self.describe()}", lambda s: None, keep_open=True)
         try:
             yield session
         finally:
-            try:
-                session.close()
-            except Exception:  # noqa: S110 - the connection may already be gone
-                pass
+            self._close(session)
 
     def _wait(self, attempt: int, doing: str, error: BaseException) -> None:
         delay = self._retry_delay(attempt)
@@ -167,20 +131,41 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
         )
         time.sleep(delay)
 
-    def _with_retries(self, doing: str, work: Callable[[FileSession], T]) -> T:
+    def _attempts(self, doing: str, work: Callable[[FileSession], Any], keep_open: bool = False) -> Any:
+        """The one retry loop of an operation: connecting and working share ``retries + 1`` attempts.
+
+        A transient failure (dropped connection, timeout, refused connection, FTP 4xx, TLS cut) while
+        connecting or working starts the next attempt on a new connection; anything else, or the last
+        attempt's failure, is raised: ``FileServerConnectionError`` if the connection could not be made,
+        ``FileServerError`` if the operation failed, ``FileNotFoundError`` as is.
+        """
         attempts = max(self.retries, 0) + 1
         for attempt in range(1, attempts + 1):
+            connecting = True
             try:
-                with self.connect() as session:
+                session = self._open_checked()
+                connecting = False
+                if keep_open:
+                    return session
+                try:
                     return work(session)
+                finally:
+                    self._close(session)
             except (FileNotFoundError, FileServerConnectionError):
                 raise
             except Exception as e:
                 if attempt < attempts and self._is_transient(e):
                     self._wait(attempt, doing, e)
                     continue
+                if connecting:
+                    raise FileServerConnectionError(
+                        f"Could not connect to {self.describe()}: {type(e).__name__}: {self._safe(e)}"
+                    ) from None
                 raise FileServerError(f"{doing} failed: {type(e).__name__}: {self._safe(e)}") from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _with_retries(self, doing: str, work: Callable[[FileSession], T]) -> T:
+        return self._attempts(doing, work)
 
     def _missing(self, path: str) -> FileNotFoundError:
         return FileNotFoundError(f"No such file `{path}` on {self.describe()} ({self.describe(path)}).")
@@ -204,7 +189,7 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
             while pending:
                 current = pending.pop()
                 try:
-                    entries = session.listdir(current or ".")
+                    entries = session.listdir(current or ".", name_glob)
                 except FileNotFoundError:
                     if current == folder and not has_glob(pattern):
                         return []
@@ -247,9 +232,10 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
         Not retried (a stream cannot be replayed); use ``download`` for a resumable copy.
         """
         with self.connect() as session:
-            if session.stat(path) is None:
+            info = session.stat(path)
+            if info is None:
                 raise self._missing(path)
-            stream = session.open_read(path)
+            stream = session.open_read(path, info.size)
             try:
                 yield stream
             finally:
@@ -305,24 +291,31 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
         """Copy the local file to ``path`` on the server under a temporary name, then rename it.
 
         Readers of the server (and ``new_files_sensor``) never see a half-written ``path``.
-        Missing folders are created.
+        Missing folders are created. A failed upload removes its temporary ``.<name>.<hex>.part``
+        (on a new connection if the old one dropped); temporary files of the same target left by
+        runs that died (untouched for 2 minutes, or 4 x `timeout_seconds`) are removed first.
         """
         local = Path(local_path)
         if not local.is_file():
             raise FileNotFoundError(f"No local file `{local}` to upload.")
-        folder, name = posixpath.split(path)
-        temp = posixpath.join(folder, f".{name}.{secrets.token_hex(4)}.part")
+        folder = posixpath.dirname(path)
+        temp = temporary_upload_name(path)
+        log = dg.get_dagster_logger()
 
         def work(session: FileSession) -> RemoteFile:
             if folder:
                 session.makedirs(folder)
+            stale_after = max(120.0, 4 * self.timeout_seconds)  # a live upload keeps its file fresher
+            remove_stale_uploads(
+                session, path, temp, stale_after, lambda m: log.info(f"{m} on {self.describe()}")
+            )
             try:
                 session.write_from(str(local), temp)
                 session.rename(temp, path)
             except BaseException:
                 try:
                     session.remove(temp)
-                except Exception:  # noqa: S110 - best effort cleanup
+                except Exception:  # noqa: S110 - the connection may be gone: removed below on a new one
                     pass
                 raise
             info = session.stat(path)
@@ -330,7 +323,27 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
                 raise ConnectionError(f"upload of `{path}` is incomplete on the server")
             return info
 
-        return self._with_retries(f"Uploading `{local}` to {self.describe(path)}", work)
+        try:
+            return self._with_retries(f"Uploading `{local}` to {self.describe(path)}", work)
+        except BaseException:
+            self._remove_after_failure(temp)
+            raise
+
+    def _remove_after_failure(self, temp: str) -> None:
+        """After a failed upload, remove its temporary file on a fresh connection (one try, best effort)."""
+        session = None
+        try:
+            session = self._open_checked()
+            if session.stat(temp) is not None:
+                session.remove(temp)
+        except Exception as e:  # noqa: BLE001
+            dg.get_dagster_logger().warning(
+                f"Could not remove `{temp}` on {self.describe()} after the failed upload ({self._safe(e)}); "
+                "the next upload of this file removes it."
+            )
+        finally:
+            if session is not None:
+                self._close(session)
 
     def move(self, path: str, new_path: str) -> None:
         """Rename or move ``path`` to ``new_path`` on the server (e.g. into ``archive/`` once loaded)."""
@@ -380,11 +393,11 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
             ``MaterializeResult``.
 
         Example:
-            .. code-block:: python
-
-                result = sftp.to_lakehouse("inbox/eleves_*.csv", lakehouse, "enseignement/stg/eleves.parquet",
-                                           delimiter=";", encoding="windows-1252", decimal_comma=True)
-                return dg.MaterializeResult(metadata=result.metadata)
+        ```python
+        result = sftp.to_lakehouse("inbox/eleves_*.csv", lakehouse, "enseignement/stg/eleves.parquet",
+                                   delimiter=";", encoding="windows-1252", decimal_comma=True)
+        return dg.MaterializeResult(metadata=result.metadata)
+        ```
         """
         return load_file_to_lakehouse(
             path_or_glob, lakehouse, lakehouse_path, source=self, format=format, **options

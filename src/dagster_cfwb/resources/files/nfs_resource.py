@@ -27,7 +27,7 @@ class _FolderSession(FileSession):
             raise PermissionError(f"`{path}` is outside the share `{self.root}`")
         return full
 
-    def listdir(self, folder: str) -> list[tuple[RemoteFile, bool]]:
+    def listdir(self, folder: str, name_glob: str | None = None) -> list[tuple[RemoteFile, bool]]:
         base = self._path(folder)
         if not base.is_dir():
             raise FileNotFoundError(folder)
@@ -51,7 +51,7 @@ class _FolderSession(FileSession):
             f.seek(offset)
             shutil.copyfileobj(f, sink, _CHUNK)
 
-    def open_read(self, path: str) -> BinaryIO:
+    def open_read(self, path: str, size: int | None = None) -> BinaryIO:
         return open(self._path(path), "rb")
 
     def write_from(self, local_path: str, path: str) -> None:
@@ -78,12 +78,12 @@ class NFSResource(FileServerResource):
     of the share never see a half-written file.
 
     Example:
-        .. code-block:: python
-
-            share = NFSResource(root="/mnt/echanges/enseignement")
-            result = share.to_lakehouse("depots/*.xlsx", lakehouse, "enseignement/stg/depots.parquet", sheet="Données")
-            for f in share.list("depots/*.xlsx"):
-                share.move(f.path, f"archives/{f.name}")
+    ```python
+    share = NFSResource(root="/mnt/echanges/enseignement")
+    result = share.to_lakehouse("depots/*.xlsx", lakehouse, "enseignement/stg/depots.parquet", sheet="Données")
+    for f in share.list("depots/*.xlsx"):
+        share.move(f.path, f"archives/{f.name}")
+    ```
     """
 
     root: str = Field(

@@ -62,11 +62,17 @@ def _entry(name: str, attrs) -> tuple[RemoteFile, bool]:
 
 
 class _SFTPStream:
-    def __init__(self, runner: _LoopThread, handle) -> None:
-        self._runner, self._handle, self.closed = runner, handle, False
+    """A read-only binary stream over an open SFTP file; a lost connection raises ``ConnectionError``."""
+
+    def __init__(self, session: _SFTPSession, handle, size: int | None) -> None:
+        self._session, self._handle, self._size, self._got, self.closed = session, handle, size, 0, False
 
     def read(self, size: int = -1) -> bytes:
-        return self._runner.run(self._handle.read(size if size and size > 0 else -1), self._runner.timeout)
+        data = self._session._run(self._handle.read(size if size and size > 0 else -1))
+        self._got += len(data)
+        if not data and self._size is not None and self._got < self._size:
+            raise ConnectionError(f"the transfer stopped at byte {self._got:,} of {self._size:,}")
+        return data
 
     def readable(self) -> bool:
         return True
@@ -74,7 +80,7 @@ class _SFTPStream:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self._runner.run(self._handle.close(), self._runner.timeout)
+            self._session._run(self._handle.close())
 
 
 class _SFTPSession(FileSession):
@@ -96,7 +102,7 @@ class _SFTPSession(FileSession):
         except self.asyncssh.DisconnectError as e:
             raise ConnectionError(f"disconnected: {e}") from None
 
-    def listdir(self, folder: str) -> list[tuple[RemoteFile, bool]]:
+    def listdir(self, folder: str, name_glob: str | None = None) -> list[tuple[RemoteFile, bool]]:
         names = self._run(self.sftp.readdir(folder))
         return [_entry(n.filename, n.attrs) for n in names if n.filename not in (".", "..")]
 
@@ -120,11 +126,11 @@ class _SFTPSession(FileSession):
 
         self._run(copy(), None)
 
-    def open_read(self, path: str) -> BinaryIO:
+    def open_read(self, path: str, size: int | None = None) -> BinaryIO:
         async def open_file():
             return await self.sftp.open(path, "rb")
 
-        return _SFTPStream(self.runner, self._run(open_file()))  # type: ignore[return-value]
+        return _SFTPStream(self, self._run(open_file()), size)  # type: ignore[return-value]
 
     def write_from(self, local_path: str, path: str) -> None:
         self._run(self.sftp.put(local_path, path), None)
@@ -167,13 +173,13 @@ class SFTPResource(FileServerResource):
     renamed.
 
     Example:
-        .. code-block:: python
-
-            sftp = SFTPResource(
-                host="sftp.partner.example", user="etl", private_key=dg.EnvVar("SFTP_KEY"),
-                known_hosts="sftp.partner.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI…",
-            )
-            result = sftp.to_lakehouse("outbox/*.csv", lakehouse, "finances/stg/factures.parquet", delimiter=";")
+    ```python
+    sftp = SFTPResource(
+        host="sftp.partner.example", user="etl", private_key=dg.EnvVar("SFTP_KEY"),
+        known_hosts="sftp.partner.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI…",
+    )
+    result = sftp.to_lakehouse("outbox/*.csv", lakehouse, "finances/stg/factures.parquet", delimiter=";")
+    ```
     """
 
     host: str = Field(description="Server host name or IP address, e.g. `sftp.partner.example`.")

@@ -57,7 +57,10 @@ class AzureAdlsResource(LakehouseResource):
     In SQL, ``'azure://<code_location>/<layer>/<table>.parquet'`` names a file in the lakehouse
     container (``container``, default ``lakehouse``); globs work (``azure://enseignement/stg/*.parquet``).
     Writes go through a temporary local file and one block-blob commit, so no reader ever sees a
-    half-written file.
+    half-written file (Azure discards the uncommitted blocks of an interrupted upload; the next write
+    removes a killed writer's local temp file). A column whose Arrow type DuckDB would read back
+    changed is refused before writing; a storage error names the lakehouse path and Azure's error
+    code (`FileNotFoundError`, `PermissionError`, `ConnectionError` or `OSError`).
 
     How DuckDB reads Azure here: DuckDB's own ``INSTALL azure`` downloads the extension from the
     internet, which the platform's servers cannot do. We load the same extension from the
@@ -66,17 +69,18 @@ class AzureAdlsResource(LakehouseResource):
     (``engine="fsspec"``, pure Python and slower — see ``bench/lakehouse_read.py`` for the ratio).
 
     Example:
-        .. code-block:: python
 
-            from dagster import EnvVar
-            azure_adls = AzureAdlsResource(
-                account_name="stdataplatform",
-                credential=ServicePrincipalCredential(
-                    tenant_id=EnvVar("AZURE_TENANT_ID"), client_id=EnvVar("AZURE_CLIENT_ID"),
-                    client_secret=EnvVar("AZURE_CLIENT_SECRET"),
-                ),
-            )
-            # or, for Azurite and development: AzureAdlsResource(connection_string=EnvVar("AZURE_STORAGE_CONNECTION_STRING"))
+    ```python
+    from dagster import EnvVar
+    azure_adls = AzureAdlsResource(
+        account_name="stdataplatform",
+        credential=ServicePrincipalCredential(
+            tenant_id=EnvVar("AZURE_TENANT_ID"), client_id=EnvVar("AZURE_CLIENT_ID"),
+            client_secret=EnvVar("AZURE_CLIENT_SECRET"),
+        ),
+    )
+    # or, for Azurite and development: AzureAdlsResource(connection_string=EnvVar("AZURE_STORAGE_CONNECTION_STRING"))
+    ```
     """
 
     account_name: str | None = Field(
@@ -271,23 +275,75 @@ class AzureAdlsResource(LakehouseResource):
         return translated if message == str(translated) else type(translated)(message)
 
     # -- files --------------------------------------------------------------------------------
+    def _storage_error(self, error: Exception, path: str, action: str) -> Exception:
+        """An Azure SDK error as a built-in `OSError` naming the lakehouse path and Azure's error code."""
+        from azure.core.exceptions import (
+            AzureError,
+            ClientAuthenticationError,
+            HttpResponseError,
+            ResourceNotFoundError,
+            ServiceRequestError,
+            ServiceResponseError,
+        )
+
+        if not isinstance(error, AzureError):
+            return error
+        noun = "lakehouse files under" if action == "list" else "lakehouse file"
+        where = f"{noun} `{path}` ({self._describe_root()})"
+        unchanged = " The previous file, if any, is unchanged." if action == "write" else ""
+        if isinstance(error, ServiceRequestError | ServiceResponseError):
+            detail = redact(
+                str(error).splitlines()[0] if str(error) else type(error).__name__, self._secrets()
+            )
+            settled = (
+                " The file is either the previous one or, if the commit got through, the complete new one."
+                if action == "write"
+                else ""
+            )
+            return ConnectionError(
+                f"Could not {action} {where}: the storage could not be reached or dropped the connection "
+                f"({type(error).__name__}: {detail}).{settled} Check the endpoint and network, then try again."
+            )
+        status = getattr(error, "status_code", None)
+        code = getattr(error, "error_code", None)
+        code = getattr(code, "value", code) or "no error code"
+        first = (getattr(error, "message", None) or str(error)).strip().splitlines()
+        text = redact(first[0] if first and not first[0].lstrip().startswith("<") else "", self._secrets())
+        answer = (
+            f"Azure Storage answered `{code}`"
+            + (f" (HTTP {status})" if status else "")
+            + (f": {text}" if text else "")
+        )
+        if isinstance(error, ResourceNotFoundError) or status == 404:
+            kind, hint = FileNotFoundError, " Check the container name and the path."
+        elif isinstance(error, ClientAuthenticationError) or status in (401, 403):
+            kind, hint = PermissionError, f" Check that the credential may {action} in this container."
+        elif isinstance(error, HttpResponseError) and code == "InvalidBlockList":
+            kind, hint = OSError, " The uploaded blocks were lost before the commit; run the write again."
+        else:
+            kind, hint = OSError, ""
+        return kind(f"Could not {action} {where}. {answer}{unchanged}{hint}")
+
     def _store_file(self, local_file: str, path: str) -> None:
-        from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+        from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 
         client = self._container_client
         try:
-            with open(local_file, "rb") as f:
-                client.upload_blob(path, f, overwrite=True, max_concurrency=self.upload_concurrency)
-        except ResourceNotFoundError:
             try:
-                client.create_container()
-            except ResourceExistsError:
-                pass  # another writer created it meanwhile
-            with open(local_file, "rb") as f:
-                client.upload_blob(path, f, overwrite=True, max_concurrency=self.upload_concurrency)
+                with open(local_file, "rb") as f:
+                    client.upload_blob(path, f, overwrite=True, max_concurrency=self.upload_concurrency)
+            except ResourceNotFoundError:
+                try:
+                    client.create_container()
+                except ResourceExistsError:
+                    pass  # another writer created it meanwhile
+                with open(local_file, "rb") as f:
+                    client.upload_blob(path, f, overwrite=True, max_concurrency=self.upload_concurrency)
+        except AzureError as e:
+            raise self._storage_error(e, path, "write") from e
 
     def _list(self, prefix: str) -> list[LakehouseFile]:
-        from azure.core.exceptions import ResourceNotFoundError
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
 
         try:
             return [
@@ -296,12 +352,16 @@ class AzureAdlsResource(LakehouseResource):
             ]
         except ResourceNotFoundError:
             return []
+        except AzureError as e:
+            raise self._storage_error(e, prefix or "/", "list") from e
 
     def _delete(self, path: str) -> bool:
-        from azure.core.exceptions import ResourceNotFoundError
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
 
         try:
             self._container_client.delete_blob(path)
         except ResourceNotFoundError:
             return False
+        except AzureError as e:
+            raise self._storage_error(e, path, "delete") from e
         return True

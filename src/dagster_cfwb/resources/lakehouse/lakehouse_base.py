@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,14 +20,16 @@ import pyarrow as pa
 from pydantic import Field
 
 from dagster_cfwb.resources.secrets import RedactedReprMixin
-from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS, to_arrow_stream, to_output
+from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS, ArrowStream, to_output
 from dagster_cfwb.transfer.lakehouse_paths import (
     lakehouse_path,
     normalize_lakehouse_path,
     rewrite_lakehouse_urls,
     strip_scheme,
 )
+from dagster_cfwb.transfer.lakehouse_types import lakehouse_stream
 from dagster_cfwb.transfer.parquet_files import ParquetWriteResult, write_parquet_stream
+from dagster_cfwb.transfer.temp_files import create_temp_file, remove_orphaned_temp_files, touching
 
 __all__ = ["LakehouseFile", "LakehouseResource"]
 
@@ -49,7 +50,7 @@ class LakehouseFile:
 
 
 class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
-    """Base of the lakehouse resources; use :class:`AzureAdlsResource` or :class:`LocalLakehouseResource`."""
+    """Base of the lakehouse resources; use `AzureAdlsResource` or `LocalLakehouseResource`."""
 
     duckdb_threads: int | None = Field(
         default=None,
@@ -177,15 +178,27 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
         Returns:
             ParquetWriteResult with the ``azure://`` path, row count, size in bytes and schema.
 
+        Raises:
+            TypeError: a column has an Arrow type the lakehouse cannot store exactly (a decimal of more
+                than 38 digits, a duration, an interval…); the message names the column and the cast
+                to use. See the type table in `docs/lakehouse.md`.
+            ValueError: a value would change when stored (nanoseconds of a timestamp with a time
+                zone that are not whole microseconds, a later batch whose types do not fit the first).
+            OSError: the storage refused or lost the write (`FileNotFoundError`, `PermissionError`,
+                `ConnectionError` where they apply); the message names the lakehouse path.
+
         Readers never see a half-written file: the file is written aside, then published in one step;
-        if anything fails, the previous file stays as it was.
+        if anything fails, the previous file stays as it was. Temp files left by killed writers are
+        removed by the next write in the same folder.
         """
         clean = normalize_lakehouse_path(path)
-        stream = to_arrow_stream(data)
-        fd, tmp = tempfile.mkstemp(prefix=".cfwb-", suffix=".parquet.tmp", dir=self._staging_dir(clean))
-        os.close(fd)
+        stream = lakehouse_stream(data, clean)  # refuses a column it cannot store exactly, before any file
+        folder = self._staging_dir(clean)
+        remove_orphaned_temp_files(folder)  # left by writers killed before they could clean up
+        tmp = create_temp_file(folder)
         try:
-            rows = write_parquet_stream(stream, tmp, compression=compression)
+            live = ArrowStream(stream.schema, touching(stream, tmp))  # a slow source: still ours
+            rows = write_parquet_stream(live, tmp, compression=compression)
             size = os.path.getsize(tmp)
             self._store_file(tmp, clean)
         finally:

@@ -16,17 +16,20 @@ __all__ = ["LocalLakehouseResource"]
 class LocalLakehouseResource(LakehouseResource):
     """Lakehouse stored as Parquet files in a local folder or NFS mount, queried with DuckDB.
 
-    It behaves exactly like :class:`AzureAdlsResource`: ``'azure://enseignement/stg/eleves.parquet'``
+    It behaves exactly like `AzureAdlsResource`: ``'azure://enseignement/stg/eleves.parquet'``
     in SQL means ``<root>/enseignement/stg/eleves.parquet``, so the same asset code runs in the demo,
     in tests and in production. Files are written aside and renamed into place, so a reader never
-    sees a half-written file.
+    sees a half-written file; the temp file of a writer killed mid-write is removed by the next write
+    in that folder. A column whose Arrow type DuckDB would read back changed (a decimal of more than
+    38 digits, a duration) is refused before writing, naming the column and the cast to use.
 
     Example:
-        .. code-block:: python
 
-            lakehouse = LocalLakehouseResource(root="/mnt/lakehouse")
-            lakehouse.write_table(df, "enseignement/stg/eleves.parquet")
-            df = lakehouse.query_blob_storage("FROM 'azure://enseignement/stg/eleves.parquet'")
+    ```python
+    lakehouse = LocalLakehouseResource(root="/mnt/lakehouse")
+    lakehouse.write_table(df, "enseignement/stg/eleves.parquet")
+    df = lakehouse.query_blob_storage("FROM 'azure://enseignement/stg/eleves.parquet'")
+    ```
     """
 
     root: str = Field(

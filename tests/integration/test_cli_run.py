@@ -66,10 +66,13 @@ def test_cfwb_run_import_and_export_preview_and_a_missing_file(tmp_path, pg_conf
     parquet = lakehouse / "enseignement" / "stg" / "ecoles_partenaires.parquet"
 
     preview = _cfwb(
-        ["run", "--preview", "src/enseignement/defs/import_partage/defs.yaml"], location, pg_config
+        ["run", "--preview", "src/enseignement/defs/import_partage/defs.yaml", "enseignement/pg/partenaires"],
+        location,
+        pg_config,
     )
     assert preview.returncode == 0, preview.stdout + preview.stderr
     assert "Athénée royal de Namur" in preview.stdout and "nothing was written" in preview.stdout
+    assert "`enseignement/stg/ecoles_partenaires` is not built yet" in preview.stdout  # the export's input
     assert not parquet.exists() and not list(lakehouse.rglob("*.parquet"))
 
     # The import (a defs folder) and its export (an asset key) in one run, upstream first.

@@ -79,19 +79,55 @@ def _imports_for(tree, keys) -> list[tuple[Any, Any]]:
     return found
 
 
+def _exports_for(tree, keys) -> list[tuple[Any, Any]]:
+    """(component, export model) of each key among the location's DatabaseExportComponents."""
+    from dagster_cfwb.components.database_export import DatabaseExportComponent
+
+    return [
+        (component, export)
+        for component in tree.get_all_components(DatabaseExportComponent)
+        for export in component.exports
+        if export.key in keys
+    ]
+
+
+def _preview_exports(found, resources, out) -> None:
+    """Print the first rows each export would write (read from the lakehouse, nothing written)."""
+    import dagster as dg
+
+    from dagster_cfwb.components.database_export import export_reader
+
+    for component, export in found:
+        name = component.lakehouse_resource_key
+        key = export.key.to_user_string()
+        with dg.build_resources({name: resources[name]}) as built:
+            lakehouse = getattr(built, name)
+            missing = [t.asset_key.to_user_string() for t in export.tables if not lakehouse.exists(t.path)]
+            if missing:
+                print(f"{key}: nothing to preview, `{missing[0]}` is not built yet.", file=out)
+                continue
+            with lakehouse.duckdb_connection() as con:
+                reader = export_reader(con, lakehouse, export)
+                batch = next(iter(reader), None)
+                table = pa.Table.from_batches([] if batch is None else [batch], schema=reader.schema)
+        table = table.slice(0, PREVIEW_ROWS)
+        print(f"{key} — first {table.num_rows} rows it would write to `{export.table}`", file=out)
+        print(_format(table), file=out)
+        print("(preview only: nothing was written)", file=out)
+
+
 def preview_imports(tree, keys, defs, out) -> None:
-    """Print the first rows each import among ``keys`` would read; exports are listed as skipped."""
+    """Print the first rows each import among ``keys`` would read and each export would write."""
     import dagster as dg
 
     found = _imports_for(tree, keys)
-    previewed = {imp.target.asset_key for _, imp in found}
+    exports = _exports_for(tree, keys)
+    previewed = {imp.target.asset_key for _, imp in found} | {e.key for _, e in exports}
     for key in keys:
         if key not in previewed:
-            print(
-                f"{key.to_user_string()}: not an import, nothing to preview (run it without --preview).",
-                file=out,
-            )
+            print(f"{key.to_user_string()}: not an import or export, nothing to preview.", file=out)
     resources = defs.resources or {}
+    _preview_exports(exports, resources, out)
     for _component, imp in found:
         name = imp.source.resource_key
         if name not in resources:

@@ -17,7 +17,7 @@ from dagster_cfwb.components.yaml_models import TableModel
 from dagster_cfwb.metadata import PREVIEW_ROWS, lakehouse_location, table_metadata
 from dagster_cfwb.transfer.identifiers import quote_identifier, split_table_name, validate_identifier
 
-__all__ = ["DatabaseExportComponent", "ExportModel", "create_missing_schema"]
+__all__ = ["DatabaseExportComponent", "ExportModel", "create_missing_schema", "export_reader"]
 
 
 class ExportModel(dg.Model, dg.Resolvable):
@@ -247,7 +247,7 @@ class DatabaseExportComponent(CfwbComponent):
         if create_missing_schema(database, export.table):
             context.log.info(f"Created the schema of `{export.table}`, which did not exist.")
         with lakehouse.duckdb_connection() as con:
-            reader = _export_reader(con, lakehouse, export)
+            reader = export_reader(con, lakehouse, export)
             stream = pa.RecordBatchReader.from_batches(reader.schema, _keep_preview(reader, preview))
             result = database.copy_from_df(stream, export.table, mode=export.mode, keys=export.keys)
             schema = reader.schema
@@ -297,7 +297,8 @@ def create_missing_schema(database: Any, table: str) -> bool:
     return True
 
 
-def _export_reader(con, lakehouse, export: ExportModel) -> pa.RecordBatchReader:
+def export_reader(con, lakehouse, export: ExportModel) -> pa.RecordBatchReader:
+    """The rows ``export`` writes, streamed from the lakehouse by DuckDB connection ``con``."""
     locations = {t.table: lakehouse.rewrite_sql(f"'azure://{t.path}'") for t in export.tables}
     if export.query:
         for name, location in locations.items():

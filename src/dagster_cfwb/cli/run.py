@@ -5,6 +5,7 @@ cd platform/enseignement
 cfwb run enseignement/stg/ecoles_partenaires          # an asset key
 cfwb run src/enseignement/defs/import_partage         # every asset of a defs folder
 cfwb run src/enseignement/defs/import_partage/defs.yaml --preview   # the first rows, nothing written
+cfwb run src/enseignement/defs/etablissements.py     # every asset of a Python module of defs/
 ```
 
 It runs on the same lakehouse and PostgreSQL as ``cfwb demo`` when nothing else is configured
@@ -68,9 +69,7 @@ def _locate(platform: Path, target: str, cwd: Path) -> tuple[CodeLocation, Path 
             f"`{path}` is not inside a code location of `{platform / 'workspace.yaml'}` "
             f"({', '.join(f'`{loc.project_dir}`' for loc in locations)})."
         )
-    if "/" not in target and not target.endswith((".yaml", ".yml")):
-        pass  # a one-part asset key: look it up in the current location below
-    elif target.endswith((".yaml", ".yml")) or target.startswith(("src/", "./", "../")):
+    if target.endswith((".yaml", ".yml", ".py")) or target.startswith(("src/", "./", "../", "/")):
         raise FileNotFoundError(f"No such file or folder `{target}` (from `{cwd}`).")
     for location in locations:
         if cwd.is_relative_to(location.project_dir):
@@ -97,8 +96,8 @@ def component_tree(location: CodeLocation, defs):
 
 
 def _keys_of_path(location: CodeLocation, path: Path, location_defs) -> list[Any]:
-    """Asset keys defined by the component(s) of a defs folder or ``defs.yaml``."""
-    folder = path.parent if path.is_file() else path
+    """Asset keys defined by a defs folder, its ``defs.yaml`` or a Python module of ``defs/``."""
+    folder = path.parent if path.suffix in (".yaml", ".yml") else path
     defs = component_tree(location, location_defs).build_defs_at_path(folder)
     keys = [
         key for asset in defs.assets or [] for key in getattr(asset, "keys", [getattr(asset, "key", None)])
@@ -197,8 +196,9 @@ def run_target(
     """Materialise ``targets`` (asset keys, defs folders or ``defs.yaml``) in one run and report.
 
     Args:
-        targets: e.g. ``enseignement/stg/classes`` or ``src/enseignement/defs/import_partage``; several
-            (of one code location) run together, upstream first (an import and its export).
+        targets: e.g. ``enseignement/stg/classes``, ``src/enseignement/defs/import_partage`` (or its
+            ``defs.yaml``) or ``src/enseignement/defs/etablissements.py``; several (of one code
+            location) run together, upstream first (an import and its export).
         preview: print the first rows each import would read, write nothing.
         partition: the partition to run for a partitioned asset (default: the last one).
         platform_dir: the platform folder (default: found from ``cwd``).

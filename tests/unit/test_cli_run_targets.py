@@ -65,3 +65,20 @@ def test_preview_reads_the_first_rows_and_writes_nothing(tmp_path):
         {"id": 3, "nom_complet": "élève 3"},
     ]
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_load_error_is_the_components_message_not_dagsters_tree():
+    from dagster_cfwb.cli import _plain_message
+
+    class ComponentTreeException(Exception):
+        __module__ = "dagster.components.core.component_tree"
+
+    yaml_error = ValueError("Invalid `LakehouseImportComponent` configuration in …/defs.yaml (1 problem): …")
+    try:
+        try:
+            raise yaml_error
+        except ValueError as e:
+            raise ComponentTreeException("Error while loading component import_partage[0]:\n├── …") from e
+    except ComponentTreeException as e:
+        message = _plain_message(e)
+    assert message == str(yaml_error)

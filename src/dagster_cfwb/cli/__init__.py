@@ -110,14 +110,19 @@ def _run(args) -> int:
 
 
 def _plain_message(error: BaseException) -> str:
-    """The error's message and, when it wraps another one, the wrapped message (no stack trace)."""
-    message = str(error).strip() or type(error).__name__
-    cause = error.__cause__
-    while cause is not None:
+    """The error's message, without stack trace; Dagster's wrappers (e.g. the component tree it prints
+    around a YAML error) give way to the error they wrap, and wrapped messages follow as "caused by"."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__
+    own = [e for e in chain if not type(e).__module__.startswith("dagster.")] or chain
+    message = str(own[0]).strip() or type(own[0]).__name__
+    for cause in own[1:]:
         text = str(cause).strip()
         if text and text not in message:
             message += f"\n  caused by: {text}"
-        cause = cause.__cause__
     return message
 
 

@@ -33,7 +33,7 @@ from dagster_cfwb.cli.platform_layout import (
     read_workspace,
 )
 
-__all__ = ["DemoReport", "prepare_demo_environment", "run_demo", "ui_command"]
+__all__ = ["DemoReport", "planned_checks", "prepare_demo_environment", "run_demo", "ui_command"]
 
 BACKFILL_DAYS = 7
 # Step logs (e.g. "Imported 245 schools", dbt's lines) but not Dagster's DEBUG event lines.
@@ -51,6 +51,7 @@ class DemoReport:
     env: dict[str, str]
     seconds: float
     embedded_postgres: bool = False
+    checks_not_run: list[str] | None = None  # planned, never evaluated: their asset failed upstream
 
     @property
     def success(self) -> bool:
@@ -113,6 +114,18 @@ def ui_command(platform: Path, env: dict[str, str] | None = None) -> str:
     return f"cd {platform} && {exports} \\\n    {dagster} dev"
 
 
+def planned_checks(instance, run_id: str) -> list[str]:
+    """``asset:check`` of every check the run planned (evaluated or not), from its event log."""
+    from dagster import DagsterEventType
+
+    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED)
+    names = []
+    for record in records.records:
+        data = record.event_log_entry.dagster_event.event_specific_data
+        names.append(f"{data.asset_key.to_user_string()}:{data.check_name}")
+    return sorted(set(names))
+
+
 def _materialised_rows(result) -> dict[str, int | None]:
     rows = {}
     for event in result.get_asset_materialization_events():
@@ -154,17 +167,21 @@ def run_demo(
     instance = dg.DagsterInstance.get()
     materialised: dict[str, int | None] = {}
     failed_steps: list[str] = []
-    checks_passed, checks_failed = 0, []
+    checks_passed, checks_failed, checks_not_run = 0, [], []
 
     def collect(result) -> None:
         nonlocal checks_passed
         materialised.update(_materialised_rows(result))
         failed_steps.extend(e.step_key for e in result.all_events if e.is_step_failure)
+        evaluated = set()
         for evaluation in result.get_asset_check_evaluations():
+            name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            evaluated.add(name)
             if evaluation.passed:
                 checks_passed += 1
             else:
-                checks_failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+                checks_failed.append(name)
+        checks_not_run.extend(n for n in planned_checks(instance, result.run_id) if n not in evaluated)
 
     partitioned = [a for a in assets if a.partitions_def is not None]
     today = datetime.now(UTC).date()
@@ -205,6 +222,7 @@ def run_demo(
         env,
         time.monotonic() - started,
         embedded_postgres=embedded,
+        checks_not_run=checks_not_run,
     )
     _print_report(report, platform, out)
     return report
@@ -217,9 +235,17 @@ def _print_report(report: DemoReport, platform: Path, out) -> None:
     for key in sorted(report.materialised):
         rows = report.materialised[key]
         print(f"{key.ljust(width)}  {'' if rows is None else f'{rows:,}'}", file=out)
-    print(f"\nChecks: {report.checks_passed} passed, {len(report.checks_failed)} failed.", file=out)
+    not_run = report.checks_not_run or []
+    print(
+        f"\nChecks: {report.checks_passed} passed, {len(report.checks_failed)} failed"
+        + (f", {len(not_run)} not run (upstream failed)" if not_run else "")
+        + ".",
+        file=out,
+    )
     for failure in report.checks_failed:
         print(f"  failed check: {failure}", file=out)
+    for name in not_run:
+        print(f"  not run: {name} (its asset failed)", file=out)
     for step in report.failed_steps:
         print(f"  FAILED step: {step}", file=out)
     print(f"Done in {report.seconds:.0f} s.", file=out)

@@ -266,12 +266,6 @@ def _materialise(defs, keys: list[Any], partition: str | None, out) -> RunReport
         partition_key = partition or partitions_def.get_last_partition_key()
     elif partition:
         raise ValueError(f"`--partition {partition}`: none of the chosen assets is partitioned.")
-    planned = [
-        f"{spec.asset_key.to_user_string()}:{spec.name}"
-        for c in [*assets, *checks]
-        for spec in getattr(c, "check_specs", [])
-        if spec.asset_key in keys
-    ]
     names = ", ".join(k.to_user_string() for k in keys)
     print(f"Running {names}{f' (partition {partition_key})' if partition_key else ''} …", file=out)
     instance = dg.DagsterInstance.get()
@@ -290,7 +284,9 @@ def _materialise(defs, keys: list[Any], partition: str | None, out) -> RunReport
         for a in assets
         if getattr(a, "node_def", None) is not None
     }
-    _collect(result, instance, report, sorted(set(planned)), step_assets)
+    from dagster_cfwb.cli.demo import planned_checks
+
+    _collect(result, instance, report, planned_checks(instance, result.run_id), step_assets)
     return report
 
 

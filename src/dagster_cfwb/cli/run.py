@@ -48,13 +48,14 @@ class RunReport:
     materialised: list[AssetOutcome] = field(default_factory=list)
     checks_passed: list[str] = field(default_factory=list)
     checks_failed: list[str] = field(default_factory=list)
+    blocking_failures: int = 0  # failed checks of severity `error` (a `warn` check only reports)
     checks_not_run: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
-        return not self.errors and not self.checks_failed
+        return not self.errors and not self.blocking_failures
 
 
 def _locate(platform: Path, target: str, cwd: Path) -> tuple[CodeLocation, Path | None]:
@@ -173,6 +174,7 @@ def _collect(
             summary = evaluation.description or ""
             severity = getattr(evaluation.severity, "value", evaluation.severity)
             report.checks_failed.append(f"{name} ({str(severity).lower()}) {summary}".strip())
+            report.blocking_failures += str(severity).upper() != "WARN"
     report.checks_not_run.extend(c for c in planned_checks if c not in evaluated)
     for event in result.all_events:
         if event.is_step_failure:

@@ -446,3 +446,71 @@ def test_a_text_watermark_is_refused_and_nothing_is_left(postgresql, pg_schema, 
     assert "The watermark `updated_at`" in message and "arrives as `string`" in message
     assert "::numeric(20,0)" in message
     assert local_lakehouse.list("enseignement") == []
+
+
+def test_a_query_source_ending_in_a_comment_is_filtered_by_the_window(postgresql, pg_schema, local_lakehouse):
+    """The query is wrapped as `SELECT * FROM (<query>\n) …`: a trailing `-- comment` cannot swallow the `)`."""
+    from dagster_cfwb.components.incremental_import import run_incremental_import
+    from dagster_cfwb.components.lakehouse_import import ImportModel
+
+    _seed(postgresql, pg_schema, rows=3)
+    imp = ImportModel.model_validate(
+        {
+            "source": {
+                "kind": "database",
+                "resource_key": "postgresql",
+                "query": f'SELECT id, nom, updated_at FROM "{pg_schema}".eleves -- every pupil\n',
+            },
+            "target": {"code_location": "enseignement", "layer": "stg", "table": "eleves"},
+            "mode": "incremental",
+            "watermark_column": "updated_at",
+            "keys": ["id"],
+        }
+    )
+    run_incremental_import(imp, postgresql, local_lakehouse)
+    _insert(postgresql, pg_schema, "(4, 'nouveau', '2024-03-02')")
+    second = run_incremental_import(imp, postgresql, local_lakehouse)  # filtered: the wrapped query
+    assert (second.rows, second.extra_metadata["rows_added"]) == (4, 1)
+    assert _rows(local_lakehouse) == _expected(postgresql, pg_schema)
+
+
+def test_a_mariadb_timestamp_watermark_with_duckdb_in_another_time_zone(
+    mysql_config, local_lakehouse, monkeypatch
+):
+    """DuckDB hands the largest watermark back in its session time zone (the machine's, e.g. Paris);
+    pymysql writes a datetime's wall clock without its zone, and the MariaDB session is in UTC."""
+    import secrets
+
+    from dagster_cfwb.components.incremental_import import run_incremental_import
+    from dagster_cfwb.components.lakehouse_import import ImportModel
+    from dagster_cfwb.resources.db.mysql_resource import MySQLResource
+
+    monkeypatch.setattr(
+        LocalLakehouseResource,
+        "_prepare_duckdb",
+        lambda self, con: con.execute("SET TimeZone = 'Europe/Paris'"),
+    )
+    mysql = MySQLResource(**mysql_config)
+    table = f"cfwb_inc_{secrets.token_hex(4)}"
+    mysql.execute(f"CREATE TABLE `{table}` (id INT PRIMARY KEY, nom VARCHAR(50), updated_at TIMESTAMP NULL)")
+    imp = ImportModel.model_validate(
+        {
+            "source": {"kind": "database", "resource_key": "mariadb", "table": table},
+            "target": {"code_location": "enseignement", "layer": "stg", "table": "eleves"},
+            "mode": "incremental",
+            "watermark_column": "updated_at",
+            "keys": ["id"],
+            "lookback": "0 minutes",
+        }
+    )
+    try:
+        mysql.execute(f"INSERT INTO `{table}` VALUES (1, 'a', '2024-07-01 10:00:00')")  # UTC (the session's)
+        run_incremental_import(imp, mysql, local_lakehouse)
+        # committed after the run, in the same second as the largest watermark imported
+        mysql.execute(f"INSERT INTO `{table}` VALUES (2, 'b', '2024-07-01 10:00:00')")
+        second = run_incremental_import(imp, mysql, local_lakehouse)
+    finally:
+        mysql.execute(f"DROP TABLE `{table}`")
+    assert (second.extra_metadata["rows_read"], second.rows) == (2, 2)  # row 2 was lost
+    assert second.extra_metadata["watermark_from"] == "2024-07-01 10:00:00+00:00"
+    assert _rows(local_lakehouse) == [(1, "a"), (2, "b")]

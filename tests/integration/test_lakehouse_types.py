@@ -167,6 +167,12 @@ def _cases() -> list[Case]:
             "refused",
             "TypeError",
         ),  # fmt: skip
+        Case(
+            "decimal128(3, 5) (scale above precision)",
+            pa.array(["0.00999", "-0.00123", None]).cast(pa.decimal128(3, 5)),
+            "exact",
+            "decimal128(5, 5)",
+        ),  # fmt: skip
     ]
     for unit in ("s", "ms", "us", "ns"):
         cases.append(

@@ -78,6 +78,8 @@ TYPES: list[Case] = [
         Decimal("-1234567890123456789012345678901234567890.12345678901234567890"),
     ),
     R("numeric(10,2)", "'NaN'", "decimal128(10, 2)"),
+    E("numeric(5,-2)", "'-1234567'", "decimal128(7, 0)", Decimal("-1234600")),  # PostgreSQL 15 scales
+    E("numeric(3,5)", "'-0.00123'", "decimal128(5, 5)", Decimal("-0.00123")),
     T(
         "numeric",
         "'123456789012345678901234567890.000000000000000000000000000001'",
@@ -438,6 +440,60 @@ def test_the_psycopg_reader_is_chosen_by_the_resource_field(type_db):
     assert db.query(f"SELECT {column(0)} FROM types LIMIT 1", output="arrow").num_rows == 1
     with pytest.raises(ValueError, match="reader"):
         resource(type_db, "jdbc")
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_the_session_time_zone_still_means_what_it_means_in_the_query(pg_config, reader):
+    """A database in `Europe/Paris`: `ts::date` and `extract(hour …)` in the query are computed in
+    Paris time, as in any SQL client; the timestamptz value itself is the same instant, in UTC."""
+    import psycopg
+
+    from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
+
+    name = f"cfwb_tz_{secrets.token_hex(4)}"
+    admin = {k: pg_config[k] for k in ("host", "port", "user")}
+    if pg_config["password"]:
+        admin["password"] = pg_config["password"]
+    with psycopg.connect(**admin, dbname=pg_config["database"], autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f"ALTER DATABASE \"{name}\" SET TimeZone = 'Europe/Paris'")
+    try:
+        db = PostgreSQLResource(**{**pg_config, "database": name}, reader=reader)
+        table = db.query(
+            "SELECT ts, ts::date AS d, extract(hour FROM ts)::int AS h, ARRAY[ts] AS a "
+            "FROM (VALUES ('2024-03-01 00:30+01'::timestamptz)) v(ts)",
+            output="arrow",
+        )
+    finally:
+        with psycopg.connect(**admin, dbname=pg_config["database"], autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    row = table.to_pylist()[0]
+    assert row["ts"] == dt.datetime(2024, 2, 29, 23, 30, tzinfo=dt.UTC)
+    assert (row["d"], row["h"]) == (dt.date(2024, 3, 1), 0)
+    assert row["a"] == '{"2024-03-01 00:30:00+01"}'  # a text form: the same instant, with its offset
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_a_day_month_date_order_still_reads_the_querys_date_literals(pg_config, reader):
+    """A database with `DateStyle = 'ISO, DMY'` (French locales): `'01/02/2024'` is 1 February."""
+    import psycopg
+
+    from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
+
+    name = f"cfwb_dmy_{secrets.token_hex(4)}"
+    admin = {k: pg_config[k] for k in ("host", "port", "user")}
+    if pg_config["password"]:
+        admin["password"] = pg_config["password"]
+    with psycopg.connect(**admin, dbname=pg_config["database"], autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f"ALTER DATABASE \"{name}\" SET DateStyle = 'ISO, DMY'")
+    try:
+        db = PostgreSQLResource(**{**pg_config, "database": name}, reader=reader)
+        table = db.query("SELECT '01/02/2024'::date AS d, '1 day'::interval AS i", output="arrow")
+    finally:
+        with psycopg.connect(**admin, dbname=pg_config["database"], autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    assert table.to_pylist() == [{"d": dt.date(2024, 2, 1), "i": "@ 1 day"}]
 
 
 # -- the type table in docs/databases.md ---------------------------------------------------------

@@ -223,3 +223,18 @@ def test_replace_under_a_view_fails_clearly_and_keeps_the_table(postgresql, pg_s
     with pytest.raises(ValueError, match=r"view\(s\) .*v.* depend on it"):
         postgresql.copy_from_df(pl.DataFrame({"id": [2, 3]}), "base", schema=pg_schema)
     assert _count(postgresql, f'"{pg_schema}".v') == 1
+
+
+@pytest.mark.parametrize("streams", [1, 2])
+def test_replace_with_keys_names_the_primary_key_after_the_table(pg_config, pg_schema, streams):
+    """The key of a replaced table is `<table>_pkey`, as PostgreSQL names it, on every replace —
+    never the staging table's `_cfwb_…_pkey` (which changed on each load and looked like a leftover)."""
+    pg = PostgreSQLResource(**pg_config, copy_streams=streams, batch_rows=2)
+    for _ in range(2):
+        pg.copy_from_df(pa.table({"id": [1, 2, 3], "v": ["a", "b", "c"]}), f"{pg_schema}.t", keys=["id"])
+        indexes = pg.query("SELECT indexname FROM pg_indexes WHERE schemaname = %s", params=[pg_schema])[
+            "indexname"
+        ].to_list()
+        assert indexes == ["t_pkey"]
+    pg.copy_from_df(pa.table({"id": [3], "v": ["z"]}), f"{pg_schema}.t", mode="upsert", keys=["id"])
+    assert pg.query(f'SELECT v FROM "{pg_schema}".t ORDER BY id')["v"].to_list() == ["a", "b", "z"]

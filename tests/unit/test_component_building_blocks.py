@@ -81,7 +81,7 @@ def test_query_source_is_wrapped_for_filters():
     sql, params = source_select(
         _Source(query="SELECT * FROM x;"), "postgres", [Filter("d", ">=", 1), Filter("d", "<", 2)]
     )
-    assert sql == 'SELECT * FROM (SELECT * FROM x) cfwb_source WHERE "d" >= %s AND "d" < %s' and params == [
+    assert sql == 'SELECT * FROM (SELECT * FROM x\n) cfwb_source WHERE "d" >= %s AND "d" < %s' and params == [
         1,
         2,
     ]

@@ -126,6 +126,9 @@ def test_gitlab_ci_order_matrix_and_deploy_rules():
     assert ci["stages"] == ["build", "validate", "lint", "test", "deploy"]
     assert ci["validate-definitions"]["parallel"]["matrix"][0]["LOCATION"] == _location_names()
     assert "dg check defs" in ci["validate-definitions"]["script"]
+    assert ci["validate-definitions"]["script"].index("cfwb check") < ci["validate-definitions"][
+        "script"
+    ].index("dg check defs")
     assert any("sqlfluff lint" in line for line in ci["lint"]["script"])
     assert any("--cov" in line for line in ci["tests"]["script"])
     assert ci["deploy-dev"]["rules"] == [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]

@@ -146,6 +146,27 @@ def test_files_with_different_columns_are_refused(tmp_path, local_lakehouse):
     assert _files_in(local_lakehouse) == []
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("75001", "01000"), ("true\nfalse", "0\n2")],  # `01000` -> 1000, `2` -> true: values that change
+)
+def test_a_later_file_whose_values_would_change_in_the_first_files_type_is_refused(
+    tmp_path, local_lakehouse, first, second
+):
+    (tmp_path / "c_1.csv").write_text(f"code\n{first}\n")
+    (tmp_path / "c_2.csv").write_text(f"code\n{second}\n")
+    with pytest.raises(FileParseError, match=r"c_2\.csv.*`code`.*schema"):
+        _load(tmp_path / "c_*.csv", local_lakehouse)
+    assert _files_in(local_lakehouse) == []
+
+
+def test_a_later_file_with_only_empty_values_or_whole_numbers_fits_the_first(tmp_path, local_lakehouse):
+    (tmp_path / "d_1.csv").write_text("n,x\n1.5,1\n")
+    (tmp_path / "d_2.csv").write_text("n,x\n2,\n")  # int64 into double, an empty (string) column
+    _, df = _load(tmp_path / "d_*.csv", local_lakehouse)
+    assert df["n"].to_list() == [1.5, 2.0] and df["x"].to_list() == [1, None]
+
+
 def test_nothing_matches(tmp_path, local_lakehouse):
     with pytest.raises(FileNotFoundError, match="No file matches"):
         _load(tmp_path / "*.csv", local_lakehouse)

@@ -244,3 +244,17 @@ def test_excel_empty_and_repeated_headers_are_named_like_a_csv(tmp_path, local_l
     assert result.columns == ["note", "column_2", "note_2", "_2024", "a_1"]
     assert result.original_column_names == {"note": "Note", "column_2": "", "note_2": "Note", "_2024": "2024"}
     assert table.column("note_2").to_pylist() == [3]
+
+
+def test_codes_with_leading_zeros_and_integers_too_big_for_int64_are_read_as_text(tmp_path, local_lakehouse):
+    """Arrow would infer `01000` as the int64 1000 and a 23-digit id as a rounded double."""
+    f = tmp_path / "communes.csv"
+    f.write_text(
+        "code_postal,siret_long,habitants,ratio\n"
+        "01000,12345678901234567890123,41,0.5\n75001,9,16000,1\n,,NA,NA\n"
+    )
+    _, table = _load(f, local_lakehouse)
+    assert table.column("code_postal").to_pylist() == ["01000", "75001", None]
+    assert table.column("siret_long").to_pylist() == ["12345678901234567890123", "9", None]
+    assert table.column("habitants").to_pylist() == [41, 16000, None]  # plain numbers stay numbers
+    assert table.column("ratio").to_pylist() == [0.5, 1.0, None]

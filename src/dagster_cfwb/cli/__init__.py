@@ -5,6 +5,7 @@ cfwb run <asset|defs folder> materialise one import/export and its checks (--pre
 cfwb new location <name>     add a code location to platform/ (workspace, test, CI entry)
 cfwb dbt parse               build the dbt manifests (packaging step)
 cfwb postgres start|stop     the demo's embedded PostgreSQL
+cfwb check [PATH]            validate every defs.yaml of a code location, in seconds
 """
 
 from __future__ import annotations
@@ -60,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
 
     postgres = commands.add_parser("postgres", help="The demo's embedded PostgreSQL.")
     postgres.add_argument("action", choices=["start", "stop"])
+
+    check = commands.add_parser(
+        "check", help="Validate every defs.yaml of a code location (file, line, field, fix), in seconds."
+    )
+    check.add_argument(
+        "path", nargs="?", default=".", help="Code location folder, defs folder or defs.yaml (default: here)."
+    )
     return parser
 
 
@@ -76,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     from dagster_cfwb.cli.platform_layout import find_platform_dir
 
+    if args.command == "check":
+        from dagster_cfwb.cli.check import run_check
+
+        return run_check(args.path)
     if args.command == "demo":
         from dagster_cfwb.cli.demo import run_demo
 

@@ -15,7 +15,11 @@ from typing import Any, Self
 import dagster as dg
 from pydantic import BaseModel, PrivateAttr, ValidationError, model_validator
 
-from dagster_cfwb.components.yaml_errors import ComponentYamlError, format_validation_error
+from dagster_cfwb.components.yaml_errors import (
+    ComponentYamlError,
+    format_template_error,
+    format_validation_error,
+)
 
 __all__ = ["CfwbComponent", "tighten_json_schema"]
 
@@ -117,11 +121,20 @@ class CfwbComponent(dg.Component, dg.Resolvable, dg.Model):
         raw = getattr(attributes, "_cfwb_raw", None)
         if raw is None:
             raw = attributes.model_dump(exclude_unset=True) if attributes is not None else {}
+        from dagster.components.resolved.errors import ResolutionException
         from dagster.components.resolved.scopes import LoadContextScope
 
         scoped = context.with_rendering_scope({"context": LoadContextScope(context)})
         resolution = scoped.resolution_context.at_path("attributes")
-        rendered = resolution.resolve_value(raw)
+        try:
+            rendered = resolution.resolve_value(raw)
+        except ResolutionException as e:
+            located = format_template_error(
+                e, cls.__name__, raw=raw, source_tree=resolution.source_position_tree
+            )
+            if located is None:
+                raise
+            raise located from None
         return cls.validate_attributes(rendered, raw=raw, source_tree=resolution.source_position_tree)
 
     @classmethod

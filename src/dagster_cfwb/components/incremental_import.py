@@ -317,6 +317,10 @@ def run_incremental_import(
             .column(0)[0]
             .as_py()
         )
+        if isinstance(newest, dt.datetime) and newest.tzinfo is not None:
+            # DuckDB answers in its session time zone (the machine's); some drivers (pymysql) bind a
+            # datetime's wall clock without its zone, and the source sessions are in UTC
+            newest = newest.astimezone(dt.UTC)
         cut = window_start(newest, parse_lookback(imp.lookback), column)
     filters = [Filter(column, ">=", cut, or_null=True)] if cut is not None else []
     log.info(

@@ -34,7 +34,7 @@ class ExampleYamlScaffolder(dg.Scaffolder):
 class LakehouseImportScaffolder(ExampleYamlScaffolder):
     EXAMPLE = """
 # Copy source tables into the lakehouse: one entry under `imports` = one table = one asset.
-# Check this file with `dg check yaml`, then `dg check defs`.
+# Check this file with `cfwb check` (seconds), then `dg check defs`.
 attributes:
   # lakehouse_resource_key: lakehouse     # resource key of the lakehouse (default: lakehouse)
   imports:

@@ -85,7 +85,7 @@ def source_select(source: Any, dialect: str, filters: Sequence[Filter] = ()) -> 
         query = source.query.strip().rstrip(";")
         if not filters:
             return query, None
-        sql = f"SELECT * FROM ({query}) cfwb_source"  # noqa: S608
+        sql = f"SELECT * FROM ({query}\n) cfwb_source"  # noqa: S608 - a line break ends a trailing `-- comment`
     mark = _PLACEHOLDERS.get(dialect, "%s")
     conditions = []
     for f in filters:

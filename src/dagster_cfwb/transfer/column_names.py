@@ -5,8 +5,8 @@ Real headers hold spaces, accents, apostrophes, ligatures, duplicates or nothing
 identifiers that every SQL engine accepts unquoted, and keep each original name in the Arrow field
 metadata (key ``original_name``), which the lakehouse Parquet file stores and the asset's column
 schema shows as the column's description. ``column_names="as_is"`` keeps the names exactly as they
-are: the lakehouse (Parquet, DuckDB) takes any name, but a database export then refuses names that
-are not plain identifiers.
+are: the lakehouse (Parquet, DuckDB) takes any name but two that differ only by case (DuckDB would
+rename one: refused), and a database export refuses names that are not plain identifiers.
 
 Rules of ``snake_case``:
 

@@ -315,7 +315,33 @@ def _infer_types(
         found = pa.string() if pa.types.is_null(f.type) else f.type
         # Arrow types columns by name: two columns named alike that hold different types are read as text
         types[name] = found if name not in types or types[name].equals(found) else pa.string()
+    _keep_codes_as_text(pa.BufferReader(sample), sample_read, parse, types)
     return types, names
+
+
+_LEADING_ZERO = r"^\s*[+-]?0[0-9]"  # `01000`: a code, not the number 1000
+_LONG_INTEGER = r"^\s*[+-]?[0-9]{16,}\s*$"  # past 2^53: a double would round it
+
+
+def _keep_codes_as_text(sample, read, parse, types: dict[str, pa.DataType]) -> None:
+    """Numbers columns of the sample that a number type would change are read as text instead.
+
+    Arrow infers `01000` as the int64 1000 and a 23-digit identifier as a rounded double.
+    """
+    numeric = [n for n, t in types.items() if pa.types.is_integer(t) or pa.types.is_floating(t)]
+    if not numeric:
+        return
+    convert = pacsv.ConvertOptions(
+        column_types={n: pa.string() for n in numeric}, include_columns=numeric, strings_can_be_null=False
+    )
+    texts = pacsv.read_csv(sample, read_options=read, parse_options=parse, convert_options=convert)
+    for name in numeric:
+        column = texts.column(name)
+        changed = pc.any(pc.match_substring_regex(column, _LEADING_ZERO)).as_py()
+        if not changed and pa.types.is_floating(types[name]):
+            changed = pc.any(pc.match_substring_regex(column, _LONG_INTEGER)).as_py()
+        if changed:
+            types[name] = pa.string()
 
 
 def _coalesce(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:

@@ -152,15 +152,30 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema, label: str) -> pa.RecordB
     for f, column in zip(schema, batch.columns, strict=True):
         if not column.type.equals(f.type):
             try:
-                column = pc.cast(column, f.type)
+                cast = pc.cast(column, f.type)
+                back = pc.cast(cast, column.type)  # `01000` -> 1000 -> `1000`, 2 -> true -> 1: changed
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                cast = back = None
+            if back is None or not _same_values(back, column):
                 raise FileParseError(
                     label,
-                    f"column `{f.name}` holds {column.type} here but {f.type} in the first file; "
-                    "give its type in `schema`.",
+                    f"column `{f.name}` holds {column.type} here but {f.type} in the first file, and its "
+                    f"values would not stay the same as {f.type}; give its type in `schema` "
+                    f"(e.g. {{{f.name!r}: 'string'}}).",
                 ) from None
+            column = cast
         columns.append(column)
     return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _same_values(a: pa.Array, b: pa.Array) -> bool:
+    """True if ``a`` and ``b`` hold the same values (NaN equal to NaN)."""
+    if a.equals(b):
+        return True
+    if not pa.types.is_floating(a.type) or a.null_count != b.null_count:
+        return False
+    same = pc.or_kleene(pc.equal(a, b), pc.and_(pc.is_nan(a), pc.is_nan(b)))
+    return pc.all(pc.fill_null(same, True)).as_py()
 
 
 def _count_text_markers(batch: pa.RecordBatch, counts: dict[str, int]) -> None:

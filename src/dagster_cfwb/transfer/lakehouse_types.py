@@ -8,8 +8,9 @@ before anything is written, what each column becomes:
 - **kept**: the Parquet type DuckDB reads back with the same values;
 - **converted** to an equivalent type with the same values (dictionary → its values, `null` →
   string, `float16` → `float32`, `date64` → `date32`, times → `time64[us]`, `timestamp[s|ms]` →
-  `timestamp[us]`, `timestamp[ns, tz]` → `timestamp[us, tz]`), with *safe* casts: a value that does
-  not fit (nanoseconds that are not whole microseconds, an overflow) is refused, never rounded;
+  `timestamp[us]`, `timestamp[ns, tz]` → `timestamp[us, tz]`, `decimal128(3, 5)` → `decimal128(5, 5)`),
+  with *safe* casts: a value that does not fit (nanoseconds that are not whole microseconds, an
+  overflow) is refused, never rounded;
 - **refused** with a `TypeError` naming the lakehouse path, the column, its Arrow type and the cast
   to use (decimals over 38 digits, durations, intervals, unions, unknown extension types…).
 
@@ -82,6 +83,16 @@ def _target_type(t: pa.DataType, where: str, path: str, *, top: bool) -> pa.Data
                 "Parquet decimals need a scale between 0 and the precision.",
                 f"Cast it to `decimal128({min(t.precision - t.scale, MAX_DECIMAL_PRECISION)}, 0)` (exact for these values).",
             )
+        if t.scale > t.precision:  # decimal128(3, 5) holds 0.00123: as decimal128(5, 5), the same values
+            if t.scale > MAX_DECIMAL_PRECISION:
+                raise _refuse(
+                    path,
+                    where,
+                    t,
+                    f"its {t.scale} digits after the point need a decimal of more than {MAX_DECIMAL_PRECISION} digits.",
+                    "Cast it to text (`pa.string()`, in the source SQL `CAST(col AS text)`).",
+                )
+            return pa.decimal128(t.scale, t.scale)
         return t
     if pa.types.is_duration(t):
         raise _refuse(
@@ -155,13 +166,23 @@ def _target_field(f: pa.Field, where: str, path: str) -> pa.Field:
 
 
 def lakehouse_schema(schema: pa.Schema, path: str) -> pa.Schema:
-    """The schema a lakehouse file gets for rows of ``schema``; `TypeError` if a column is refused.
+    """The schema a lakehouse file gets for rows of ``schema``; `TypeError` if a column is refused,
+    `ValueError` if two column names differ only by case.
 
     Example:
         >>> import pyarrow as pa
         >>> lakehouse_schema(pa.schema([("d", pa.dictionary(pa.int8(), pa.string()))]), "x/stg/t.parquet")
         d: string
     """
+    seen: dict[str, str] = {}
+    for name in schema.names:  # DuckDB folds case and reads a second `a` (or `A`) back as `a_1`
+        if name.lower() in seen:
+            raise ValueError(
+                f"Cannot write lakehouse file `{path}`: columns `{seen[name.lower()]}` and `{name}` have the "
+                "same name to DuckDB (names are compared without case), which would read the second one back "
+                "renamed. Nothing was written. Rename one of them (in SQL: `AS other_name`)."
+            )
+        seen[name.lower()] = name
     fields = [
         pa.field(f.name, _target_type(f.type, f.name, path, top=True), f.nullable, f.metadata) for f in schema
     ]
@@ -246,7 +267,9 @@ def _family(t: pa.DataType) -> str:
         ("decimal", pa.types.is_decimal),
         ("text", lambda x: pa.types.is_string(x) or pa.types.is_large_string(x)),
         ("bytes", lambda x: pa.types.is_binary(x) or pa.types.is_large_binary(x)),
-        ("timestamp", pa.types.is_timestamp),
+        # a wall-clock time without a zone is not an instant: never cast one into the other
+        ("timestamp", lambda x: pa.types.is_timestamp(x) and x.tz is None),
+        ("timestamp with time zone", pa.types.is_timestamp),
         # nested types differ by child names too (DuckDB names a list's values `l`, pyarrow `item`)
         (
             "list",

@@ -21,6 +21,7 @@ from dagster_cfwb.transfer.mysql_result_types import (
     is_date_code,
     mysql_result_schema,
     mysql_type_name,
+    text_protocol_refusal,
     unreadable_date_error,
 )
 from dagster_cfwb.transfer.mysql_wire import read_columns
@@ -99,8 +100,9 @@ def iter_mysql_batches(conn, sql: str, params=None, *, batch_rows: int = 65_536)
     At least one batch is always yielded, so an empty result still carries its schema.
 
     Raises:
-        UnsupportedTypeError: a result column no reader gives exactly (FLOAT, spatial), before any
-            batch, naming the column and the cast to use.
+        UnsupportedTypeError: a result column no reader gives exactly (FLOAT, spatial), or a DOUBLE
+            with fixed decimals this reader gets rounded, before any batch, naming the column and the
+            cast to use.
         ValueError: a zero or invalid date, naming the column and the cast to use (the batch that
             holds it is not yielded).
     """
@@ -116,6 +118,9 @@ def iter_mysql_batches(conn, sql: str, params=None, *, batch_rows: int = 65_536)
                 "The statement returned no result set; use execute() for statements without rows."
             )
         schema = mysql_result_schema(fields)
+        refusal = text_protocol_refusal(fields)
+        if refusal is not None:
+            raise refusal
         yielded = False
         while True:
             columns = read_columns(cur, batch_rows, len(fields))

@@ -8,7 +8,7 @@ the server's column definitions, before any row is read, so they agree on every 
 | TINYINT (also TINYINT(1) = BOOLEAN)        | int8 (uint8 if UNSIGNED)           |
 | SMALLINT / MEDIUMINT, INT / BIGINT         | int16 / int32, int32 / int64 (unsigned: uint16 / uint32, uint32 / uint64) |
 | YEAR                                       | int16 (YEAR(2): the two digits the server shows) |
-| DOUBLE                                     | float64                            |
+| DOUBLE                                     | float64 (with fixed decimals, e.g. `x / y` of DOUBLE(10,2): refused by the pymysql reader, `CAST(col AS DOUBLE)`) |
 | DECIMAL(p, s)                              | decimal128(p, s), decimal256 above 38 digits |
 | DATE / DATETIME(n) / TIMESTAMP(n)          | date32 / timestamp[us] / timestamp[us, UTC] |
 | TIME(n)                                    | duration[us] (−838:59:59 to 838:59:59) |
@@ -36,6 +36,7 @@ __all__ = [
     "mysql_field_to_arrow",
     "mysql_result_schema",
     "mysql_type_name",
+    "text_protocol_refusal",
     "unreadable_date_error",
 ]
 
@@ -55,6 +56,7 @@ _INT_TYPES = {
     _LONGLONG: (pa.int64(), pa.uint64()),
 }
 _FRACTIONS = {_TIMESTAMP: "TIMESTAMP", _DATETIME: "DATETIME", _TIME: "TIME"}
+_NOT_FIXED_DECIMALS = 31  # a DOUBLE's `decimals` when it has none fixed (sent in full)
 
 
 def _decimal_digits(field) -> tuple[int, int]:
@@ -150,6 +152,22 @@ def mysql_field_to_arrow(field) -> pa.DataType:
     if field.charsetnr == _BINARY_CHARSET and code != _JSON:
         return pa.binary()
     return pa.string()
+
+
+def text_protocol_refusal(fields) -> UnsupportedTypeError | None:
+    """The refusal of a DOUBLE column that the text protocol (our pymysql reader) sends rounded.
+
+    A DOUBLE with fixed decimals (`x / y` of `DOUBLE(10,2)` columns has 6, `PI()` 6) is sent as text
+    rounded to them (`0.333333`); `CAST(… AS DOUBLE)` has none and is sent in full. None: no such column.
+    """
+    for f in fields:
+        if f.type_code == _DOUBLE and f.scale < _NOT_FIXED_DECIMALS:
+            return UnsupportedTypeError(
+                f"Column `{f.name}` is a DOUBLE with {f.scale} fixed decimals, which MariaDB/MySQL's text "
+                f"protocol sends rounded to {f.scale} decimals, so the stored value cannot be read exactly "
+                f"here. Select `CAST({f.name} AS DOUBLE)` instead (the exact double, as float64)."
+            )
+    return None
 
 
 def mysql_result_schema(fields) -> pa.Schema:

@@ -114,7 +114,13 @@ def _adbc_conninfo(conn) -> str:
     settings = conn.info.get_parameters()
     if conn.info.password:
         settings["password"] = conn.info.password
-    fixed = " ".join(f"-c {name}={value}" for name, value in TEXT_SETTINGS.items())
+    values = dict(TEXT_SETTINGS)
+    # `-c DateStyle=ISO` at sign-in would reset the day/month order of date literals to MDY (a
+    # database's `ISO, DMY` is applied after it): keep the session's order
+    order = (conn.info.parameter_status("DateStyle") or "").partition(",")[2].strip()
+    if order.isalpha():
+        values["DateStyle"] += f",{order}"
+    fixed = " ".join(f"-c {name}={value}" for name, value in values.items())
     settings["options"] = f"{settings.get('options', '')} {fixed}".strip()
     return make_conninfo(**settings)
 

@@ -37,11 +37,12 @@ __all__ = [
     "wrapped_sql",
 ]
 
-#: Session settings that fix the text form of the columns sent as text (and nothing else).
+#: Session settings that fix the text form of the columns sent as text (and nothing else). Not
+#: `TimeZone`: it gives `ts::date` or `extract(hour FROM ts)` in the query their meaning (the
+#: session's, as in any SQL client); timestamptz values are read as UTC instants whatever it is.
 TEXT_SETTINGS = {
     "IntervalStyle": "postgres_verbose",
     "DateStyle": "ISO",
-    "TimeZone": "UTC",
     "extra_float_digits": "1",
     "bytea_output": "hex",
 }
@@ -126,7 +127,12 @@ _FIELD_KINDS = ("same", "oid", "text_to", "date", "timestamp", "time")  # no hid
 
 
 def _numeric_plan(name: str, pg_type: str, typmod: int) -> ColumnPlan:
-    precision, scale = ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0xFFFF
+    precision = ((typmod - 4) >> 16) & 0xFFFF
+    scale = (((typmod - 4) & 0x7FF) ^ 1024) - 1024  # 11-bit signed since PostgreSQL 15: numeric(5,-2)
+    if typmod >= 4 and scale < 0:  # numeric(5,-2) holds whole numbers of up to 7 digits
+        precision, scale = precision - scale, 0
+    elif typmod >= 4 and scale > precision:  # numeric(3,5) holds 0.00123: 5 digits, all after the point
+        precision = scale
     if typmod < 4 or precision > 76:  # unconstrained (any number of digits) or wider than decimal256
         return ColumnPlan(name, pg_type, pa.large_string(), "text_to", adbc_sql=_TEXT, psycopg_sql=_TEXT)
     target = pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)

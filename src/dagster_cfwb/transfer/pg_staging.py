@@ -71,8 +71,13 @@ def swap_in(cur, staging: QualifiedName, table: QualifiedName, keys: list[str]) 
     cur.execute("SELECT to_regclass(%s)::oid", (table.quoted(),))
     row = cur.fetchone()
     exists = row is not None and row[0] is not None
+    # The key gets a temporary name (the old table's `<table>_pkey` still exists), renamed below.
+    pkey = f"_cfwb_pkey_{secrets.token_hex(4)}"
     if keys:
-        cur.execute(f"ALTER TABLE {staging.quoted()} ADD PRIMARY KEY ({', '.join(_q(k) for k in keys)})")
+        cur.execute(
+            f"ALTER TABLE {staging.quoted()} ADD CONSTRAINT {_q(pkey)} "
+            f"PRIMARY KEY ({', '.join(_q(k) for k in keys)})"
+        )
     if exists:
         _carry_over_grants_and_comments(cur, table, staging)
         dependents = _dependent_views(cur, table)
@@ -85,6 +90,9 @@ def swap_in(cur, staging: QualifiedName, table: QualifiedName, keys: list[str]) 
     else:  # the staging comment must not stay on the new table
         cur.execute(f"COMMENT ON TABLE {staging.quoted()} IS NULL")
     cur.execute(f"ALTER TABLE {staging.quoted()} RENAME TO {_q(table.table)}")
+    if keys:  # PostgreSQL's own name for a table's key, as CREATE TABLE … PRIMARY KEY gives it
+        final = derived_name("", table.table, "_pkey", "postgres")
+        cur.execute(f"ALTER TABLE {table.quoted()} RENAME CONSTRAINT {_q(pkey)} TO {_q(final)}")
     return exists
 
 

@@ -129,7 +129,7 @@ def test_scaffold_wires_every_platform_file(platform_copy):
     text = "".join(p.read_text(encoding="utf-8") for p in created.created if p.suffix != ".csv")
     assert not re.search(r"\{\{(name|NAME|dist_name|description)\}\}", text)  # every placeholder filled
     summary = created.summary()
-    assert "cfwb run src/mobilite_urbaine/defs/exemple_communes" in summary
+    assert "cfwb run src/mobilite_urbaine/defs/exemple_communes" in summary  # .venv/bin/cfwb: no activation
     # the UI command `cfwb demo` prints: the demo's instance and lakehouse, not a bare `dagster dev`
     home = platform_copy / ".dagster_home"
     assert f"DAGSTER_HOME={home}" in summary and f"CFWB_LAKEHOUSE_ROOT={home / 'lakehouse'}" in summary

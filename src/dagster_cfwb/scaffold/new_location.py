@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import keyword
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,13 +43,20 @@ class ScaffoldedLocation:
         from dagster_cfwb.cli.demo import ui_command
 
         example = f"src/{self.name}/defs/exemple_communes"
+        bin_dir = Path(sys.prefix) / "bin"  # the commands of this install: no venv to activate
+        cfwb = bin_dir / "cfwb" if (bin_dir / "cfwb").exists() else "cfwb"
+        dg = bin_dir / "dg" if (bin_dir / "dg").exists() else "dg"
+        steps = [
+            (f"{cfwb} run --preview {example}", "the first rows of the example import"),
+            (f"{cfwb} run {example}", "run it (demo lakehouse and PostgreSQL)"),
+            (f"{cfwb} check", "every defs.yaml, in seconds"),
+            (f"{dg} check defs", "what CI runs"),
+            (f"pytest {self.folder / 'tests'}", "the location's test"),
+        ]
+        width = max(len(command) for command, _ in steps)
+        lines += ["Next steps:", f"  cd {self.folder}"]
+        lines += [f"  {command.ljust(width)}  # {why}" for command, why in steps]
         lines += [
-            "Next steps:",
-            f"  cd {self.folder}",
-            f"  cfwb run --preview {example}   # the first rows of the example import",
-            f"  cfwb run {example}             # run it (demo lakehouse and PostgreSQL)",
-            "  dg check defs                   # what CI runs",
-            f"  pytest {self.folder / 'tests'}  # the location's test",
             "Open the Dagster UI (run `cfwb demo` once first to start the demo's PostgreSQL):",
             f"  {ui_command(self.folder.parent)}",
         ]

@@ -28,7 +28,14 @@ import pyarrow as pa
 
 from dagster_cfwb.transfer.column_names import original_names
 
-__all__ = ["PREVIEW_ROWS", "markdown_preview", "source_checksum", "table_metadata", "written_table_metadata"]
+__all__ = [
+    "PREVIEW_ROWS",
+    "lakehouse_location",
+    "markdown_preview",
+    "source_checksum",
+    "table_metadata",
+    "written_table_metadata",
+]
 
 PREVIEW_ROWS = 10
 
@@ -51,6 +58,28 @@ def markdown_preview(table: pa.Table | pa.RecordBatch | None, rows: int = PREVIE
     if head.num_rows == 0:
         lines.append("| " + " | ".join("" for _ in names) + " |")
     return "\n".join(lines)
+
+
+def lakehouse_location(lakehouse: Any, path: str) -> str:
+    """Where a lakehouse file really is, as shown in metadata and logs.
+
+    A local lakehouse (`LocalLakehouseResource`) gives the absolute path on this machine, e.g.
+    `/home/anne/platform/.dagster_home/lakehouse/enseignement/stg/eleves.parquet`; any other
+    backend (Azure Data Lake Storage) gives the `azure://<code_location>/<layer>/<table>.parquet`
+    form, which is also the name to use in SQL.
+
+    Args:
+        lakehouse: the lakehouse resource (or None: the `azure://` form).
+        path: lakehouse path, with or without `azure://`.
+    """
+    from pathlib import Path
+
+    from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
+
+    clean = path.removeprefix("azure://").lstrip("/")
+    if isinstance(lakehouse, LocalLakehouseResource):
+        return str(Path(lakehouse.root).expanduser().resolve() / clean)
+    return f"azure://{clean}"
 
 
 def source_checksum(text: str) -> str:
@@ -81,7 +110,8 @@ def table_metadata(
         schema: Arrow schema of the table written (column names and types).
         rows: number of rows written → `dagster/row_count`.
         table_name: logical name → `dagster/table_name` (e.g. `enseignement/stg/eleves`).
-        lakehouse_path: where the file is (`azure://…`) → `lakehouse_path`.
+        lakehouse_path: where the file is → `lakehouse_path`: the absolute path for a local
+            lakehouse, `azure://…` on Azure (see `lakehouse_location`).
         source: where the data came from, e.g. ``database `postgresql`: public.eleves``.
         source_text: the query/view/file definition; its checksum is reported as `source_checksum`.
         source_checksum_value: a checksum computed elsewhere (e.g. of a source file), used as is.
@@ -134,19 +164,23 @@ def _original_names_described(schema: pa.Schema) -> dict[str, str]:
     return {name: f"{original} (name in the source)" for name, original in original_names(schema).items()}
 
 
-def written_table_metadata(written, table_name: str, **kwargs: Any) -> dict[str, Any]:
+def written_table_metadata(
+    written, table_name: str, *, lakehouse: Any = None, **kwargs: Any
+) -> dict[str, Any]:
     """`table_metadata` for what `lakehouse.write_table` (or an extract) returned.
 
     Args:
         written: the ParquetWriteResult (path, rows, bytes, schema) of the file just written.
         table_name: logical name, e.g. `enseignement/stg/eleves`.
+        lakehouse: the lakehouse resource that wrote it, so a local lakehouse shows the real path
+            (without it, the `azure://` form is shown).
         **kwargs: any other `table_metadata` argument (`source`, `dashboard_url`…).
 
     Example:
 
     ```python
     written = lakehouse.write_table(df, "enseignement/stg/eleves.parquet")
-    metadata = written_table_metadata(written, "enseignement/stg/eleves")
+    metadata = written_table_metadata(written, "enseignement/stg/eleves", lakehouse=lakehouse)
     return dg.MaterializeResult(metadata=metadata)
     ```
     """
@@ -154,7 +188,7 @@ def written_table_metadata(written, table_name: str, **kwargs: Any) -> dict[str,
         schema=written.schema,
         rows=written.rows,
         table_name=table_name,
-        lakehouse_path=f"azure://{written.path.removeprefix('azure://')}",
+        lakehouse_path=lakehouse_location(lakehouse, written.path),
         bytes=written.bytes,
         **kwargs,
     )

@@ -15,7 +15,13 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["EmbeddedPostgres", "embedded_postgres_dir", "start_embedded_postgres", "stop_embedded_postgres"]
+__all__ = [
+    "EmbeddedPostgres",
+    "embedded_postgres_dir",
+    "running_embedded_postgres",
+    "start_embedded_postgres",
+    "stop_embedded_postgres",
+]
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,23 @@ def start_embedded_postgres(data_dir: Path) -> EmbeddedPostgres:
         pgserver = _require_pgserver()
         server = pgserver.get_server(data_dir, cleanup_mode=None)
     info = server.get_postmaster_info()
+    return EmbeddedPostgres(data_dir=data_dir, host=str(info.socket_dir), port=int(info.port or 5432))
+
+
+def running_embedded_postgres(data_dir: Path) -> EmbeddedPostgres | None:
+    """The embedded PostgreSQL of `data_dir` if it is running, else None (nothing is started)."""
+    if not data_dir.is_dir():
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from pgserver.utils import PostmasterInfo
+
+            info = PostmasterInfo.read_from_pgdata(data_dir)
+            if info is None or not info.is_running():
+                return None
+    except Exception:  # noqa: BLE001 - pgserver missing or unreadable pid file: not running
+        return None
     return EmbeddedPostgres(data_dir=data_dir, host=str(info.socket_dir), port=int(info.port or 5432))
 
 

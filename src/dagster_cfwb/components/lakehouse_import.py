@@ -20,7 +20,7 @@ from dagster_cfwb.components.incremental_window import LOOKBACK_PATTERN, parse_l
 from dagster_cfwb.components.scaffolders import LakehouseImportScaffolder
 from dagster_cfwb.components.source_reading import Filter, WrittenTable, column_descriptions, write_source
 from dagster_cfwb.components.yaml_models import PartitionsModel, SourceModel, TableModel
-from dagster_cfwb.metadata import table_metadata
+from dagster_cfwb.metadata import lakehouse_location, table_metadata
 from dagster_cfwb.transfer.identifiers import validate_identifier
 
 __all__ = ["ImportModel", "LakehouseImportComponent", "Import"]
@@ -283,7 +283,8 @@ class LakehouseImportComponent(CfwbComponent):
         """The asset of one import (key `<code_location>/<layer>/<table>`)."""
         metadata: dict[str, Any] = {
             "source": imp.source.describe(),
-            "lakehouse_path": f"azure://{imp.file_path}",
+            # The resource is not known yet: the path inside the lakehouse (each run shows the real one).
+            "lakehouse_path": imp.file_path,
         }
         if imp.dashboard_url:
             metadata["dashboard_url"] = dg.MetadataValue.url(imp.dashboard_url)
@@ -361,7 +362,7 @@ class LakehouseImportComponent(CfwbComponent):
             schema=written.schema or preview.schema,
             rows=written.rows,
             table_name=imp.target.asset_key.to_user_string(),
-            lakehouse_path=written.path,
+            lakehouse_path=lakehouse_location(lakehouse, written.path),
             source=imp.source.describe(),
             source_text=imp.source.query
             or imp.source.table
@@ -378,7 +379,8 @@ class LakehouseImportComponent(CfwbComponent):
             extra={"mode": imp.mode, **written.extra_metadata},
         )
         context.log.info(
-            f"Imported {written.rows:,} rows into {written.path} in {seconds:.1f}s ({imp.mode})."
+            f"Imported {written.rows:,} rows into {lakehouse_location(lakehouse, written.path)} "
+            f"in {seconds:.1f}s ({imp.mode})."
         )
         return dg.MaterializeResult(asset_key=imp.target.asset_key, metadata=metadata)
 

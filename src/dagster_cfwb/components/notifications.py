@@ -257,7 +257,10 @@ class NotificationsComponent(CfwbComponent):
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         name = self.name or _name_from_path(context, self)
-        if not self.senders():
+        if not self.senders() and name not in _WARNED_WITHOUT_CHANNEL:
+            # Definitions are loaded several times per process (dg, the webserver, each run worker
+            # re-imports): say it once per rule and process, not at every load.
+            _WARNED_WITHOUT_CHANNEL.add(name)
             dg.get_dagster_logger().warning(
                 f"Notification rule `{name}`: no channel is configured (empty webhook URL, ntfy server and "
                 "SMTP host): its sensors will skip every run."
@@ -276,6 +279,9 @@ class NotificationsComponent(CfwbComponent):
             dagster_url=self.dagster_url,
         )
         return dg.Definitions(sensors=sensors)
+
+
+_WARNED_WITHOUT_CHANNEL: set[str] = set()
 
 
 def _name_from_path(context: dg.ComponentLoadContext, component: NotificationsComponent) -> str:

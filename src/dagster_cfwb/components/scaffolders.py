@@ -77,8 +77,9 @@ attributes:
     - tables:                            # one or several lakehouse tables (same columns)
         - {code_location: enseignement, layer: gld, table: eleves_par_ecole}
       resource_key: postgresql           # the database resource to write to
-      table: reporting.eleves_par_ecole  # `table` or `schema.table`; created if missing
+      table: reporting.eleves_par_ecole  # `table` or `schema.table`; table and schema created if missing
       mode: replace                      # replace (atomic swap) | append | upsert (+ keys: [id])
+      # asset_name: eleves_par_ecole     # asset `enseignement/pg/eleves_par_ecole`; keep it if you rename `table`
       # keys: [ecole_id]
       # query: SELECT * FROM eleves_par_ecole WHERE annee >= 2020   # optional DuckDB SQL; the table
       #                                                             # is named after `table:` above

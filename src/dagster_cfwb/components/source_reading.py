@@ -14,6 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from dagster_cfwb.components.source_suggestions import similar_files, similar_tables
 from dagster_cfwb.transfer.identifiers import quote_identifier, split_table_name
 
 __all__ = ["Filter", "WrittenTable", "column_descriptions", "source_select", "write_source"]
@@ -122,7 +123,16 @@ def write_source(
             result = _call(resource, "extract_to_lakehouse", source, sql, lakehouse, path, params=params)
             return WrittenTable(path=result.path, rows=result.rows, bytes=result.bytes, schema=result.schema)
         _require(resource, "iter_batches", source)
-        return _stream_to_lakehouse(resource.iter_batches(sql, params, batch_rows), lakehouse, path)
+        try:
+            return _stream_to_lakehouse(resource.iter_batches(sql, params, batch_rows), lakehouse, path)
+        except Exception as e:
+            name = source.table or source.view
+            hint = similar_tables(resource, name) if name else ""
+            if not hint:
+                raise
+            raise LookupError(
+                f"No table or view `{name}` in the database of resource `{source.resource_key}`.{hint}"
+            ) from e
     if filters:
         raise ValueError(
             f"A `{kind}` source cannot be filtered (incremental or partitions); use mode `replace`."
@@ -133,7 +143,13 @@ def write_source(
             options["format"] = source.format
         if getattr(source, "column_names", None):
             options["column_names"] = source.column_names
-        result = _call(resource, "to_lakehouse", source, source.path, lakehouse, path, **options)
+        try:
+            result = _call(resource, "to_lakehouse", source, source.path, lakehouse, path, **options)
+        except FileNotFoundError as e:
+            hint = similar_files(resource, source.path)
+            if not hint:
+                raise
+            raise FileNotFoundError(f"{e}{hint}") from e
         files = getattr(result, "files", None) or []
         checksum = ",".join(sorted(getattr(f, "sha256", "") for f in files)) or None
         extra: dict[str, Any] = {"source_files": [getattr(f, "path", str(f)) for f in files]} if files else {}

@@ -1,7 +1,7 @@
 """dagster-cfwb: resources, YAML components and a platform template for one Dagster data platform.
 
 Import what you need from its module, e.g.
-``from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource``.
+`from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource`.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -1,18 +1,20 @@
 """The one helper that builds the metadata shown on every materialisation of a table.
 
 Example:
-    .. code-block:: python
 
-        from dagster_cfwb.metadata import table_metadata
+```python
+from dagster_cfwb.metadata import table_metadata
 
-        metadata = table_metadata(
-            schema=write_result.schema, rows=write_result.rows, table_name="enseignement/stg/eleves",
-            lakehouse_path=write_result.path, source="database `postgresql`: public.eleves",
-            seconds=3.2, bytes=write_result.bytes, preview=first_rows_table,
-            column_descriptions={"id": "Identifiant de l'élève"},
-            dashboard_url="https://vizu.intranet.example/eleves",
-        )
-        return dg.MaterializeResult(metadata=metadata)
+metadata = table_metadata(
+    schema=write_result.schema, rows=write_result.rows,
+    table_name="enseignement/stg/eleves", lakehouse_path=write_result.path,
+    source="database `postgresql`: public.eleves",
+    seconds=3.2, bytes=write_result.bytes, preview=first_rows_table,
+    column_descriptions={"id": "Identifiant de l'élève"},
+    dashboard_url="https://vizu.intranet.example/eleves",
+)
+return dg.MaterializeResult(metadata=metadata)
+```
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ import pyarrow as pa
 
 from dagster_cfwb.transfer.column_names import original_names
 
-__all__ = ["PREVIEW_ROWS", "markdown_preview", "source_checksum", "table_metadata", "written_table_metadata"]
+__all__ = [
+    "PREVIEW_ROWS",
+    "lakehouse_location",
+    "markdown_preview",
+    "source_checksum",
+    "table_metadata",
+    "written_table_metadata",
+]
 
 PREVIEW_ROWS = 10
 
@@ -38,7 +47,7 @@ def _cell(value: Any) -> str:
 
 
 def markdown_preview(table: pa.Table | pa.RecordBatch | None, rows: int = PREVIEW_ROWS) -> str:
-    """The first ``rows`` rows of ``table`` as a Markdown table (cells cut at 40 characters)."""
+    """The first `rows` rows of `table` as a Markdown table (cells cut at 40 characters)."""
     if table is None or table.num_columns == 0:
         return "*(no columns)*"
     head = table.slice(0, rows)
@@ -49,6 +58,28 @@ def markdown_preview(table: pa.Table | pa.RecordBatch | None, rows: int = PREVIE
     if head.num_rows == 0:
         lines.append("| " + " | ".join("" for _ in names) + " |")
     return "\n".join(lines)
+
+
+def lakehouse_location(lakehouse: Any, path: str) -> str:
+    """Where a lakehouse file really is, as shown in metadata and logs.
+
+    A local lakehouse (`LocalLakehouseResource`) gives the absolute path on this machine, e.g.
+    `/home/anne/platform/.dagster_home/lakehouse/enseignement/stg/eleves.parquet`; any other
+    backend (Azure Data Lake Storage) gives the `azure://<code_location>/<layer>/<table>.parquet`
+    form, which is also the name to use in SQL.
+
+    Args:
+        lakehouse: the lakehouse resource (or None: the `azure://` form).
+        path: lakehouse path, with or without `azure://`.
+    """
+    from pathlib import Path
+
+    from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
+
+    clean = path.removeprefix("azure://").lstrip("/")
+    if isinstance(lakehouse, LocalLakehouseResource):
+        return str(Path(lakehouse.root).expanduser().resolve() / clean)
+    return f"azure://{clean}"
 
 
 def source_checksum(text: str) -> str:
@@ -77,23 +108,24 @@ def table_metadata(
 
     Args:
         schema: Arrow schema of the table written (column names and types).
-        rows: number of rows written → ``dagster/row_count``.
-        table_name: logical name → ``dagster/table_name`` (e.g. ``enseignement/stg/eleves``).
-        lakehouse_path: where the file is (``azure://…``) → ``lakehouse_path``.
+        rows: number of rows written → `dagster/row_count`.
+        table_name: logical name → `dagster/table_name` (e.g. `enseignement/stg/eleves`).
+        lakehouse_path: where the file is → `lakehouse_path`: the absolute path for a local
+            lakehouse, `azure://…` on Azure (see `lakehouse_location`).
         source: where the data came from, e.g. ``database `postgresql`: public.eleves``.
-        source_text: the query/view/file definition; its checksum is reported as ``source_checksum``.
+        source_text: the query/view/file definition; its checksum is reported as `source_checksum`.
         source_checksum_value: a checksum computed elsewhere (e.g. of a source file), used as is.
-        seconds: duration of the load → ``duration_seconds``.
-        bytes: size of the file written → ``size_bytes``.
-        preview: a few first rows → ``preview`` (Markdown table).
+        seconds: duration of the load → `duration_seconds`.
+        bytes: size of the file written → `size_bytes`.
+        preview: a few first rows → `preview` (Markdown table).
         column_descriptions: column → description (from Denodo or database comments). A column
-            renamed to snake_case on import (its field has ``original_name`` metadata) without a
-            description is described by its original name, e.g. ``Date d'œuf (name in the source)``.
+            renamed to snake_case on import (its field has `original_name` metadata) without a
+            description is described by its original name, e.g. `Date d'œuf (name in the source)`.
         dashboard_url / documentation_url: optional links shown as clickable URLs.
         extra: more entries, added as given.
 
     Returns:
-        A dict to pass as ``MaterializeResult(metadata=...)``.
+        A dict to pass as `MaterializeResult(metadata=...)`.
     """
     descriptions = {**_original_names_described(schema), **dict(column_descriptions or {})}
     columns = [
@@ -128,29 +160,35 @@ def table_metadata(
 
 
 def _original_names_described(schema: pa.Schema) -> dict[str, str]:
-    """``{column: "<original name> (name in the source)"}`` for the columns renamed on import."""
+    """`{column: "<original name> (name in the source)"}` for the columns renamed on import."""
     return {name: f"{original} (name in the source)" for name, original in original_names(schema).items()}
 
 
-def written_table_metadata(written, table_name: str, **kwargs: Any) -> dict[str, Any]:
-    """:func:`table_metadata` for what ``lakehouse.write_table`` (or an extract) returned.
+def written_table_metadata(
+    written, table_name: str, *, lakehouse: Any = None, **kwargs: Any
+) -> dict[str, Any]:
+    """`table_metadata` for what `lakehouse.write_table` (or an extract) returned.
 
     Args:
         written: the ParquetWriteResult (path, rows, bytes, schema) of the file just written.
-        table_name: logical name, e.g. ``enseignement/stg/eleves``.
-        **kwargs: any other :func:`table_metadata` argument (``source``, ``dashboard_url``…).
+        table_name: logical name, e.g. `enseignement/stg/eleves`.
+        lakehouse: the lakehouse resource that wrote it, so a local lakehouse shows the real path
+            (without it, the `azure://` form is shown).
+        **kwargs: any other `table_metadata` argument (`source`, `dashboard_url`…).
 
     Example:
-        .. code-block:: python
 
-            written = lakehouse.write_table(df, "enseignement/stg/eleves.parquet")
-            return dg.MaterializeResult(metadata=written_table_metadata(written, "enseignement/stg/eleves"))
+    ```python
+    written = lakehouse.write_table(df, "enseignement/stg/eleves.parquet")
+    metadata = written_table_metadata(written, "enseignement/stg/eleves", lakehouse=lakehouse)
+    return dg.MaterializeResult(metadata=metadata)
+    ```
     """
     return table_metadata(
         schema=written.schema,
         rows=written.rows,
         table_name=table_name,
-        lakehouse_path=f"azure://{written.path.removeprefix('azure://')}",
+        lakehouse_path=lakehouse_location(lakehouse, written.path),
         bytes=written.bytes,
         **kwargs,
     )

@@ -178,8 +178,8 @@ def test_component_used_twice_in_one_location(local_lakehouse, twice, monkeypatc
         keys = {k.to_user_string() for k in defs.resolve_all_asset_keys()}
         assert {"enseignement/slv/eleves", "enseignement/slv/ecoles"} <= keys
         assert {
-            "enseignement/export/export_reporting_eleves",
-            "enseignement/export/export_reporting_ecoles",
+            "enseignement/pg/eleves",
+            "enseignement/pg/ecoles",
         } <= keys
         assert len(defs.resolve_asset_graph().asset_check_keys) == 6
         assert len(list(defs.sensors or [])) == 2

@@ -42,7 +42,7 @@ def test_enseignement_components_run_end_to_end(local_lakehouse, postgresql):
         ["enseignement", "slv", "etablissements"],
         ["enseignement", "stg", "classes"],
         ["enseignement", "stg", "ecoles_partenaires"],
-        ["enseignement", "export", "gld_classes_par_commune"],
+        ["enseignement", "pg", "gld_classes_par_commune"],
     ]
     resources = {
         **definitions.resources,

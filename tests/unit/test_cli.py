@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -117,9 +118,21 @@ def test_scaffold_wires_every_platform_file(platform_copy):
     created = scaffold_location(platform_copy, "mobilite_urbaine", description="Mobilité urbaine.")
     folder = platform_copy / "mobilite_urbaine"
     assert (folder / "src/mobilite_urbaine/definitions.py").is_file()
-    assert (folder / "src/mobilite_urbaine/defs/example_import.py").is_file()
+    # The example import is YAML (no Python to write), reading the location's share.
+    example = yaml.safe_load((folder / "src/mobilite_urbaine/defs/exemple_communes/defs.yaml").read_text())
+    assert example["type"] == "dagster_cfwb.LakehouseImportComponent"
+    assert example["attributes"]["imports"][0]["source"]["resource_key"] == "partage_mobilite_urbaine"
+    share = (folder / "src/mobilite_urbaine/defs/ressources/defs.yaml").read_text()
+    assert "env('MOBILITE_URBAINE_SHARE_ROOT', context.project_root ~ '/data')" in share
+    assert not list(folder.rglob("example_import.py"))
     assert (folder / "tests/test_mobilite_urbaine_definitions.py").is_file()
-    assert "{{" not in "".join(p.read_text(encoding="utf-8") for p in created.created if p.suffix != ".csv")
+    text = "".join(p.read_text(encoding="utf-8") for p in created.created if p.suffix != ".csv")
+    assert not re.search(r"\{\{(name|NAME|dist_name|description)\}\}", text)  # every placeholder filled
+    summary = created.summary()
+    assert "cfwb run src/mobilite_urbaine/defs/exemple_communes" in summary  # .venv/bin/cfwb: no activation
+    # the UI command `cfwb demo` prints: the demo's instance and lakehouse, not a bare `dagster dev`
+    home = platform_copy / ".dagster_home"
+    assert f"DAGSTER_HOME={home}" in summary and f"CFWB_LAKEHOUSE_ROOT={home / 'lakehouse'}" in summary
     assert len(created.updated) == len(WIRED_FILES)
     workspace = yaml.safe_load((platform_copy / "workspace.yaml").read_text())
     assert workspace["load_from"][-1]["python_module"] == {

@@ -10,7 +10,7 @@ from dagster_cfwb.cli import demo
 def test_demo_report_says_how_to_stop_the_embedded_postgres(tmp_path, monkeypatch):
     monkeypatch.setattr(demo, "find_platform_dir", lambda _: tmp_path)
     monkeypatch.setattr(
-        demo, "_prepare_environment", lambda platform, out: ({"DAGSTER_HOME": str(tmp_path)}, True)
+        demo, "prepare_demo_environment", lambda platform, out: ({"DAGSTER_HOME": str(tmp_path)}, True)
     )
     monkeypatch.setattr(demo, "parse_dbt_projects", lambda *a, **k: [])
     monkeypatch.setattr(demo, "read_workspace", lambda _: [])

@@ -59,9 +59,10 @@ def test_docstring_example_loads(component, monkeypatch):
         monkeypatch.setenv(key, value)
     doc = component.__doc__ or ""
     assert doc.splitlines()[0].strip(), "one-line summary first"
-    match = re.search(r"\.\. code-block:: yaml\n\n(.*?)(?:\n\s*\n|\Z)", doc, re.S)
-    assert match, "a YAML example"
-    example = textwrap.dedent(match.group(1))
+    body = textwrap.dedent("\n".join(doc.splitlines()[1:]))
+    match = re.search(r"^```yaml\n(.*?)^```$", body, re.S | re.M)
+    assert match, "a fenced ```yaml example (the UI renders Markdown)"
+    example = match.group(1)
     assert f"type: dagster_cfwb.{component.__name__}" in example
     with yaml_defs({"example/defs.yaml": example}) as defs:
         assert defs is not None
@@ -81,6 +82,31 @@ def test_scaffold_writes_a_commented_example_that_loads(component, monkeypatch):
         with sandbox.build_component_tree() as tree:
             loaded = tree.load_component(path)
     assert type(loaded).__name__ == component.__name__
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.__name__)
+def test_ui_generated_example_loads(component, monkeypatch):
+    """The Components page shows a YAML example Dagster generates from the schema: it must be valid.
+
+    Dagster (`dagster_shared.yaml_utils.sample_yaml`) fills every field with its first `examples`
+    value, else a placeholder; the top-level fields therefore carry complete, valid examples.
+    """
+    from dagster_shared.yaml_utils.sample_yaml import generate_sample_yaml
+
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    schema = component.get_model_cls().model_json_schema()
+    example = generate_sample_yaml(f"dagster_cfwb.{component.__name__}", schema)
+    assert "'...'" not in example and "(number)" not in example, example
+    with yaml_defs({"example/defs.yaml": example}) as defs:
+        assert defs is not None
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.__name__)
+def test_ui_type_names_are_readable(component):
+    """The UI names a nested YAML block after its `$defs` key (`Array<ImportModel>`): no `ModelModel`."""
+    names = sorted((component.get_model_cls().model_json_schema().get("$defs") or {}).keys())
+    assert [n for n in names if "ModelModel" in n] == []
 
 
 def test_components_reachable_from_the_package_root():

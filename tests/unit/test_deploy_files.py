@@ -126,6 +126,9 @@ def test_gitlab_ci_order_matrix_and_deploy_rules():
     assert ci["stages"] == ["build", "validate", "lint", "test", "deploy"]
     assert ci["validate-definitions"]["parallel"]["matrix"][0]["LOCATION"] == _location_names()
     assert "dg check defs" in ci["validate-definitions"]["script"]
+    assert ci["validate-definitions"]["script"].index("cfwb check") < ci["validate-definitions"][
+        "script"
+    ].index("dg check defs")
     assert any("sqlfluff lint" in line for line in ci["lint"]["script"])
     assert any("--cov" in line for line in ci["tests"]["script"])
     assert ci["deploy-dev"]["rules"] == [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
@@ -185,3 +188,107 @@ def test_demo_dagster_yaml_is_a_valid_sqlite_instance(tmp_path, monkeypatch):
         assert type(instance.run_storage).__name__ == "SqliteRunStorage"
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         assert instance.run_retries_enabled
+
+
+DEPLOY_FILES = ["docker-compose.yml", "helm/values.yaml", ".gitlab-ci.yml", "Dockerfile"]
+
+
+@pytest.mark.parametrize("relative", DEPLOY_FILES)
+def test_no_image_is_tagged_latest(relative):
+    """A `latest` tag deploys whatever was pushed last and cannot be rolled back to."""
+    text = (PLATFORM / relative).read_text(encoding="utf-8")
+    code = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    assert not re.search(r"(:|tag:\s*)[\"']?latest\b|:-latest\b", code), f"{relative} uses `latest`"
+    stages = set(re.findall(r"\bAS\s+(\w+)", code))
+    for image in re.findall(r"(?:image:|FROM|--from=)\s*([^\s]+)", code):
+        if "$" in image or "*" in image or image.startswith(("&", "{")) or image in stages:
+            continue
+        assert ":" in image.split("/")[-1], f"{relative}: image `{image}` has no explicit tag"
+
+
+def test_one_image_tag_setting_everywhere():
+    """IMAGE_TAG is the only tag setting: CI defines it, compose and the Helm deploy line use it."""
+    ci = _yaml(".gitlab-ci.yml")
+    assert ci["variables"]["IMAGE_TAG"] == "$CI_COMMIT_SHORT_SHA"
+    assert any("$IMAGE:$IMAGE_TAG" in line for line in ci["build-image"]["script"])
+    assert ci["validate-definitions"]["image"] == "$IMAGE:$IMAGE_TAG"
+    compose = _yaml("docker-compose.yml")
+    image = compose["x-dagster-image"]["image"]
+    assert image.endswith(":${IMAGE_TAG:?set IMAGE_TAG to the image tag CI built (the git SHA)}"), image
+    for name, service in compose["services"].items():
+        if name != "postgres":
+            assert service["image"] == image, name
+    text = (PLATFORM / "docker-compose.yml").read_text(encoding="utf-8")
+    code = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    assert len(re.findall(r"\$\{?IMAGE_TAG", code)) == code.count("${IMAGE_TAG:?") == 1
+
+
+def test_helm_images_are_the_one_anchored_image():
+    """Every image of the Helm values is the same mapping, tagged by the one `__IMAGE_TAG__` placeholder."""
+    text = (PLATFORM / "helm" / "values.yaml").read_text(encoding="utf-8")
+    values = yaml.safe_load(text)
+    image = values["x-cfwb-image"]
+    assert image["tag"] == "__IMAGE_TAG__"
+    images = [values[k]["image"] for k in ("dagsterWebserver", "dagsterDaemon", "pipelineRun")]
+    images += [d["image"] for d in values["dagster-user-deployments"]["deployments"]]
+    assert images and all(i == image for i in images)
+    assert text.count("image: *cfwb-image") == len(images)
+    code = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    assert code.count("__IMAGE_TAG__") == 1 and "s/__IMAGE_TAG__/$IMAGE_TAG/" in text
+    assert "global.imageTag" not in text  # the chart has no such setting (tag defaults to its version)
+    deployed = yaml.safe_load(text.replace("__IMAGE_TAG__", "0a1b2c3d"))
+    assert deployed["dagsterDaemon"]["image"]["tag"] == "0a1b2c3d"
+
+
+def test_helm_code_locations_get_the_settings_and_secrets_of_compose():
+    """Code servers and run pods read the same non-secret settings as env/prod.env, and the secrets."""
+    values = _yaml("helm/values.yaml")
+    prod = dict(
+        line.split("=", 1)
+        for line in (PLATFORM / "env" / "prod.env").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    )
+    for deployment in values["dagster-user-deployments"]["deployments"]:
+        env = {e["name"]: e["value"] for e in deployment["env"]}
+        for key in ("CFWB_PG_HOST", "CFWB_PG_USER", "CFWB_PG_DATABASE", "AZURE_STORAGE_ACCOUNT_NAME"):
+            assert env[key] == prod[key], (deployment["name"], key)
+        assert {"name": "cfwb-platform-secrets"} in deployment["envSecrets"]
+    assert values["global"]["postgresqlSecretName"] == "cfwb-dagster-postgresql"
+    assert values["generatePostgresqlPasswordSecret"] is False
+
+
+def test_deployment_guide_lists_every_secret_of_the_deployment_files():
+    """docs/deployment.md names every secret variable compose passes and the Helm Secrets."""
+    guide = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    compose = _yaml("docker-compose.yml")
+    secrets = [k for k in compose["x-dagster-image"]["environment"] if k != "ENVIRONMENT"]
+    assert len(secrets) >= 6
+    for key in [*secrets, "cfwb-dagster-postgresql", "postgresql-password", "cfwb-platform-secrets"]:
+        assert f"`{key}`" in guide, key
+    for key in ("IMAGE_TAG", "helm upgrade --install", "helm rollback", "dagster-user-deployments"):
+        assert key in guide, key
+
+
+def test_a_scaffolded_location_keeps_the_one_image_and_its_settings(tmp_path):
+    """`cfwb new location` adds a Helm deployment that uses the anchored image, never `latest`."""
+    import shutil
+
+    from dagster_cfwb.scaffold.new_location import _platform_edits
+
+    for relative in (
+        "workspace.yaml",
+        "workspace.docker.yaml",
+        "docker-compose.yml",
+        "helm/values.yaml",
+        ".gitlab-ci.yml",
+    ):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(PLATFORM / relative, tmp_path / relative)
+    edits = _platform_edits(tmp_path, "sante")
+    text = edits[tmp_path / "helm" / "values.yaml"]
+    assert "tag: latest" not in text
+    values = yaml.safe_load(text)
+    added = values["dagster-user-deployments"]["deployments"][-1]
+    assert added["name"] == "sante"
+    assert added["image"] == values["x-cfwb-image"]
+    assert added["env"] == values["x-cfwb-settings"]

@@ -1,8 +1,8 @@
-"""Dagster asset checks built from declared data-quality checks (the YAML ``checks:`` entries).
+"""Dagster asset checks built from declared data-quality checks (the YAML `checks:` entries).
 
-:func:`build_table_checks` turns a list of declared checks on one lakehouse table into one
-``AssetChecksDefinition``: each check becomes an ``AssetCheckSpec`` (``blocking`` when its severity is
-``error``) evaluated by the DuckDB functions of :mod:`dagster_cfwb.checks.table_checks`.
+`build_table_checks` turns a list of declared checks on one lakehouse table into one
+`AssetChecksDefinition`: each check becomes an `AssetCheckSpec` (`blocking` when its severity is
+`error`) evaluated by the DuckDB functions of `dagster_cfwb.checks.table_checks`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ __all__ = [
 
 
 class DeclaredCheck(Protocol):
-    """What a declared check provides (``dagster_cfwb.components.yaml_models.CheckModel`` does)."""
+    """What a declared check provides (`dagster_cfwb.components.yaml_models.CheckModel` does)."""
 
     type: str
     severity: str
@@ -47,7 +47,7 @@ class DeclaredCheck(Protocol):
 
 
 def unique_check_names(checks: Sequence[DeclaredCheck]) -> list[str]:
-    """Check names, with ``_2``, ``_3``… appended when two checks would get the same name."""
+    """Check names, with `_2`, `_3`… appended when two checks would get the same name."""
     names: list[str] = []
     for check in checks:
         base = check.check_name
@@ -86,7 +86,7 @@ def _describe(check: DeclaredCheck) -> str:
 
 
 def check_specs_for(asset_key: dg.AssetKey, checks: Sequence[DeclaredCheck]) -> list[dg.AssetCheckSpec]:
-    """One ``AssetCheckSpec`` per declared check; ``error`` checks are blocking."""
+    """One `AssetCheckSpec` per declared check; `error` checks are blocking."""
     return [
         dg.AssetCheckSpec(
             name=name,
@@ -113,7 +113,7 @@ def _previous_row_count(instance, asset_key: dg.AssetKey) -> int | None:
 def run_declared_check(
     con, source: str, check: DeclaredCheck, *, previous_rows: int | None = None
 ) -> tc.CheckOutcome:
-    """Evaluate one declared check with DuckDB over ``source`` (SQL that reads the table)."""
+    """Evaluate one declared check with DuckDB over `source` (SQL that reads the table)."""
     if check.type == "not_null":
         return tc.check_not_null(con, source, check.columns or [])
     if check.type == "unique":
@@ -165,12 +165,12 @@ def build_table_checks(
     lakehouse_key: str = "lakehouse",
     name_suffix: str = "",
 ) -> dg.AssetChecksDefinition:
-    """One Dagster checks definition evaluating ``checks`` on the lakehouse file(s) ``lakehouse_path``.
+    """One Dagster checks definition evaluating `checks` on the lakehouse file(s) `lakehouse_path`.
 
     Args:
         asset_key: the asset the checks are attached to.
-        lakehouse_path: file or glob in the lakehouse, e.g. ``enseignement/stg/eleves.parquet``.
-        checks: the declared checks (YAML ``checks:`` entries).
+        lakehouse_path: file or glob in the lakehouse, e.g. `enseignement/stg/eleves.parquet`.
+        checks: the declared checks (YAML `checks:` entries).
         lakehouse_key: resource key of the lakehouse resource.
         name_suffix: makes the op name unique when the same table is checked by two components.
     """

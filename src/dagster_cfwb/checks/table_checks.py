@@ -1,8 +1,8 @@
 """Data-quality checks as plain functions over one table, run with DuckDB (no Dagster needed).
 
-Each function takes an open DuckDB connection and ``source``, the SQL text that reads the table
-(e.g. ``read_parquet('/lake/enseignement/stg/eleves.parquet')``), and returns a
-:class:`CheckOutcome`: passed or not, how many rows fail, and a sample of failing rows. Column names
+Each function takes an open DuckDB connection and `source`, the SQL text that reads the table
+(e.g. `read_parquet('/lake/enseignement/stg/eleves.parquet')`), and returns a
+`CheckOutcome`: passed or not, how many rows fail, and a sample of failing rows. Column names
 are validated and quoted; values are bound parameters.
 
 Example:
@@ -41,7 +41,7 @@ SAMPLE_ROWS = 5
 
 @dataclass
 class CheckOutcome:
-    """Result of one check: ``passed``, a one-line ``summary``, failing count and failing-row sample."""
+    """Result of one check: `passed`, a one-line `summary`, failing count and failing-row sample."""
 
     passed: bool
     summary: str
@@ -63,7 +63,7 @@ def _count_and_sample(con, source: str, where: str, params: Sequence[Any] = ()) 
 
 
 def check_not_null(con, source: str, columns: Sequence[str]) -> CheckOutcome:
-    """Rows where any of ``columns`` is NULL fail."""
+    """Rows where any of `columns` is NULL fail."""
     where = " OR ".join(f"{_q(c)} IS NULL" for c in columns)
     count, sample = _count_and_sample(con, source, where)
     per_column = {
@@ -80,7 +80,7 @@ def check_not_null(con, source: str, columns: Sequence[str]) -> CheckOutcome:
 
 
 def check_unique(con, source: str, columns: Sequence[str]) -> CheckOutcome:
-    """Rows sharing the same combination of ``columns`` with another row fail."""
+    """Rows sharing the same combination of `columns` with another row fail."""
     cols = ", ".join(_q(c) for c in columns)
     duplicated = f"SELECT {cols}, count(*) AS occurrences FROM {source} GROUP BY ALL HAVING count(*) > 1"  # noqa: S608
     groups, rows = con.execute(
@@ -103,7 +103,7 @@ def _as_text(value: Any) -> str:
 
 
 def check_accepted_values(con, source: str, column: str, values: Sequence[Any]) -> CheckOutcome:
-    """Rows whose ``column`` holds a value outside ``values`` fail (empty values are not judged here)."""
+    """Rows whose `column` holds a value outside `values` fail (empty values are not judged here)."""
     placeholders = ", ".join("?" for _ in values)
     where = f"{_q(column)} IS NOT NULL AND CAST({_q(column)} AS VARCHAR) NOT IN ({placeholders})"
     params = [_as_text(v) for v in values]
@@ -132,7 +132,7 @@ def check_row_count(
     max_change_percent: float | None = None,
     previous_rows: int | None = None,
 ) -> CheckOutcome:
-    """The row count must be within ``[min_rows, max_rows]`` and within ``max_change_percent`` of ``previous_rows``."""
+    """The row count must be within `[min_rows, max_rows]` and within `max_change_percent` of `previous_rows`."""
     rows = int(con.execute(f"SELECT count(*) FROM {source}").fetchone()[0])  # noqa: S608
     problems = []
     if min_rows is not None and rows < min_rows:
@@ -156,7 +156,7 @@ def check_row_count(
 def check_freshness(
     con, source: str, column: str, max_age_hours: float, *, now: dt.datetime | None = None
 ) -> CheckOutcome:
-    """The newest ``column`` value must be at most ``max_age_hours`` old (naive timestamps are taken as UTC)."""
+    """The newest `column` value must be at most `max_age_hours` old (naive timestamps are taken as UTC)."""
     newest = con.execute(f"SELECT max({_q(column)}) FROM {source}").fetchone()[0]  # noqa: S608
     now = now or dt.datetime.now(dt.UTC)
     if newest is None:
@@ -183,7 +183,7 @@ def check_freshness(
 
 
 def check_expression(con, source: str, sql: str) -> CheckOutcome:
-    """Rows for which the SQL condition ``sql`` is not true fail (a NULL result counts as failing)."""
+    """Rows for which the SQL condition `sql` is not true fail (a NULL result counts as failing)."""
     if ";" in sql:
         raise ValueError(f"The expression {sql!r} must be one SQL condition, without `;`.")
     where = f"NOT coalesce(({sql}), false)"
@@ -213,7 +213,7 @@ def _normalize_type(name: str) -> str:
 def check_schema(
     con, source: str, expected: dict[str, str], *, allow_extra_columns: bool = True
 ) -> CheckOutcome:
-    """The table must have the ``expected`` columns with their types; the drift is reported as a diff."""
+    """The table must have the `expected` columns with their types; the drift is reported as a diff."""
     actual = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}  # noqa: S608
     diff = []
     for name, wanted in expected.items():

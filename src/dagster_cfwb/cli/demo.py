@@ -1,15 +1,15 @@
-"""``cfwb demo``: materialise every asset of every code location of the platform, on embedded defaults.
+"""`cfwb demo`: materialise every asset of every code location of the platform, on embedded defaults.
 
 What it sets up (nothing to install or start by hand):
 
-- ``DAGSTER_HOME`` = ``<platform>/.dagster_home`` with ``dagster.demo.yaml`` (SQLite storage), so
+- `DAGSTER_HOME` = `<platform>/.dagster_home` with `dagster.demo.yaml` (SQLite storage), so
   the runs show in the UI afterwards;
-- the lakehouse in ``<platform>/.dagster_home/lakehouse`` unless ``CFWB_LAKEHOUSE_ROOT`` or Azure
+- the lakehouse in `<platform>/.dagster_home/lakehouse` unless `CFWB_LAKEHOUSE_ROOT` or Azure
   variables are set;
-- PostgreSQL from ``CFWB_PG_*`` when ``CFWB_PG_HOST`` is set, else an embedded one (``pgserver``);
-- the dbt manifests (``dbt parse``), as the image build does.
+- PostgreSQL from `CFWB_PG_*` when `CFWB_PG_HOST` is set, else an embedded one (`pgserver`);
+- the dbt manifests (`dbt parse`), as the image build does.
 
-Then it loads each location of ``workspace.yaml``, backfills the daily-partitioned assets over the
+Then it loads each location of `workspace.yaml`, backfills the daily-partitioned assets over the
 last days (one run per asset), materialises everything else in one run (imports → dbt → exports,
 across locations), and prints each asset with its row count and how to open the UI.
 """
@@ -33,7 +33,7 @@ from dagster_cfwb.cli.platform_layout import (
     read_workspace,
 )
 
-__all__ = ["DemoReport", "run_demo"]
+__all__ = ["DemoReport", "planned_checks", "prepare_demo_environment", "run_demo", "ui_command"]
 
 BACKFILL_DAYS = 7
 # Step logs (e.g. "Imported 245 schools", dbt's lines) but not Dagster's DEBUG event lines.
@@ -51,14 +51,15 @@ class DemoReport:
     env: dict[str, str]
     seconds: float
     embedded_postgres: bool = False
+    checks_not_run: list[str] | None = None  # planned, never evaluated: their asset failed upstream
 
     @property
     def success(self) -> bool:
         return not self.failed_steps and not self.checks_failed
 
 
-def _prepare_environment(platform_dir: Path, out) -> tuple[dict[str, str], bool]:
-    """Set DAGSTER_HOME, the lakehouse and PostgreSQL variables.
+def prepare_demo_environment(platform_dir: Path, out) -> tuple[dict[str, str], bool]:
+    """Set DAGSTER_HOME, the lakehouse and PostgreSQL variables (`cfwb demo` and `cfwb run`).
 
     Returns:
         The variables the UI also needs (never the password), and whether PostgreSQL is the embedded one.
@@ -89,6 +90,42 @@ def _prepare_environment(platform_dir: Path, out) -> tuple[dict[str, str], bool]
     return env, embedded
 
 
+def ui_command(platform: Path, env: dict[str, str] | None = None) -> str:
+    """The shell command that opens the Dagster UI on the demo's instance, lakehouse and PostgreSQL.
+
+    Args:
+        platform: the platform folder.
+        env: the variables to set (as `prepare_demo_environment` returns them); default: the
+            demo's `DAGSTER_HOME` and lakehouse, plus `CFWB_PG_*` of this shell or of the
+            embedded PostgreSQL when it is running (never the password).
+    """
+    if env is None:
+        from dagster_cfwb.cli.embedded_postgres import embedded_postgres_dir, running_embedded_postgres
+
+        home = platform / ".dagster_home"
+        env = {"DAGSTER_HOME": str(home), "CFWB_LAKEHOUSE_ROOT": str(home / "lakehouse")}
+        if os.environ.get("CFWB_PG_HOST"):
+            names = ("CFWB_PG_HOST", "CFWB_PG_PORT", "CFWB_PG_USER", "CFWB_PG_DATABASE")
+            env.update({n: os.environ[n] for n in names if os.environ.get(n)})
+        elif (server := running_embedded_postgres(embedded_postgres_dir(home))) is not None:
+            env.update(server.env())
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items()))
+    dagster = Path(sys.prefix) / "bin" / "dagster"
+    return f"cd {platform} && {exports} \\\n    {dagster} dev"
+
+
+def planned_checks(instance, run_id: str) -> list[str]:
+    """`asset:check` of every check the run planned (evaluated or not), from its event log."""
+    from dagster import DagsterEventType
+
+    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED)
+    names = []
+    for record in records.records:
+        data = record.event_log_entry.dagster_event.event_specific_data
+        names.append(f"{data.asset_key.to_user_string()}:{data.check_name}")
+    return sorted(set(names))
+
+
 def _materialised_rows(result) -> dict[str, int | None]:
     rows = {}
     for event in result.get_asset_materialization_events():
@@ -113,7 +150,7 @@ def run_demo(
     out = out or sys.stdout
     started = time.monotonic()
     platform = find_platform_dir(platform_dir)
-    env, embedded = _prepare_environment(platform, out)
+    env, embedded = prepare_demo_environment(platform, out)
     for folder in parse_dbt_projects(platform, only_if_stale=True):
         print(f"dbt: manifest built (dbt parse) in {folder}", file=out)
 
@@ -130,17 +167,21 @@ def run_demo(
     instance = dg.DagsterInstance.get()
     materialised: dict[str, int | None] = {}
     failed_steps: list[str] = []
-    checks_passed, checks_failed = 0, []
+    checks_passed, checks_failed, checks_not_run = 0, [], []
 
     def collect(result) -> None:
         nonlocal checks_passed
         materialised.update(_materialised_rows(result))
         failed_steps.extend(e.step_key for e in result.all_events if e.is_step_failure)
+        evaluated = set()
         for evaluation in result.get_asset_check_evaluations():
+            name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            evaluated.add(name)
             if evaluation.passed:
                 checks_passed += 1
             else:
-                checks_failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+                checks_failed.append(name)
+        checks_not_run.extend(n for n in planned_checks(instance, result.run_id) if n not in evaluated)
 
     partitioned = [a for a in assets if a.partitions_def is not None]
     today = datetime.now(UTC).date()
@@ -181,6 +222,7 @@ def run_demo(
         env,
         time.monotonic() - started,
         embedded_postgres=embedded,
+        checks_not_run=checks_not_run,
     )
     _print_report(report, platform, out)
     return report
@@ -193,16 +235,22 @@ def _print_report(report: DemoReport, platform: Path, out) -> None:
     for key in sorted(report.materialised):
         rows = report.materialised[key]
         print(f"{key.ljust(width)}  {'' if rows is None else f'{rows:,}'}", file=out)
-    print(f"\nChecks: {report.checks_passed} passed, {len(report.checks_failed)} failed.", file=out)
+    not_run = report.checks_not_run or []
+    print(
+        f"\nChecks: {report.checks_passed} passed, {len(report.checks_failed)} failed"
+        + (f", {len(not_run)} not run (upstream failed)" if not_run else "")
+        + ".",
+        file=out,
+    )
     for failure in report.checks_failed:
         print(f"  failed check: {failure}", file=out)
+    for name in not_run:
+        print(f"  not run: {name} (its asset failed)", file=out)
     for step in report.failed_steps:
         print(f"  FAILED step: {step}", file=out)
     print(f"Done in {report.seconds:.0f} s.", file=out)
-    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(report.env.items()))
-    dagster = Path(sys.prefix) / "bin" / "dagster"
     print("\nOpen the Dagster UI (schedules, sensors, lineage, these runs):", file=out)
-    print(f"  cd {platform} && {exports} \\\n    {dagster} dev", file=out)
+    print(f"  {ui_command(platform, report.env)}", file=out)
     print("  then browse http://127.0.0.1:3000", file=out)
     if report.embedded_postgres:
         print("The embedded PostgreSQL keeps running for the UI; stop it with: cfwb postgres stop", file=out)

@@ -23,7 +23,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class CodeLocation:
-    """One ``python_module`` entry of ``workspace.yaml``."""
+    """One `python_module` entry of `workspace.yaml`."""
 
     name: str
     module_name: str
@@ -31,17 +31,17 @@ class CodeLocation:
 
     @property
     def project_dir(self) -> Path:
-        """The location's dg project folder (holding ``pyproject.toml``)."""
+        """The location's dg project folder (holding `pyproject.toml`)."""
         return (
             self.working_directory.parent if self.working_directory.name == "src" else self.working_directory
         )
 
 
 def find_platform_dir(start: str | os.PathLike | None = None) -> Path:
-    """The platform folder: ``start`` if given, else ``$CFWB_PLATFORM_DIR``, else ``./platform`` or a parent's.
+    """The platform folder: `start` if given, else `$CFWB_PLATFORM_DIR`, else `./platform` or a parent's.
 
     Raises:
-        FileNotFoundError: no folder with a ``workspace.yaml`` was found (the message says where we looked).
+        FileNotFoundError: no folder with a `workspace.yaml` was found (the message says where we looked).
     """
     if start is not None or os.environ.get("CFWB_PLATFORM_DIR"):
         candidate = Path(start or os.environ["CFWB_PLATFORM_DIR"]).expanduser().resolve()
@@ -60,10 +60,10 @@ def find_platform_dir(start: str | os.PathLike | None = None) -> Path:
 
 
 def read_workspace(platform_dir: Path) -> list[CodeLocation]:
-    """The code locations listed in ``<platform_dir>/workspace.yaml``.
+    """The code locations listed in `<platform_dir>/workspace.yaml`.
 
-    Entries are ``python_file`` (``relative_path`` of ``<src>/<package>/definitions.py`` and its
-    ``working_directory``, both relative to the workspace file) or ``python_module``.
+    Entries are `python_file` (`relative_path` of `<src>/<package>/definitions.py` and its
+    `working_directory`, both relative to the workspace file) or `python_module`.
     """
     workspace_file = platform_dir / "workspace.yaml"
     content = yaml.safe_load(workspace_file.read_text(encoding="utf-8")) or {}
@@ -101,10 +101,10 @@ def read_workspace(platform_dir: Path) -> list[CodeLocation]:
 
 
 def load_location_definitions(location: CodeLocation):
-    """Import a location's definitions module as Dagster does and return its ``Definitions``.
+    """Import a location's definitions module as Dagster does and return its `Definitions`.
 
-    The working directory is put first on ``sys.path`` (as ``workspace.yaml`` asks). A module-level
-    ``Definitions`` or a ``@dg.definitions`` function named ``defs`` is accepted.
+    The working directory is put first on `sys.path` (as `workspace.yaml` asks). A module-level
+    `Definitions` or a `@dg.definitions` function named `defs` is accepted.
     """
     import dagster as dg
 
@@ -126,7 +126,7 @@ def load_location_definitions(location: CodeLocation):
 
 
 def dbt_manifest_is_current(project_dir: Path) -> bool:
-    """True when ``target/manifest.json`` is newer than every model, macro, test and YAML file."""
+    """True when `target/manifest.json` is newer than every model, macro, test and YAML file."""
     manifest = project_dir / "target" / "manifest.json"
     if not manifest.is_file():
         return False
@@ -138,14 +138,14 @@ def dbt_manifest_is_current(project_dir: Path) -> bool:
 
 
 def parse_dbt_projects(platform_dir: Path, *, quiet: bool = True, only_if_stale: bool = False) -> list[Path]:
-    """Run ``dbt parse`` in every ``<location>/dbt_project`` so each has ``target/manifest.json``.
+    """Run `dbt parse` in every `<location>/dbt_project` so each has `target/manifest.json`.
 
-    This is the packaging step (image build, ``cfwb demo``): code locations read the manifest at
+    This is the packaging step (image build, `cfwb demo`): code locations read the manifest at
     load time and never run dbt to build it in production.
 
     Args:
         platform_dir: the platform folder.
-        quiet: pass ``--quiet`` to dbt.
+        quiet: pass `--quiet` to dbt.
         only_if_stale: skip projects whose manifest is newer than all their files.
     """
     dbt = Path(sys.prefix) / "bin" / "dbt"

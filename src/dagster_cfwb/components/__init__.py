@@ -1,7 +1,7 @@
-"""YAML components of dagster-cfwb (the ``dagster_dg_cli.registry_modules`` entry point).
+"""YAML components of dagster-cfwb (the `dagster_dg_cli.registry_modules` entry point).
 
-``dg list components`` shows them; ``dg scaffold defs dagster_cfwb.components.<Name> <path>`` writes
-a commented example ``defs.yaml``. See ``docs/components.md`` for a step-by-step guide.
+`dg list components` shows them; `dg scaffold defs dagster_cfwb.components.<Name> <path>` writes
+a commented example `defs.yaml`. See `docs/components.md` for a step-by-step guide.
 """
 
 from dagster_cfwb.components.data_quality_checks import DataQualityChecksComponent

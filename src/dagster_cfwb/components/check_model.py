@@ -1,4 +1,4 @@
-"""The YAML model of one data-quality check (``checks:`` of an import or of DataQualityChecksComponent)."""
+"""The YAML model of one data-quality check (`checks:` of an import or of DataQualityChecksComponent)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pydantic import field_validator, model_validator
 
 from dagster_cfwb.transfer.identifiers import validate_identifier
 
-__all__ = ["CHECK_TYPES", "CheckModel", "refuse_change_check_on_partitions"]
+__all__ = ["CHECK_TYPES", "CheckModel", "refuse_change_check_on_partitions", "Check"]
 
 CHECK_TYPES = ("not_null", "unique", "accepted_values", "row_count", "freshness", "expression", "schema")
 
@@ -27,7 +27,7 @@ _CHECK_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 _COMMON = {"type", "severity", "name", "description"}
 
 
-class CheckModel(dg.Model, dg.Resolvable):
+class Check(dg.Model, dg.Resolvable):
     """One data-quality check on a lakehouse table."""
 
     type: Annotated[
@@ -175,8 +175,11 @@ class CheckModel(dg.Model, dg.Resolvable):
         return "_".join(parts)[:63]
 
 
+CheckModel = Check  # former name; the UI shows a YAML block as `<class name>Model`
+
+
 def refuse_change_check_on_partitions(checks) -> None:
-    """``max_change_percent`` compares the whole table with the last run's row count, which for a
+    """`max_change_percent` compares the whole table with the last run's row count, which for a
     partitioned table is one partition's rows: the comparison would be meaningless."""
     if any(c.type == "row_count" and c.max_change_percent is not None for c in checks or []):
         raise ValueError(

@@ -1,10 +1,10 @@
 """What every dagster-cfwb component shares: strict YAML validation with located, readable errors.
 
 Dagster derives a permissive schema from a component's fields (every field also accepts a template
-string), which keeps ``dg check yaml`` and the UI documentation working but reports mistakes as a
-wall of union noise. Our components keep that schema for tooling, render the ``{{ … }}`` templates
+string), which keeps `dg check yaml` and the UI documentation working but reports mistakes as a
+wall of union noise. Our components keep that schema for tooling, render the `{{ … }}` templates
 first, then validate the rendered attributes against the component's own precise pydantic model,
-and turn any problem into a :class:`ComponentYamlError` that names file, line, field, what was
+and turn any problem into a `ComponentYamlError` that names file, line, field, what was
 expected, what was found and the valid options.
 """
 
@@ -15,7 +15,11 @@ from typing import Any, Self
 import dagster as dg
 from pydantic import BaseModel, PrivateAttr, ValidationError, model_validator
 
-from dagster_cfwb.components.yaml_errors import ComponentYamlError, format_validation_error
+from dagster_cfwb.components.yaml_errors import (
+    ComponentYamlError,
+    format_template_error,
+    format_validation_error,
+)
 
 __all__ = ["CfwbComponent", "tighten_json_schema"]
 
@@ -35,10 +39,10 @@ def _is_structured(branch: Any) -> bool:
 def tighten_json_schema(node: Any) -> Any:
     """Dagster's derived schema with the catch-all "any string" alternative removed where it hides mistakes.
 
-    Dagster lets every field also be a string (for ``{{ … }}`` templates), so ``dg check yaml`` accepts
+    Dagster lets every field also be a string (for `{{ … }}` templates), so `dg check yaml` accepts
     a typo in a choice field and reports a mistake inside a list as "not valid under any of the given
     schemas" on the whole list. Here, for each field (the only place Dagster adds it), the string
-    alternative is dropped next to objects, lists and fixed choices, and limited to ``{{ … }}``
+    alternative is dropped next to objects, lists and fixed choices, and limited to `{{ … }}`
     templates next to numbers and booleans.
     """
     if isinstance(node, list):
@@ -74,10 +78,10 @@ _LENIENT_MODELS: dict[type, type[BaseModel]] = {}
 
 
 def _lenient_model(component_cls: type[dg.Resolvable]) -> type[BaseModel]:
-    """Dagster's derived schema for ``component_cls``, accepting anything at validation time.
+    """Dagster's derived schema for `component_cls`, accepting anything at validation time.
 
-    The JSON schema (used by ``dg check yaml`` and the UI) is unchanged; the raw attributes are kept
-    so that :meth:`CfwbComponent.load` can validate them itself and report readable errors.
+    The JSON schema (used by `dg check yaml` and the UI) is unchanged; the raw attributes are kept
+    so that `CfwbComponent.load` can validate them itself and report readable errors.
     """
     if component_cls not in _LENIENT_MODELS:
         derived = component_cls.model()
@@ -117,11 +121,20 @@ class CfwbComponent(dg.Component, dg.Resolvable, dg.Model):
         raw = getattr(attributes, "_cfwb_raw", None)
         if raw is None:
             raw = attributes.model_dump(exclude_unset=True) if attributes is not None else {}
+        from dagster.components.resolved.errors import ResolutionException
         from dagster.components.resolved.scopes import LoadContextScope
 
         scoped = context.with_rendering_scope({"context": LoadContextScope(context)})
         resolution = scoped.resolution_context.at_path("attributes")
-        rendered = resolution.resolve_value(raw)
+        try:
+            rendered = resolution.resolve_value(raw)
+        except ResolutionException as e:
+            located = format_template_error(
+                e, cls.__name__, raw=raw, source_tree=resolution.source_position_tree
+            )
+            if located is None:
+                raise
+            raise located from None
         return cls.validate_attributes(rendered, raw=raw, source_tree=resolution.source_position_tree)
 
     @classmethod
@@ -140,7 +153,7 @@ class CfwbComponent(dg.Component, dg.Resolvable, dg.Model):
 
     @classmethod
     def from_dict(cls, attributes: dict) -> Self:
-        """Build the component from the ``attributes:`` mapping of a defs.yaml (handy in tests)."""
+        """Build the component from the `attributes:` mapping of a defs.yaml (handy in tests)."""
         return cls.validate_attributes(attributes)
 
 

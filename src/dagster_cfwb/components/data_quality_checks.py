@@ -1,4 +1,4 @@
-"""``DataQualityChecksComponent``: declare data-quality checks on lakehouse tables, from YAML."""
+"""`DataQualityChecksComponent`: declare data-quality checks on lakehouse tables, from YAML."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from dagster_cfwb.components.scaffolders import DataQualityChecksScaffolder
 from dagster_cfwb.components.yaml_models import TableModel
 from dagster_cfwb.transfer.identifiers import validate_identifier
 
-__all__ = ["DataQualityChecksComponent", "TableChecksModel"]
+__all__ = ["DataQualityChecksComponent", "TableChecksModel", "TableChecks"]
 
 
-class TableChecksModel(dg.Model, dg.Resolvable):
+class TableChecks(dg.Model, dg.Resolvable):
     """The checks of one lakehouse table."""
 
     table: Annotated[
@@ -43,42 +43,59 @@ class TableChecksModel(dg.Model, dg.Resolvable):
         return self
 
 
+TableChecksModel = TableChecks  # former name; the UI shows a YAML block as `<class name>Model`
+
+
 @dg.scaffold_with(DataQualityChecksScaffolder)
 class DataQualityChecksComponent(CfwbComponent):
     """Data-quality checks on lakehouse tables: empty values, duplicates, allowed values, row counts,
     freshness, SQL rules and expected columns.
 
     Each check shows in the UI under its table's asset, with the number of failing rows and a sample
-    of them. A check of severity ``error`` (default) is *blocking*: when it fails, the assets computed
-    from that table in the same run are not materialised. ``warn`` only reports. The same checks can
-    be written directly under ``checks:`` of an import.
+    of them. A check of severity `error` (default) is *blocking*: when it fails, the assets computed
+    from that table in the same run are not materialised. `warn` only reports. The same checks can
+    be written directly under `checks:` of an import.
 
-    Example ``defs.yaml``:
+    Example `defs.yaml`:
 
-    .. code-block:: yaml
-
-        type: dagster_cfwb.DataQualityChecksComponent
-        attributes:
-          tables:
-            - table: {code_location: enseignement, layer: stg, table: eleves}
-              checks:
-                - {type: not_null, columns: [id, nom]}
-                - {type: unique, columns: [id]}
-                - {type: accepted_values, column: statut, values: [actif, inactif]}
-                - {type: row_count, min_rows: 1, max_change_percent: 20}
-                - {type: freshness, column: updated_at, max_age_hours: 26, severity: warn}
-                - {type: expression, sql: "age BETWEEN 2 AND 25", name: age_plausible}
-                - {type: schema, expected_columns: {id: BIGINT, nom: VARCHAR}}
+    ```yaml
+    type: dagster_cfwb.DataQualityChecksComponent
+    attributes:
+      tables:
+        - table: {code_location: enseignement, layer: stg, table: eleves}
+          checks:
+            - {type: not_null, columns: [id, nom]}
+            - {type: unique, columns: [id]}
+            - {type: accepted_values, column: statut, values: [actif, inactif]}
+            - {type: row_count, min_rows: 1, max_change_percent: 20}
+            - {type: freshness, column: updated_at, max_age_hours: 26, severity: warn}
+            - {type: expression, sql: "age BETWEEN 2 AND 25", name: age_plausible}
+            - {type: schema, expected_columns: {id: BIGINT, nom: VARCHAR}}
+    ```
     """
 
     tables: Annotated[
         list[TableChecksModel],
-        Resolver.default(description="The tables to check, each with its list of checks."),
+        Resolver.default(
+            description="The tables to check, each with its list of checks.",
+            examples=[
+                [
+                    {
+                        "table": {"code_location": "enseignement", "layer": "stg", "table": "eleves"},
+                        "checks": [
+                            {"type": "not_null", "columns": ["id"]},
+                            {"type": "unique", "columns": ["id"]},
+                        ],
+                    }
+                ]
+            ],
+        ),
     ]
     lakehouse_resource_key: Annotated[
         str,
         Resolver.default(
-            description="Resource key of the lakehouse in this code location (default `lakehouse`)."
+            description="Resource key of the lakehouse in this code location (default `lakehouse`).",
+            examples=["lakehouse"],
         ),
     ] = "lakehouse"
 

@@ -1,8 +1,7 @@
-"""``DatabaseExportComponent``: copy lakehouse tables into a database table, from YAML."""
+"""`DatabaseExportComponent`: copy lakehouse tables into a database table, from YAML."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
@@ -15,13 +14,13 @@ from pydantic import field_validator, model_validator
 from dagster_cfwb.components.component_base import CfwbComponent
 from dagster_cfwb.components.scaffolders import DatabaseExportScaffolder
 from dagster_cfwb.components.yaml_models import TableModel
-from dagster_cfwb.metadata import PREVIEW_ROWS, table_metadata
+from dagster_cfwb.metadata import PREVIEW_ROWS, lakehouse_location, table_metadata
 from dagster_cfwb.transfer.identifiers import quote_identifier, split_table_name, validate_identifier
 
-__all__ = ["DatabaseExportComponent", "ExportModel"]
+__all__ = ["DatabaseExportComponent", "Export", "ExportModel", "create_missing_schema", "export_reader"]
 
 
-class ExportModel(dg.Model, dg.Resolvable):
+class Export(dg.Model, dg.Resolvable):
     """One export: lakehouse table(s) → one database table (one asset)."""
 
     tables: Annotated[
@@ -39,7 +38,10 @@ class ExportModel(dg.Model, dg.Resolvable):
     table: Annotated[
         str,
         Resolver.default(
-            description="Database table written, `table` or `schema.table`, e.g. `reporting.eleves`. Created if missing."
+            description=(
+                "Database table written, `table` or `schema.table`, e.g. `reporting.eleves`. The table, and "
+                "its schema, are created if missing."
+            )
         ),
     ]
     mode: Annotated[
@@ -68,7 +70,20 @@ class ExportModel(dg.Model, dg.Resolvable):
     asset_name: Annotated[
         str | None,
         Resolver.default(
-            description="Name of the export asset; default `export_<table>` (the database table with `.` → `_`)."
+            description=(
+                "Last part of the asset key, `<location>/pg/<asset_name>`. Default: the table name without "
+                "its schema (`reporting.eleves_par_ecole` → `eleves_par_ecole`). Set it to keep the same asset "
+                "(and its history) when you rename the table."
+            )
+        ),
+    ] = None
+    asset_key: Annotated[
+        str | None,
+        Resolver.default(
+            description=(
+                "The whole asset key, parts separated by `/`, e.g. `enseignement/export/eleves` to keep the key "
+                "an earlier version gave. Default: `<location>/pg/<asset_name>` (see `asset_name`)."
+            )
         ),
     ] = None
     description: Annotated[
@@ -85,6 +100,20 @@ class ExportModel(dg.Model, dg.Resolvable):
     @classmethod
     def _check_key(cls, value: str | None) -> str | None:
         return validate_identifier(value, what="name") if value is not None else None
+
+    @field_validator("asset_key")
+    @classmethod
+    def _check_asset_key(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = value.split("/")
+        for part in parts:
+            validate_identifier(part, what="asset key part")
+        if len(parts) < 2:
+            raise ValueError(
+                f"`asset_key` needs at least two parts, e.g. `enseignement/pg/eleves`; found {value!r}"
+            )
+        return value
 
     @field_validator("table")
     @classmethod
@@ -115,9 +144,20 @@ class ExportModel(dg.Model, dg.Resolvable):
         return self
 
     @property
-    def asset_key(self) -> dg.AssetKey:
-        name = self.asset_name or "export_" + self.table.replace(".", "_")
-        return dg.AssetKey([self.tables[0].code_location, "export", name])
+    def key(self) -> dg.AssetKey:
+        """`asset_key` if given, else `<location>/pg/<asset_name or table>`.
+
+        The middle part is `pg` for a PostgreSQL resource (its key starts with `postgres`), else the
+        resource key, e.g. `enseignement/mysql_rh/eleves`.
+        """
+        if self.asset_key:
+            return dg.AssetKey(self.asset_key.split("/"))
+        name = self.asset_name or split_table_name(self.table).table
+        segment = "pg" if self.resource_key.startswith("postgres") else self.resource_key
+        return dg.AssetKey([self.tables[0].code_location, segment, name])
+
+
+ExportModel = Export  # former name; the UI shows a YAML block as `<class name>Model`
 
 
 @dg.scaffold_with(DatabaseExportScaffolder)
@@ -125,42 +165,69 @@ class DatabaseExportComponent(CfwbComponent):
     """Copy lakehouse tables into database tables — one asset per export, after its lakehouse tables.
 
     The rows are streamed from the lakehouse (DuckDB) into the database with its fastest bulk path
-    (PostgreSQL: binary COPY). ``replace`` swaps the new table in atomically: if the load fails,
+    (PostgreSQL: binary COPY). `replace` swaps the new table in atomically: if the load fails,
     the previous table is left as it was.
 
-    Example ``defs.yaml``:
+    Example `defs.yaml`:
 
-    .. code-block:: yaml
-
-        type: dagster_cfwb.DatabaseExportComponent
-        attributes:
-          exports:
-            - tables: [{code_location: enseignement, layer: gld, table: eleves_par_ecole}]
-              resource_key: postgresql
-              table: reporting.eleves_par_ecole
-            - tables: [{code_location: enseignement, layer: stg, table: eleves}]
-              resource_key: postgresql
-              table: reporting.eleves
-              mode: upsert
-              keys: [id]
+    ```yaml
+    type: dagster_cfwb.DatabaseExportComponent
+    attributes:
+      exports:
+        - tables: [{code_location: enseignement, layer: gld, table: eleves_par_ecole}]
+          resource_key: postgresql
+          table: reporting.eleves_par_ecole
+        - tables: [{code_location: enseignement, layer: stg, table: eleves}]
+          resource_key: postgresql
+          table: reporting.eleves
+          mode: upsert
+          keys: [id]
+    ```
     """
 
     exports: Annotated[
-        list[ExportModel], Resolver.default(description="The exports, one database table each.")
+        list[ExportModel],
+        Resolver.default(
+            description="The exports, one database table each.",
+            examples=[
+                [
+                    {
+                        "tables": [
+                            {"code_location": "enseignement", "layer": "gld", "table": "eleves_par_ecole"}
+                        ],
+                        "resource_key": "postgresql",
+                        "table": "reporting.eleves_par_ecole",
+                    }
+                ]
+            ],
+        ),
     ]
     lakehouse_resource_key: Annotated[
         str,
         Resolver.default(
-            description="Resource key of the lakehouse in this code location (default `lakehouse`)."
+            description="Resource key of the lakehouse in this code location (default `lakehouse`).",
+            examples=["lakehouse"],
         ),
     ] = "lakehouse"
+
+    @model_validator(mode="after")
+    def _check_unique_keys(self):
+        seen: dict[dg.AssetKey, int] = {}
+        for i, export in enumerate(self.exports):
+            if export.key in seen:
+                raise ValueError(
+                    f"exports[{seen[export.key]}] and exports[{i}] both get the asset key "
+                    f"`{export.key.to_user_string()}`; give one of them another `asset_name`"
+                )
+            seen[export.key] = i
+        return self
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         return dg.Definitions(assets=[self._asset_for(export) for export in self.exports])
 
     def _asset_for(self, export: ExportModel) -> dg.AssetsDefinition:
         spec = dg.AssetSpec(
-            key=export.asset_key,
+            key=export.key,
             deps=[t.asset_key for t in export.tables],
             description=export.description
             or f"Export of {', '.join(t.path for t in export.tables)} to `{export.table}` ({export.mode}).",
@@ -169,12 +236,10 @@ class DatabaseExportComponent(CfwbComponent):
             kinds={"postgres" if export.resource_key.startswith("postgres") else "sql"},
             metadata={"target": f"{export.resource_key}: {export.table}"},
         )
-        digest = hashlib.sha1(
-            f"{export.resource_key}:{export.table}".encode(), usedforsecurity=False
-        ).hexdigest()[:6]
 
+        # Named after the asset key only, so renaming the table (with `asset_name` kept) keeps the op.
         @dg.multi_asset(
-            name="export__" + "__".join(export.asset_key.path) + "_" + digest,
+            name="export__" + "__".join(export.key.path),
             specs=[spec],
             required_resource_keys={self.lakehouse_resource_key, export.resource_key},
         )
@@ -184,13 +249,23 @@ class DatabaseExportComponent(CfwbComponent):
         return _export
 
     def execute(self, context: dg.AssetExecutionContext, export: ExportModel) -> dg.MaterializeResult:
-        """Run one export; override in a subclass to change how it runs (``build_defs`` only wires)."""
+        """Run one export; override in a subclass to change how it runs (`build_defs` only wires)."""
         lakehouse = getattr(context.resources, self.lakehouse_resource_key)
         database = getattr(context.resources, export.resource_key)
         started = time.monotonic()
         preview: dict[str, Any] = {}
+        missing = [t for t in export.tables if not lakehouse.exists(t.path)]
+        if missing:
+            names = ", ".join(f"`{t.asset_key.to_user_string()}`" for t in missing)
+            raise FileNotFoundError(
+                f"Cannot export to `{export.table}`: the lakehouse table {names} does not exist yet "
+                f"({', '.join(lakehouse_location(lakehouse, t.path) for t in missing)}). Materialise it "
+                f"first, e.g. `cfwb run {missing[0].asset_key.to_user_string()}`, or run both together."
+            )
+        if create_missing_schema(database, export.table):
+            context.log.info(f"Created the schema of `{export.table}`, which did not exist.")
         with lakehouse.duckdb_connection() as con:
-            reader = _export_reader(con, lakehouse, export)
+            reader = export_reader(con, lakehouse, export)
             stream = pa.RecordBatchReader.from_batches(reader.schema, _keep_preview(reader, preview))
             result = database.copy_from_df(stream, export.table, mode=export.mode, keys=export.keys)
             schema = reader.schema
@@ -199,17 +274,49 @@ class DatabaseExportComponent(CfwbComponent):
             schema=schema,
             rows=result.rows,
             table_name=str(result.table),
-            source=", ".join(f"azure://{t.path}" for t in export.tables),
+            source=", ".join(lakehouse_location(lakehouse, t.path) for t in export.tables),
             source_text=export.query,
             seconds=seconds,
             preview=preview.get("rows"),
             dashboard_url=export.dashboard_url,
             extra={"mode": export.mode, "database_resource": export.resource_key},
         )
-        return dg.MaterializeResult(asset_key=export.asset_key, metadata=metadata)
+        return dg.MaterializeResult(asset_key=export.key, metadata=metadata)
 
 
-def _export_reader(con, lakehouse, export: ExportModel) -> pa.RecordBatchReader:
+# How each engine says whether a schema exists; `CREATE SCHEMA IF NOT EXISTS` alone would need the
+# right to create schemas even when the schema is already there (PostgreSQL checks that first).
+_SCHEMA_EXISTS = {
+    "postgres": "SELECT count(*) AS n FROM pg_namespace WHERE nspname = %s",
+    "mysql": "SELECT count(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
+    "mssql": "SELECT count(*) AS n FROM sys.schemas WHERE name = ?",
+}
+
+
+def create_missing_schema(database: Any, table: str) -> bool:
+    """Create the schema of `schema.table` when it does not exist; return True when it was created.
+
+    The schema name is validated and quoted for the engine (never formatted raw into SQL), and the
+    existence test binds it as a value. A table without schema, or an engine not listed (Db2 creates
+    a schema implicitly with its first table), is left to the database.
+    """
+    name = split_table_name(table)
+    dialect = getattr(database, "dialect", None)
+    if name.schema is None or dialect not in _SCHEMA_EXISTS:
+        return False
+    found = database.query(_SCHEMA_EXISTS[dialect], params=[name.schema], output="arrow")
+    if int(found.column(0)[0].as_py()):
+        return False
+    quoted = quote_identifier(name.schema, dialect, what="schema")
+    if dialect == "mssql":  # no IF NOT EXISTS; CREATE SCHEMA must be alone in its batch
+        database.execute(f"IF SCHEMA_ID(N'{name.schema}') IS NULL EXEC(N'CREATE SCHEMA {quoted}')")
+    else:
+        database.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
+    return True
+
+
+def export_reader(con, lakehouse, export: ExportModel) -> pa.RecordBatchReader:
+    """The rows `export` writes, streamed from the lakehouse by DuckDB connection `con`."""
     locations = {t.table: lakehouse.rewrite_sql(f"'azure://{t.path}'") for t in export.tables}
     if export.query:
         for name, location in locations.items():

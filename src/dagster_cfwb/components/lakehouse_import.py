@@ -1,4 +1,4 @@
-"""``LakehouseImportComponent``: copy tables, views, files or API data into the lakehouse, from YAML."""
+"""`LakehouseImportComponent`: copy tables, views, files or API data into the lakehouse, from YAML."""
 
 from __future__ import annotations
 
@@ -20,15 +20,15 @@ from dagster_cfwb.components.incremental_window import LOOKBACK_PATTERN, parse_l
 from dagster_cfwb.components.scaffolders import LakehouseImportScaffolder
 from dagster_cfwb.components.source_reading import Filter, WrittenTable, column_descriptions, write_source
 from dagster_cfwb.components.yaml_models import PartitionsModel, SourceModel, TableModel
-from dagster_cfwb.metadata import table_metadata
+from dagster_cfwb.metadata import lakehouse_location, table_metadata
 from dagster_cfwb.transfer.identifiers import validate_identifier
 
-__all__ = ["ImportModel", "LakehouseImportComponent"]
+__all__ = ["ImportModel", "LakehouseImportComponent", "Import"]
 
 _KIND_TAGS = {"database": "sql", "denodo": "denodo", "file": "file", "api": "api"}
 
 
-class ImportModel(dg.Model, dg.Resolvable):
+class Import(dg.Model, dg.Resolvable):
     """One import: a source copied into one lakehouse table (one asset)."""
 
     source: Annotated[SourceModel, Resolver.default(description="Where the data comes from (see `kind`).")]
@@ -191,35 +191,38 @@ class ImportModel(dg.Model, dg.Resolvable):
         return f"{t.code_location}/{t.layer}/{t.table}/*.parquet" if self.partitions else t.path
 
 
+ImportModel = Import  # former name; the UI shows a YAML block as `<class name>Model`
+
+
 @dg.scaffold_with(LakehouseImportScaffolder)
 class LakehouseImportComponent(CfwbComponent):
     """Copy database tables, Denodo views, files or API data into lakehouse tables — one asset each.
 
-    Each entry of ``imports`` reads a ``source`` through the resource named by ``resource_key`` and
-    writes the lakehouse table ``target`` (``<code_location>/<layer>/<table>.parquet``), streamed in
+    Each entry of `imports` reads a `source` through the resource named by `resource_key` and
+    writes the lakehouse table `target` (`<code_location>/<layer>/<table>.parquet`), streamed in
     batches so memory stays flat. Every run reports row count, columns (with their descriptions from
     the source), source, size, duration and a preview of the first rows. Checks listed under
-    ``checks`` run right after the import; a failing ``error`` check blocks what depends on the table.
+    `checks` run right after the import; a failing `error` check blocks what depends on the table.
 
-    Example ``defs.yaml``:
+    Example `defs.yaml`:
 
-    .. code-block:: yaml
-
-        type: dagster_cfwb.LakehouseImportComponent
-        attributes:
-          imports:
-            - source: {kind: database, resource_key: postgresql, table: public.eleves}
-              target: {code_location: enseignement, layer: stg, table: eleves}
-              owners: [anne.martin@cfwb.be]
-              checks:
-                - {type: not_null, columns: [id]}
-                - {type: unique, columns: [id]}
-            - source: {kind: database, resource_key: postgresql, table: public.absences}
-              target: {code_location: enseignement, layer: stg, table: absences}
-              mode: incremental
-              watermark_column: updated_at
-              keys: [id]
-              lookback: 1 hour
+    ```yaml
+    type: dagster_cfwb.LakehouseImportComponent
+    attributes:
+      imports:
+        - source: {kind: database, resource_key: postgresql, table: public.eleves}
+          target: {code_location: enseignement, layer: stg, table: eleves}
+          owners: [anne.martin@cfwb.be]
+          checks:
+            - {type: not_null, columns: [id]}
+            - {type: unique, columns: [id]}
+        - source: {kind: database, resource_key: postgresql, table: public.absences}
+          target: {code_location: enseignement, layer: stg, table: absences}
+          mode: incremental
+          watermark_column: updated_at
+          keys: [id]
+          lookback: 1 hour
+    ```
 
     With `mode: incremental`, each run reads the rows whose `watermark_column` is at least the
     largest value already imported minus `lookback` (and those where it is empty) and merges them
@@ -230,18 +233,35 @@ class LakehouseImportComponent(CfwbComponent):
 
     imports: Annotated[
         list[ImportModel],
-        Resolver.default(description="The imports, one lakehouse table (asset) each."),
+        Resolver.default(
+            description="The imports, one lakehouse table (asset) each.",
+            examples=[
+                [
+                    {
+                        "source": {
+                            "kind": "database",
+                            "resource_key": "postgresql",
+                            "table": "public.eleves",
+                        },
+                        "target": {"code_location": "enseignement", "layer": "stg", "table": "eleves"},
+                        "checks": [{"type": "not_null", "columns": ["id"]}],
+                    }
+                ]
+            ],
+        ),
     ]
     lakehouse_resource_key: Annotated[
         str,
         Resolver.default(
-            description="Resource key of the lakehouse in this code location (default `lakehouse`)."
+            description="Resource key of the lakehouse in this code location (default `lakehouse`).",
+            examples=["lakehouse"],
         ),
     ] = "lakehouse"
     batch_rows: Annotated[
         int | None,
         Resolver.default(
-            description="Rows fetched per batch from databases (default: the resource's setting)."
+            description="Rows fetched per batch from databases (default: the resource's setting).",
+            examples=[100000],
         ),
     ] = None
 
@@ -260,10 +280,11 @@ class LakehouseImportComponent(CfwbComponent):
 
     # -- wiring -----------------------------------------------------------------------------------
     def asset_spec(self, imp: ImportModel) -> dg.AssetSpec:
-        """The asset of one import (key ``<code_location>/<layer>/<table>``)."""
+        """The asset of one import (key `<code_location>/<layer>/<table>`)."""
         metadata: dict[str, Any] = {
             "source": imp.source.describe(),
-            "lakehouse_path": f"azure://{imp.file_path}",
+            # The resource is not known yet: the path inside the lakehouse (each run shows the real one).
+            "lakehouse_path": imp.file_path,
         }
         if imp.dashboard_url:
             metadata["dashboard_url"] = dg.MetadataValue.url(imp.dashboard_url)
@@ -314,7 +335,7 @@ class LakehouseImportComponent(CfwbComponent):
     def execute(self, context: dg.AssetExecutionContext, imp: ImportModel) -> dg.MaterializeResult:
         """Run one import: read the source, write the lakehouse file, report metadata.
 
-        Override this in a subclass to change how an import runs; ``build_defs`` only wires.
+        Override this in a subclass to change how an import runs; `build_defs` only wires.
         """
         lakehouse = getattr(context.resources, self.lakehouse_resource_key)
         resource = getattr(context.resources, imp.source.resource_key)
@@ -341,7 +362,7 @@ class LakehouseImportComponent(CfwbComponent):
             schema=written.schema or preview.schema,
             rows=written.rows,
             table_name=imp.target.asset_key.to_user_string(),
-            lakehouse_path=written.path,
+            lakehouse_path=lakehouse_location(lakehouse, written.path),
             source=imp.source.describe(),
             source_text=imp.source.query
             or imp.source.table
@@ -358,7 +379,8 @@ class LakehouseImportComponent(CfwbComponent):
             extra={"mode": imp.mode, **written.extra_metadata},
         )
         context.log.info(
-            f"Imported {written.rows:,} rows into {written.path} in {seconds:.1f}s ({imp.mode})."
+            f"Imported {written.rows:,} rows into {lakehouse_location(lakehouse, written.path)} "
+            f"in {seconds:.1f}s ({imp.mode})."
         )
         return dg.MaterializeResult(asset_key=imp.target.asset_key, metadata=metadata)
 

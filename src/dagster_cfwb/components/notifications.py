@@ -1,4 +1,4 @@
-"""``NotificationsComponent``: tell people about failed runs, failed checks and successes, from YAML."""
+"""`NotificationsComponent`: tell people about failed runs, failed checks and successes, from YAML."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from dagster_cfwb.notifications.teams import send_teams
 from dagster_cfwb.resources.secrets import RedactedReprMixin
 from dagster_cfwb.transfer.identifiers import validate_identifier
 
-__all__ = ["EmailModel", "NotificationsComponent", "NtfyModel", "TeamsModel"]
+__all__ = ["EmailModel", "NotificationsComponent", "NtfyModel", "TeamsModel", "Teams", "Ntfy", "Email"]
 
 
-class TeamsModel(RedactedReprMixin, dg.Model, dg.Resolvable):
+class Teams(RedactedReprMixin, dg.Model, dg.Resolvable):
     """An MS Teams channel, reached through a Workflows webhook."""
 
     webhook_url: Annotated[
@@ -50,7 +50,10 @@ class TeamsModel(RedactedReprMixin, dg.Model, dg.Resolvable):
         return value
 
 
-class NtfyModel(RedactedReprMixin, dg.Model, dg.Resolvable):
+TeamsModel = Teams  # former name; the UI shows a YAML block as `<class name>Model`
+
+
+class Ntfy(RedactedReprMixin, dg.Model, dg.Resolvable):
     """An ntfy topic (push notifications on phones and desktops)."""
 
     topic: Annotated[str, Resolver.default(description="Topic to publish to, e.g. `enseignement-alerts`.")]
@@ -83,7 +86,10 @@ class NtfyModel(RedactedReprMixin, dg.Model, dg.Resolvable):
         return value
 
 
-class EmailModel(RedactedReprMixin, dg.Model, dg.Resolvable):
+NtfyModel = Ntfy  # former name; the UI shows a YAML block as `<class name>Model`
+
+
+class Email(RedactedReprMixin, dg.Model, dg.Resolvable):
     """E-mail through an SMTP server."""
 
     host: Annotated[
@@ -126,35 +132,42 @@ class EmailModel(RedactedReprMixin, dg.Model, dg.Resolvable):
         return value
 
 
+EmailModel = Email  # former name; the UI shows a YAML block as `<class name>Model`
+
+
 @dg.scaffold_with(NotificationsScaffolder)
 class NotificationsComponent(CfwbComponent):
     """Notify MS Teams, ntfy and/or e-mail when runs fail, checks fail or runs succeed.
 
-    One rule = the events to watch (``events``), which runs (``jobs``, ``asset_prefixes``,
-    ``code_locations``; empty = all runs of this code location) and where to send (``teams``,
-    ``ntfy``, ``email``, any combination). Messages carry the job, the assets, the error and a link to
+    One rule = the events to watch (`events`), which runs (`jobs`, `asset_prefixes`,
+    `code_locations`; empty = all runs of this code location) and where to send (`teams`,
+    `ntfy`, `email`, any combination). Messages carry the job, the assets, the error and a link to
     the run. Secrets (webhook URL, token, password) come from environment variables through
-    ``{{ env('NAME') }}``.
+    `{{ env('NAME') }}`.
 
-    Example ``defs.yaml``:
+    Example `defs.yaml`:
 
-    .. code-block:: yaml
-
-        type: dagster_cfwb.NotificationsComponent
-        attributes:
-          name: enseignement_alerts
-          events: [run_failure, check_failure]
-          dagster_url: https://dagster.intranet.example
-          teams: {webhook_url: "{{ env('TEAMS_WEBHOOK_URL') }}"}
-          email: {host: smtp.intranet.example, sender: dagster@example.org, to: [data@example.org]}
-        requirements:
-          env: [TEAMS_WEBHOOK_URL]
+    ```yaml
+    type: dagster_cfwb.NotificationsComponent
+    attributes:
+      name: enseignement_alerts
+      events: [run_failure, check_failure]
+      dagster_url: https://dagster.intranet.example
+      teams: {webhook_url: "{{ env('TEAMS_WEBHOOK_URL') }}"}
+      email:
+        host: smtp.intranet.example
+        sender: dagster@example.org
+        to: [data@example.org]
+    requirements:
+      env: [TEAMS_WEBHOOK_URL]
+    ```
     """
 
     name: Annotated[
         str | None,
         Resolver.default(
-            description="Name of this rule (letters, digits, `_`), used for its sensors; default: the folder name."
+            description="Name of this rule (letters, digits, `_`), used for its sensors; default: the folder name.",
+            examples=["enseignement_alerts"],
         ),
     ] = None
     events: Annotated[
@@ -163,35 +176,60 @@ class NotificationsComponent(CfwbComponent):
             description=(
                 "When to notify: `run_failure` (a run failed), `check_failure` (a run finished with failed "
                 "checks), `run_success`. Default `[run_failure]`."
-            )
+            ),
+            examples=[["run_failure", "check_failure"]],
         ),
     ] = ["run_failure"]  # noqa: RUF012 - pydantic copies defaults
     jobs: Annotated[
-        list[str] | None, Resolver.default(description="Only runs of these jobs (default: every job).")
+        list[str] | None,
+        Resolver.default(
+            description="Only runs of these jobs (default: every job).", examples=[["imports_quotidiens"]]
+        ),
     ] = None
     asset_prefixes: Annotated[
         list[str] | None,
         Resolver.default(
-            description="Only runs that include an asset under one of these prefixes, e.g. `[enseignement/stg]`."
+            description="Only runs that include an asset under one of these prefixes, e.g. `[enseignement/stg]`.",
+            examples=[["enseignement/stg"]],
         ),
     ] = None
     code_locations: Annotated[
         list[str] | None,
         Resolver.default(
-            description="Watch runs of these code locations (default: this code location only)."
+            description="Watch runs of these code locations (default: this code location only).",
+            examples=[["enseignement"]],
         ),
     ] = None
     dagster_url: Annotated[
         str | None,
         Resolver.default(
-            description="Address of the Dagster UI, e.g. `https://dagster.intranet.example`, to link each message to its run."
+            description="Address of the Dagster UI, e.g. `https://dagster.intranet.example`, to link each message to its run.",
+            examples=["https://dagster.intranet.example"],
         ),
     ] = None
     teams: Annotated[
-        TeamsModel | None, Resolver.default(description="Post an Adaptive Card to an MS Teams channel.")
+        TeamsModel | None,
+        Resolver.default(
+            description="Post an Adaptive Card to an MS Teams channel.",
+            examples=[{"webhook_url": "{{ env('TEAMS_WEBHOOK_URL') }}"}],
+        ),
     ] = None
-    ntfy: Annotated[NtfyModel | None, Resolver.default(description="Publish to an ntfy topic.")] = None
-    email: Annotated[EmailModel | None, Resolver.default(description="Send an e-mail.")] = None
+    ntfy: Annotated[
+        NtfyModel | None,
+        Resolver.default(
+            description="Publish to an ntfy topic.",
+            examples=[{"topic": "enseignement-alertes", "server": "https://ntfy.intranet.example"}],
+        ),
+    ] = None
+    email: Annotated[
+        EmailModel | None,
+        Resolver.default(
+            description="Send an e-mail.",
+            examples=[
+                {"host": "smtp.intranet.example", "sender": "dagster@example.org", "to": ["data@example.org"]}
+            ],
+        ),
+    ] = None
 
     @field_validator("name")
     @classmethod
@@ -219,7 +257,10 @@ class NotificationsComponent(CfwbComponent):
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         name = self.name or _name_from_path(context, self)
-        if not self.senders():
+        if not self.senders() and name not in _WARNED_WITHOUT_CHANNEL:
+            # Definitions are loaded several times per process (dg, the webserver, each run worker
+            # re-imports): say it once per rule and process, not at every load.
+            _WARNED_WITHOUT_CHANNEL.add(name)
             dg.get_dagster_logger().warning(
                 f"Notification rule `{name}`: no channel is configured (empty webhook URL, ntfy server and "
                 "SMTP host): its sensors will skip every run."
@@ -240,8 +281,11 @@ class NotificationsComponent(CfwbComponent):
         return dg.Definitions(sensors=sensors)
 
 
+_WARNED_WITHOUT_CHANNEL: set[str] = set()
+
+
 def _name_from_path(context: dg.ComponentLoadContext, component: NotificationsComponent) -> str:
-    """``notify_<folder>_<hash>``: stable, and distinct for two rules in the same folder."""
+    """`notify_<folder>_<hash>`: stable, and distinct for two rules in the same folder."""
     folder = context.path.name if context.path.suffix == "" else context.path.parent.name
     stem = re.sub(r"\W", "_", folder)
     digest = hashlib.sha1(

@@ -1,7 +1,7 @@
 """Check that every resource key named in a component's YAML exists in the code location.
 
 A component cannot see the resources a location binds in Python, so this check runs on the final
-``Definitions``: call :func:`check_resource_keys` in the location's ``definitions.py`` (the platform
+`Definitions`: call `check_resource_keys` in the location's `definitions.py` (the platform
 template does). A missing key is reported with the YAML file and line that names it, the field, and
 the keys that do exist.
 """
@@ -48,14 +48,16 @@ def _locate(files: list[str], key: str) -> tuple[str, int, str] | None:
 
 
 def check_resource_keys(defs: dg.Definitions) -> dg.Definitions:
-    """Return ``defs`` unchanged, or raise ComponentYamlError listing each unknown resource key.
+    """Return `defs` unchanged, or raise ComponentYamlError listing each unknown resource key.
 
     Example:
-        .. code-block:: python
 
-            @dg.definitions
-            def defs():
-                return check_resource_keys(dg.Definitions.merge(dg.load_from_defs_folder(...), resources_defs))
+    ```python
+    @dg.definitions
+    def defs():
+        location = dg.load_from_defs_folder(...)
+        return check_resource_keys(dg.Definitions.merge(location, resources_defs))
+    ```
     """
     provided = set((defs.resources or {}).keys()) | {"io_manager"}
     problems = []

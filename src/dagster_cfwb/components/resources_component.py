@@ -1,4 +1,4 @@
-"""``ResourcesComponent``: declare a code location's connections (resources) in YAML."""
+"""`ResourcesComponent`: declare a code location's connections (resources) in YAML."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from dagster_cfwb.components.yaml_errors import field_description
 from dagster_cfwb.resources.secrets import MASK, is_secret_field
 from dagster_cfwb.transfer.identifiers import validate_identifier
 
-__all__ = ["RESOURCE_KINDS", "ResourceModel", "ResourcesComponent"]
+__all__ = ["RESOURCE_KINDS", "ResourceModel", "ResourcesComponent", "Resource"]
 
 # kind → (module, class name); a kind whose module is not installed/landed yet gives a clear error.
 RESOURCE_KINDS: dict[str, tuple[str, str]] = {
@@ -37,7 +37,7 @@ RESOURCE_KINDS: dict[str, tuple[str, str]] = {
 
 
 def resource_class(kind: str) -> type[dg.ConfigurableResource]:
-    """The resource class of ``kind``; raises ValueError naming the kind when it is not available."""
+    """The resource class of `kind`; raises ValueError naming the kind when it is not available."""
     module_name, class_name = RESOURCE_KINDS[kind]
     try:
         module = importlib.import_module(module_name)
@@ -60,7 +60,7 @@ def resource_class(kind: str) -> type[dg.ConfigurableResource]:
     return cls
 
 
-class ResourceModel(dg.Model, dg.Resolvable):
+class Resource(dg.Model, dg.Resolvable):
     """One resource: its kind, its settings, and which settings come from environment variables."""
 
     kind: Annotated[
@@ -138,6 +138,9 @@ class ResourceModel(dg.Model, dg.Resolvable):
             raise ValueError(_resource_problems(cls, self.kind, e)) from None
 
 
+ResourceModel = Resource  # former name; the UI shows a YAML block as `<class name>Model`
+
+
 def _unknown_settings(cls: type, kind: str, unknown: list[str]) -> str:
     import difflib
 
@@ -174,30 +177,39 @@ def _resource_problems(cls: type, kind: str, error: ValidationError) -> str:
 class ResourcesComponent(CfwbComponent):
     """Declare the connections (resources) of a code location in YAML, secrets from the environment.
 
-    The platform already gives every location ``lakehouse`` (also named ``azure_adls``) and
-    ``postgresql``; declare here the *other* systems a department reads (its own databases, Denodo,
-    file shares, APIs) under new names, then use those names as ``resource_key`` in imports and
+    The platform already gives every location `lakehouse` (also named `azure_adls`) and
+    `postgresql`; declare here the *other* systems a department reads (its own databases, Denodo,
+    file shares, APIs) under new names, then use those names as `resource_key` in imports and
     exports.
 
-    Example ``defs.yaml``:
+    Example `defs.yaml`:
 
-    .. code-block:: yaml
-
-        type: dagster_cfwb.ResourcesComponent
-        attributes:
-          resources:
-            ecoles_db:
-              kind: postgresql
-              config: {host: "{{ env('ECOLES_DB_HOST') }}", database: ecoles, user: lecteur}
-              secrets_from_env: {password: ECOLES_DB_PASSWORD}
-        requirements:
-          env: [ECOLES_DB_HOST]
+    ```yaml
+    type: dagster_cfwb.ResourcesComponent
+    attributes:
+      resources:
+        ecoles_db:
+          kind: postgresql
+          config: {host: "{{ env('ECOLES_DB_HOST') }}", database: ecoles, user: lecteur}
+          secrets_from_env: {password: ECOLES_DB_PASSWORD}
+    requirements:
+      env: [ECOLES_DB_HOST]
+    ```
     """
 
     resources: Annotated[
         dict[str, ResourceModel],
         Resolver.default(
-            description="Resource key → resource. The key is what imports and exports name in `resource_key`."
+            description="Resource key → resource. The key is what imports and exports name in `resource_key`.",
+            examples=[
+                {
+                    "ecoles_db": {
+                        "kind": "postgresql",
+                        "config": {"host": "db.intranet.example", "database": "ecoles", "user": "lecteur"},
+                        "secrets_from_env": {"password": "ECOLES_DB_PASSWORD"},
+                    }
+                }
+            ],
         ),
     ]
 

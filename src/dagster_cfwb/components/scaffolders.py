@@ -1,4 +1,4 @@
-"""Scaffolders: ``dg scaffold defs dagster_cfwb.<Component> <path>`` writes a commented example defs.yaml."""
+"""Scaffolders: `dg scaffold defs dagster_cfwb.<Component> <path>` writes a commented example defs.yaml."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ __all__ = [
 
 
 class ExampleYamlScaffolder(dg.Scaffolder):
-    """Writes ``defs.yaml`` with the component type and a commented, working example (``EXAMPLE``)."""
+    """Writes `defs.yaml` with the component type and a commented, working example (`EXAMPLE`)."""
 
     EXAMPLE = ""
 
@@ -34,7 +34,7 @@ class ExampleYamlScaffolder(dg.Scaffolder):
 class LakehouseImportScaffolder(ExampleYamlScaffolder):
     EXAMPLE = """
 # Copy source tables into the lakehouse: one entry under `imports` = one table = one asset.
-# Check this file with `dg check yaml`, then `dg check defs`.
+# Check this file with `cfwb check` (seconds), then `dg check defs`.
 attributes:
   # lakehouse_resource_key: lakehouse     # resource key of the lakehouse (default: lakehouse)
   imports:
@@ -77,8 +77,9 @@ attributes:
     - tables:                            # one or several lakehouse tables (same columns)
         - {code_location: enseignement, layer: gld, table: eleves_par_ecole}
       resource_key: postgresql           # the database resource to write to
-      table: reporting.eleves_par_ecole  # `table` or `schema.table`; created if missing
+      table: reporting.eleves_par_ecole  # `table` or `schema.table`; table and schema created if missing
       mode: replace                      # replace (atomic swap) | append | upsert (+ keys: [id])
+      # asset_name: eleves_par_ecole     # asset `enseignement/pg/eleves_par_ecole`; keep it if you rename `table`
       # keys: [ecole_id]
       # query: SELECT * FROM eleves_par_ecole WHERE annee >= 2020   # optional DuckDB SQL; the table
       #                                                             # is named after `table:` above

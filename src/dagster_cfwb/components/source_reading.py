@@ -1,8 +1,8 @@
 """Read an import's source into a lakehouse file, through the source's own resource.
 
-One function per source kind, all returning the same :class:`WrittenTable`. Database and Denodo
+One function per source kind, all returning the same `WrittenTable`. Database and Denodo
 sources are streamed as Arrow batches (memory stays flat); file shares and APIs use their
-resource's ``to_lakehouse`` verb. Filters (incremental watermark, partition window) are added as
+resource's `to_lakehouse` verb. Filters (incremental watermark, partition window) are added as
 bound parameters, never formatted into the SQL.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from dagster_cfwb.components.source_suggestions import similar_files, similar_tables
 from dagster_cfwb.transfer.identifiers import quote_identifier, split_table_name
 
 __all__ = ["Filter", "WrittenTable", "column_descriptions", "source_select", "write_source"]
@@ -24,10 +25,10 @@ _PLACEHOLDERS = {"postgres": "%s", "mysql": "%s", "mssql": "?", "db2": "?", "den
 
 @dataclass(frozen=True)
 class Filter:
-    """``column <op> value``, added to the source query with ``value`` bound as a parameter.
+    """`column <op> value`, added to the source query with `value` bound as a parameter.
 
-    With ``or_null=True`` the rows whose ``column`` is NULL pass too:
-    ``("column" >= %s OR "column" IS NULL)`` (an incremental import reads them every run).
+    With `or_null=True` the rows whose `column` is NULL pass too:
+    `("column" >= %s OR "column" IS NULL)` (an incremental import reads them every run).
     """
 
     column: str
@@ -38,7 +39,7 @@ class Filter:
 
 @dataclass
 class WrittenTable:
-    """What an import wrote: lakehouse path (``azure://…``), rows, bytes, and source facts."""
+    """What an import wrote: lakehouse path (`azure://…`), rows, bytes, and source facts."""
 
     path: str
     rows: int
@@ -55,7 +56,7 @@ def _dialect_of(resource: Any, kind: str) -> str:
 
 
 def source_select(source: Any, dialect: str, filters: Sequence[Filter] = ()) -> tuple[str, list[Any] | None]:
-    """The SELECT reading ``source`` (a table, view or query) with ``filters``, and its parameters.
+    """The SELECT reading `source` (a table, view or query) with `filters`, and its parameters.
 
     Example:
         >>> class S: table = "public.eleves"; view = None; query = None; columns = ["id", "nom"]
@@ -110,10 +111,10 @@ def write_source(
     filters: Sequence[Filter] = (),
     batch_rows: int | None = None,
 ) -> WrittenTable:
-    """Copy ``source`` through ``resource`` into lakehouse file ``path`` (written atomically).
+    """Copy `source` through `resource` into lakehouse file `path` (written atomically).
 
     Raises:
-        TypeError: the resource under ``source.resource_key`` cannot serve this kind of source.
+        TypeError: the resource under `source.resource_key` cannot serve this kind of source.
     """
     kind = source.kind
     if kind in ("database", "denodo"):
@@ -122,7 +123,16 @@ def write_source(
             result = _call(resource, "extract_to_lakehouse", source, sql, lakehouse, path, params=params)
             return WrittenTable(path=result.path, rows=result.rows, bytes=result.bytes, schema=result.schema)
         _require(resource, "iter_batches", source)
-        return _stream_to_lakehouse(resource.iter_batches(sql, params, batch_rows), lakehouse, path)
+        try:
+            return _stream_to_lakehouse(resource.iter_batches(sql, params, batch_rows), lakehouse, path)
+        except Exception as e:
+            name = source.table or source.view
+            hint = similar_tables(resource, name) if name else ""
+            if not hint:
+                raise
+            raise LookupError(
+                f"No table or view `{name}` in the database of resource `{source.resource_key}`.{hint}"
+            ) from e
     if filters:
         raise ValueError(
             f"A `{kind}` source cannot be filtered (incremental or partitions); use mode `replace`."
@@ -133,7 +143,13 @@ def write_source(
             options["format"] = source.format
         if getattr(source, "column_names", None):
             options["column_names"] = source.column_names
-        result = _call(resource, "to_lakehouse", source, source.path, lakehouse, path, **options)
+        try:
+            result = _call(resource, "to_lakehouse", source, source.path, lakehouse, path, **options)
+        except FileNotFoundError as e:
+            hint = similar_files(resource, source.path)
+            if not hint:
+                raise
+            raise FileNotFoundError(f"{e}{hint}") from e
         files = getattr(result, "files", None) or []
         checksum = ",".join(sorted(getattr(f, "sha256", "") for f in files)) or None
         extra: dict[str, Any] = {"source_files": [getattr(f, "path", str(f)) for f in files]} if files else {}
@@ -222,7 +238,7 @@ def column_descriptions(source: Any, resource: Any) -> dict[str, str]:
 
 
 def _descriptions_from(described: Any) -> dict[str, str]:
-    """Accept what a ``describe_view`` returns: a mapping, rows of dicts, or a DataFrame/Arrow table."""
+    """Accept what a `describe_view` returns: a mapping, rows of dicts, or a DataFrame/Arrow table."""
     if isinstance(described, dict):
         columns = described.get("columns", described)
         if isinstance(columns, dict):

@@ -1,13 +1,14 @@
-"""Turn a pydantic validation error on a ``defs.yaml`` into a message an analyst can act on.
+"""Turn a pydantic validation error on a `defs.yaml` into a message an analyst can act on.
 
 Each problem names the file, the line, the field (as a YAML path such as
-``imports[0].source.kind``), what was expected, what was found, and the valid options; the line
+`imports[0].source.kind`), what was expected, what was found, and the valid options; the line
 itself is shown. Values of secret-looking fields (password, token…) are never shown.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from typing import Any
@@ -16,15 +17,29 @@ from pydantic import BaseModel, ValidationError
 
 from dagster_cfwb.resources.secrets import MASK, is_secret_field
 
-__all__ = ["ComponentYamlError", "field_description", "format_validation_error", "yaml_field_path"]
+__all__ = [
+    "ComponentYamlError",
+    "field_description",
+    "format_template_error",
+    "format_validation_error",
+    "yaml_field_path",
+]
 
 
 class ComponentYamlError(ValueError):
-    """A component's ``defs.yaml`` is invalid; the message lists every problem with file and line."""
+    """A component's `defs.yaml` is invalid; the message lists every problem with file and line.
+
+    `problems` holds each problem alone (file, line, field and the quoted line), so
+    that `cfwb check` can print each one once; it is `[message]` when not given.
+    """
+
+    def __init__(self, message: str, problems: typing.Sequence[str] | None = None):
+        super().__init__(message)
+        self.problems = list(problems) if problems else [message]
 
 
 def yaml_field_path(loc: typing.Sequence[str | int]) -> str:
-    """``("imports", 0, "source", "kind")`` → ``imports[0].source.kind``."""
+    """`("imports", 0, "source", "kind")` → `imports[0].source.kind`."""
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -35,7 +50,7 @@ def yaml_field_path(loc: typing.Sequence[str | int]) -> str:
 
 
 def _inner_model(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model inside ``X``, ``X | None``, ``list[X]``, ``dict[str, X]``, ``Annotated[X, …]``."""
+    """The pydantic model inside `X`, `X | None`, `list[X]`, `dict[str, X]`, `Annotated[X, …]`."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     origin = typing.get_origin(annotation)
@@ -54,7 +69,7 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
 
 
 def _model_at(model: type[BaseModel], loc: typing.Sequence[str | int]) -> type[BaseModel] | None:
-    """Follow field names in ``loc`` (list indexes and dict keys skipped) down nested models."""
+    """Follow field names in `loc` (list indexes and dict keys skipped) down nested models."""
     current: type[BaseModel] | None = model
     for part in loc:
         if current is None:
@@ -70,7 +85,7 @@ def _model_at(model: type[BaseModel], loc: typing.Sequence[str | int]) -> type[B
 
 
 def field_description(model: type[BaseModel] | None, field: str) -> str | None:
-    """The analyst-facing description of ``model.field`` (from ``Resolver.default`` or ``Field``)."""
+    """The analyst-facing description of `model.field` (from `Resolver.default` or `Field`)."""
     if model is None or field not in model.model_fields:
         return None
     info = model.model_fields[field]
@@ -120,12 +135,18 @@ def _describe(error: dict, root: type[BaseModel], raw: Any) -> str:
         return f"required field `{field}` is missing" + (f": {text}" if text else ".")
     if kind in ("literal_error", "enum"):
         expected = error.get("ctx", {}).get("expected", "")
-        close = difflib.get_close_matches(
-            str(error.get("input")), [e.strip(" '") for e in expected.split(",")], n=1
-        )
+        options = re.findall(r"'([^']*)'", expected)
+        given = str(error.get("input"))
+        by_case = [o for o in options if o.lower() == given.strip().lower()]
+        close = by_case or difflib.get_close_matches(given.lower(), options, n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
         expected = expected.replace(" or ", ", ")
         return f"expected one of {expected}; found {found}.{hint}"
+    if kind == "list_type" and isinstance(raw_value, dict):
+        return (
+            "expected a list, each item starting with `- ` (e.g. `- source:` under `imports:`); found a "
+            "mapping (is the `- ` missing?)."
+        )
     if kind in ("value_error", "assertion_error"):
         message = str(error.get("ctx", {}).get("error", error["msg"]))
         return message
@@ -147,7 +168,7 @@ def format_validation_error(
     source_tree: Any = None,
     prefix: typing.Sequence[str | int] = ("attributes",),
 ) -> ComponentYamlError:
-    """Build a :class:`ComponentYamlError` listing each problem of ``error`` with file and line.
+    """Build a `ComponentYamlError` listing each problem of `error` with file and line.
 
     Args:
         error: the pydantic error raised while validating the YAML attributes.
@@ -176,12 +197,65 @@ def format_validation_error(
             where = f"{position.filename}, line {position.start.line}, {where}"
             last = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))
             snippet = "" if is_secret_field(last) else _line_of(position.filename, position.start.line)
-        problems.append(f"- {where}: {_describe(item, model, raw)}{snippet}")
+        problems.append(f"{where}: {_describe(item, model, raw)}{snippet}")
     count = len(problems)
     head = f"Invalid `{component}` configuration"
     head += f" in {filename}" if filename else ""
     head += f" ({count} problem{'s' if count > 1 else ''}):"
-    return ComponentYamlError("\n".join([head, *problems]))
+    return ComponentYamlError("\n".join([head, *(f"- {p}" for p in problems)]), problems=problems)
+
+
+_TEMPLATE_WHERE = re.compile(r"^(?P<file>.+?):(?P<line>\d+) - (?P<location>\S+)")
+
+
+def format_template_error(
+    error: Exception, component: str, *, raw: Any = None, source_tree: Any = None
+) -> ComponentYamlError | None:
+    """A located ComponentYamlError for Dagster's `ResolutionException` (a `{{ … }}` that failed).
+
+    Dagster's message embeds a snippet and the template's traceback; here it becomes one line:
+    file, line, field, why the template could not be rendered, and the line itself. `raw` and
+    `source_tree` locate an `env('X')` whose variable is not set (Dagster gives no line then).
+    """
+    text = str(error)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return None
+    reason = next((ln for ln in lines if ln.startswith("UndefinedError:")), lines[-1])
+    reason = re.sub(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception)): ", r"\1: ", reason)
+    reason = re.sub(r"^(?:Exception|ValueError|ResolutionException): ", "", reason)
+    where = _TEMPLATE_WHERE.match(text)
+    if where is not None:
+        parts = where.group("location").split(".")
+        loc = [int(p) if p.isdigit() else p for p in parts]
+        filename, line = where.group("file"), int(where.group("line"))
+    else:
+        unset = re.search(r"Environment variable (\w+) is not set", text)
+        loc = _path_using(raw, f"env('{unset.group(1)}'") if unset else None
+        if loc is None or source_tree is None:
+            return None
+        loc = ["attributes", *loc]
+        position, _ = source_tree.lookup_closest_and_path(loc, None)
+        filename, line = position.filename, position.start.line
+    field = yaml_field_path(loc[1:] if loc and loc[0] == "attributes" else loc)
+    last = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))
+    snippet = "" if is_secret_field(last) else _line_of(filename, line)
+    problem = f"{filename}, line {line}, field `{field}`: the `{{{{ … }}}}` template cannot be rendered: {reason}{snippet}"
+    return ComponentYamlError(
+        f"Invalid `{component}` configuration in {filename}:\n- {problem}", problems=[problem]
+    )
+
+
+def _path_using(value: Any, needle: str, path: tuple = ()) -> list | None:
+    """The path of the first string in `value` containing `needle` (quotes normalised)."""
+    if isinstance(value, str):
+        return list(path) if needle in value.replace('"', "'").replace("( ", "(") else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _path_using(item, needle, (*path, key))
+        if found is not None:
+            return found
+    return None
 
 
 def _line_of(filename: str, line: int) -> str:

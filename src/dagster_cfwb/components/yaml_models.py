@@ -16,13 +16,16 @@ __all__ = [
     "PartitionsModel",
     "SourceModel",
     "TableModel",
+    "LakehouseTable",
+    "Source",
+    "Partitions",
 ]
 
 SOURCE_KINDS = ("denodo", "database", "file", "api")
 
 
 def _dotted_name(value: str | None, field: str, prefix: str, what: str) -> str | None:
-    """Validate ``name`` or ``<prefix>.name`` (each part a plain identifier); None passes."""
+    """Validate `name` or `<prefix>.name` (each part a plain identifier); None passes."""
     if value is not None:
         parts = value.split(".")
         if len(parts) > 2:
@@ -32,8 +35,8 @@ def _dotted_name(value: str | None, field: str, prefix: str, what: str) -> str |
     return value
 
 
-class TableModel(dg.Model, dg.Resolvable):
-    """A table of the lakehouse: ``<code_location>/<layer>/<table>.parquet``."""
+class LakehouseTable(dg.Model, dg.Resolvable):
+    """A table of the lakehouse: `<code_location>/<layer>/<table>.parquet`."""
 
     code_location: Annotated[
         str,
@@ -69,17 +72,20 @@ class TableModel(dg.Model, dg.Resolvable):
 
     @property
     def path(self) -> str:
-        """``enseignement/stg/eleves.parquet``."""
+        """`enseignement/stg/eleves.parquet`."""
         return lakehouse_path(self.code_location, self.layer, self.table)
 
     @property
     def asset_key(self) -> dg.AssetKey:
-        """The asset that holds this table: ``enseignement/stg/eleves``."""
+        """The asset that holds this table: `enseignement/stg/eleves`."""
         return dg.AssetKey([self.code_location, self.layer, self.table])
 
 
-class SourceModel(dg.Model, dg.Resolvable):
-    """Where an import reads its data; which fields apply depends on ``kind``."""
+TableModel = LakehouseTable  # former name; the UI shows a YAML block as `<class name>Model`
+
+
+class Source(dg.Model, dg.Resolvable):
+    """Where an import reads its data; which fields apply depends on `kind`."""
 
     kind: Annotated[
         Literal["denodo", "database", "file", "api"],
@@ -261,12 +267,15 @@ class SourceModel(dg.Model, dg.Resolvable):
         return self
 
     def describe(self) -> str:
-        """A one-line description of the source for metadata, e.g. ``database postgresql: public.eleves``."""
+        """A one-line description of the source for metadata, e.g. `database postgresql: public.eleves`."""
         what = self.table or self.view or self.path or self.endpoint or "query"
         return f"{self.kind} `{self.resource_key}`: {what}"
 
 
-class PartitionsModel(dg.Model, dg.Resolvable):
+SourceModel = Source  # former name; the UI shows a YAML block as `<class name>Model`
+
+
+class Partitions(dg.Model, dg.Resolvable):
     """Split an import into one run per day or month, each reading only its own rows."""
 
     frequency: Annotated[
@@ -310,3 +319,6 @@ class PartitionsModel(dg.Model, dg.Resolvable):
         if self.frequency == "daily":
             return dg.DailyPartitionsDefinition(start_date=self.start_date)
         return dg.MonthlyPartitionsDefinition(start_date=self.start_date)
+
+
+PartitionsModel = Partitions  # former name; the UI shows a YAML block as `<class name>Model`

@@ -1,21 +1,21 @@
 """The resources every code location of the platform binds, chosen from environment variables.
 
-One function call gives a code location its ``azure_adls`` / ``lakehouse`` (the same object) and
-``postgresql`` resources, so the same asset code runs on a laptop (local lakehouse folder, embedded
-PostgreSQL started by ``cfwb demo``) and in production (Azure Data Lake Storage, the real
+One function call gives a code location its `azure_adls` / `lakehouse` (the same object) and
+`postgresql` resources, so the same asset code runs on a laptop (local lakehouse folder, embedded
+PostgreSQL started by `cfwb demo`) and in production (Azure Data Lake Storage, the real
 PostgreSQL). Which backend is chosen, by which variable:
 
 ======================================  ==================================================
-Variable set                            Lakehouse resource bound to ``azure_adls``
+Variable set                            Lakehouse resource bound to `azure_adls`
 ======================================  ==================================================
-``AZURE_STORAGE_CONNECTION_STRING``     ``AzureAdlsResource(connection_string=...)``
-``AZURE_STORAGE_ACCOUNT_NAME``          ``AzureAdlsResource(account_name=..., default credential)``
-neither                                 ``LocalLakehouseResource(root=$CFWB_LAKEHOUSE_ROOT or ./lakehouse)``
+`AZURE_STORAGE_CONNECTION_STRING`     `AzureAdlsResource(connection_string=...)`
+`AZURE_STORAGE_ACCOUNT_NAME`          `AzureAdlsResource(account_name=..., default credential)`
+neither                                 `LocalLakehouseResource(root=$CFWB_LAKEHOUSE_ROOT or ./lakehouse)`
 ======================================  ==================================================
 
-PostgreSQL reads ``CFWB_PG_HOST``, ``CFWB_PG_PORT``, ``CFWB_PG_USER``, ``CFWB_PG_PASSWORD`` and
-``CFWB_PG_DATABASE`` (defaults: localhost, 5432, postgres, no password, postgres). Secrets are
-passed as :class:`dagster.EnvVar`, so their values never show in the UI or the logs.
+PostgreSQL reads `CFWB_PG_HOST`, `CFWB_PG_PORT`, `CFWB_PG_USER`, `CFWB_PG_PASSWORD` and
+`CFWB_PG_DATABASE` (defaults: localhost, 5432, postgres, no password, postgres). Secrets are
+passed as `dagster.EnvVar`, so their values never show in the UI or the logs.
 
 These functions run when Dagster loads a code location's definitions (not at import time).
 """
@@ -57,10 +57,10 @@ def lakehouse_from_env() -> LakehouseResource:
 
 
 def postgresql_from_env(application_name: str = "dagster-cfwb") -> PostgreSQLResource:
-    """Return the PostgreSQL resource described by the ``CFWB_PG_*`` environment variables.
+    """Return the PostgreSQL resource described by the `CFWB_PG_*` environment variables.
 
     Args:
-        application_name: name shown for the sessions in ``pg_stat_activity`` (the code location).
+        application_name: name shown for the sessions in `pg_stat_activity` (the code location).
     """
     env = os.environ
     port = env.get("CFWB_PG_PORT", "5432").strip()
@@ -77,10 +77,10 @@ def postgresql_from_env(application_name: str = "dagster-cfwb") -> PostgreSQLRes
 
 
 def platform_resources(code_location: str) -> dict[str, dg.ConfigurableResource]:
-    """Resources a code location binds: ``azure_adls`` and ``lakehouse`` (one object) and ``postgresql``.
+    """Resources a code location binds: `azure_adls` and `lakehouse` (one object) and `postgresql`.
 
     Args:
-        code_location: name of the code location, e.g. ``"enseignement"`` (shown in PostgreSQL sessions).
+        code_location: name of the code location, e.g. `"enseignement"` (shown in PostgreSQL sessions).
     """
     lakehouse = lakehouse_from_env()
     return {

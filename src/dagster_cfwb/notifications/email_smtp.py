@@ -36,10 +36,10 @@ def send_email(
     ca_file: str | None = None,
     timeout: float = 15.0,
 ) -> None:
-    """Send ``notification`` by e-mail to ``to``.
+    """Send `notification` by e-mail to `to`.
 
-    With ``starttls`` (default) the connection is upgraded to TLS before signing in, and the server
-    certificate is verified (against ``ca_file`` when given, e.g. the organisation's CA).
+    With `starttls` (default) the connection is upgraded to TLS before signing in, and the server
+    certificate is verified (against `ca_file` when given, e.g. the organisation's CA).
 
     Raises:
         NotificationError: the server could not be reached, refused TLS, the sign-in or a recipient

@@ -27,7 +27,7 @@ def post_json(
     timeout: float = 10.0,
     secrets: list[str | None] | None = None,
 ) -> int:
-    """POST ``payload`` as JSON to ``url``; return the HTTP status (2xx) or raise NotificationError."""
+    """POST `payload` as JSON to `url`; return the HTTP status (2xx) or raise NotificationError."""
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2] or "?"  # never `user:password@`

@@ -34,7 +34,7 @@ def send_ntfy(
     priority: int | None = None,
     timeout: float = 10.0,
 ) -> None:
-    """Publish ``notification`` on ``topic`` of the ntfy ``server`` (``token``: access token, if the topic is protected)."""
+    """Publish `notification` on `topic` of the ntfy `server` (`token`: access token, if the topic is protected)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     post_json(
         server.rstrip("/") + "/",

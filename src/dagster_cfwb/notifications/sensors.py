@@ -1,6 +1,6 @@
 """Sensors that turn run failures, failed checks and successes into notifications.
 
-:func:`build_notification_sensors` returns the Dagster sensors for one notification rule: a run
+`build_notification_sensors` returns the Dagster sensors for one notification rule: a run
 failure sensor, and a run success sensor when check failures or successes are to be notified.
 Which runs count is filtered by job names, asset key prefixes and code locations.
 """
@@ -35,7 +35,7 @@ class RunFilter:
     code_locations: Sequence[str] = field(default_factory=tuple)
 
     def matches(self, run: dg.DagsterRun, assets: Sequence[str] | None = None) -> bool:
-        """True when ``run`` (whose assets are ``assets``, default: its asset selection) is selected."""
+        """True when `run` (whose assets are `assets`, default: its asset selection) is selected."""
         if self.jobs and run.job_name not in self.jobs:
             return False
         if self.code_locations and _location_of(run) not in self.code_locations:
@@ -67,7 +67,7 @@ def _location_of(run: dg.DagsterRun) -> str | None:
 
 
 def failed_checks_of_run(instance: dg.DagsterInstance, run_id: str) -> list[str]:
-    """``asset: check (severity) — description`` for every failed check evaluation of the run."""
+    """`asset: check (severity) — description` for every failed check evaluation of the run."""
     records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records
     failed = []
     for record in records:

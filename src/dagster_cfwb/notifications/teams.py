@@ -65,5 +65,5 @@ def adaptive_card(notification: Notification) -> dict[str, Any]:
 
 
 def send_teams(webhook_url: str, notification: Notification, *, timeout: float = 10.0) -> None:
-    """Post ``notification`` to the Teams channel behind ``webhook_url`` (a secret: keep it in an env var)."""
+    """Post `notification` to the Teams channel behind `webhook_url` (a secret: keep it in an env var)."""
     post_json(webhook_url, adaptive_card(notification), channel="MS Teams", timeout=timeout)

@@ -13,11 +13,13 @@ _SECRET_WORDS = ("password", "secret", "token", "key", "connection_string", "cre
 def is_secret_field(name: str) -> bool:
     """True for config field names that hold secrets (password, client_secret, api_key, …)."""
     lowered = name.lower()
-    return any(word in lowered for word in _SECRET_WORDS) and not lowered.endswith(("_env", "_name", "_path", "_id"))
+    return any(word in lowered for word in _SECRET_WORDS) and not lowered.endswith(
+        ("_env", "_name", "_path", "_id")
+    )
 
 
 class RedactedReprMixin:
-    """Mixin for pydantic/Dagster config classes: secret-looking fields show as ``**********``."""
+    """Mixin for pydantic/Dagster config classes: secret-looking fields show as `**********`."""
 
     def __repr_args__(self):  # noqa: D401 - pydantic hook
         for name, value in super().__repr_args__():  # type: ignore[misc]
@@ -28,7 +30,7 @@ class RedactedReprMixin:
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every occurrence of each non-empty secret in ``text`` by ``**********``."""
+    """Replace every occurrence of each non-empty secret in `text` by `**********`."""
     for secret in secrets:
         if secret and len(secret) >= 3:
             text = text.replace(secret, MASK)

@@ -1,9 +1,10 @@
-"""``cfwb new location <name>``: a new code location, wired into every file of the platform.
+"""`cfwb new location <name>`: a new code location, wired into every file of the platform.
 
-It writes ``platform/<name>/`` from the templates next to this module (a ``dg`` project with an
-example import, its schedule and a test), then adds the location to ``workspace.yaml`` (local),
-``workspace.docker.yaml`` (containers), ``docker-compose.yml`` (its code server), ``helm/values.yaml``
-(its user deployment) and ``.gitlab-ci.yml`` (its definition check). Every edit is prepared and
+It writes `platform/<name>/` from the templates next to this module (a `dg` project with an
+example YAML import of a CSV of its share, with two checks, its schedule and a test), then adds
+the location to `workspace.yaml` (local), `workspace.docker.yaml` (containers),
+`docker-compose.yml` (its code server), `helm/values.yaml` (its user deployment) and
+`.gitlab-ci.yml` (its definition check). Every edit is prepared and
 checked first; nothing is written if one of them cannot be made.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import keyword
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +30,7 @@ _HELM_MARKER = "    # cfwb:new-location-deployments-above"
 
 @dataclass
 class ScaffoldedLocation:
-    """What ``scaffold_location`` created and changed."""
+    """What `scaffold_location` created and changed."""
 
     name: str
     folder: Path
@@ -39,11 +41,25 @@ class ScaffoldedLocation:
         lines = [f"Created code location `{self.name}` in {self.folder}:"]
         lines += [f"  + {p.relative_to(self.folder.parent)}" for p in self.created]
         lines += [f"  ~ {p.name}" for p in self.updated]
+        from dagster_cfwb.cli.demo import ui_command
+
+        example = f"src/{self.name}/defs/exemple_communes"
+        bin_dir = Path(sys.prefix) / "bin"  # the commands of this install: no venv to activate
+        cfwb = bin_dir / "cfwb" if (bin_dir / "cfwb").exists() else "cfwb"
+        dg = bin_dir / "dg" if (bin_dir / "dg").exists() else "dg"
+        steps = [
+            (f"{cfwb} run --preview {example}", "the first rows of the example import"),
+            (f"{cfwb} run {example}", "run it (demo lakehouse and PostgreSQL)"),
+            (f"{cfwb} check", "every defs.yaml, in seconds"),
+            (f"{dg} check defs", "what CI runs"),
+            (f"pytest {self.folder / 'tests'}", "the location's test"),
+        ]
+        width = max(len(command) for command, _ in steps)
+        lines += ["Next steps:", f"  cd {self.folder}"]
+        lines += [f"  {command.ljust(width)}  # {why}" for command, why in steps]
         lines += [
-            "Next steps:",
-            f"  cd {self.folder} && dg check defs        # what CI runs",
-            f"  pytest {self.folder / 'tests'}            # the location's test",
-            f"  cd {self.folder.parent} && dagster dev    # see it in the UI",
+            "Open the Dagster UI (run `cfwb demo` once first to start the demo's PostgreSQL):",
+            f"  {ui_command(self.folder.parent)}",
         ]
         return "\n".join(lines)
 
@@ -129,11 +145,10 @@ def _platform_edits(platform_dir: Path, name: str) -> dict[Path, str]:
     helm = platform_dir / "helm" / "values.yaml"
     if helm.exists():
         block = (
-            f"    - name: {name.replace('_', '-')}\n      image:\n"
-            "        repository: registry.intranet.example/data/cfwb-platform\n        tag: latest\n"
-            "        pullPolicy: IfNotPresent\n"
+            f"    - name: {name.replace('_', '-')}\n      image: *cfwb-image\n"
             f'      dagsterApiGrpcArgs: ["-m", "{name}.definitions", "-d", "{src}"]\n'
-            "      port: 4000\n      envSecrets:\n        - name: cfwb-platform-secrets\n"
+            "      port: 4000\n      env: *cfwb-settings\n"
+            "      envSecrets:\n        - name: cfwb-platform-secrets\n"
         )
         edits[helm] = _insert_before(helm.read_text(encoding="utf-8"), _HELM_MARKER, block, helm)
     ci = platform_dir / ".gitlab-ci.yml"
@@ -148,11 +163,11 @@ def _platform_edits(platform_dir: Path, name: str) -> dict[Path, str]:
 
 
 def scaffold_location(platform_dir: Path, name: str, *, description: str | None = None) -> ScaffoldedLocation:
-    """Create code location ``name`` under ``platform_dir`` and wire it into the platform files.
+    """Create code location `name` under `platform_dir` and wire it into the platform files.
 
     Args:
-        platform_dir: the platform folder (holding ``workspace.yaml``).
-        name: the location's name and Python package, e.g. ``"sante"``.
+        platform_dir: the platform folder (holding `workspace.yaml`).
+        name: the location's name and Python package, e.g. `"sante"`.
         description: one line describing the location (default: "Code location <name>.").
 
     Returns:
@@ -169,6 +184,7 @@ def scaffold_location(platform_dir: Path, name: str, *, description: str | None 
         "name": name,
         "dist_name": name.replace("_", "-"),
         "description": description or f"Code location {name}.",
+        "NAME": name.upper(),
     }
     edits = _platform_edits(platform_dir, name)
     folder = platform_dir / name

@@ -1,8 +1,8 @@
 """Plain-Python data movement shared by every resource (no Dagster here).
 
-Arrow streams (:mod:`.arrow_stream`), identifier safety (:mod:`.identifiers`), Parquet files
-(:mod:`.parquet_files`), lakehouse paths (:mod:`.lakehouse_paths`), load results
-(:mod:`.load_result`) and one module family per engine (``pg_*``, ``mysql_*``…).
+Arrow streams (`arrow_stream`), identifier safety (`identifiers`), Parquet files
+(`parquet_files`), lakehouse paths (`lakehouse_paths`), load results
+(`load_result`) and one module family per engine (`pg_*`, `mysql_*`…).
 """
 
 from dagster_cfwb.transfer.arrow_stream import ArrowStream, to_arrow_stream, to_output

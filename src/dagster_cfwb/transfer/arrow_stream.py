@@ -1,6 +1,6 @@
 """Turn whatever a user hands us into a stream of Arrow record batches, and back.
 
-Every loader in :mod:`dagster_cfwb.transfer` consumes an :class:`ArrowStream`: an Arrow schema and
+Every loader in `dagster_cfwb.transfer` consumes an `ArrowStream`: an Arrow schema and
 an iterator of record batches. Building one never materialises more than the caller already holds:
 a DataFrame is sliced zero-copy, an iterator of batches is consumed lazily.
 """
@@ -116,10 +116,10 @@ def to_arrow_stream(
             table far larger than memory can flow through. A polars LazyFrame is collected first:
             its whole result is held in memory.
         batch_rows: largest batch handed downstream; big tables are sliced (zero-copy).
-        normalize: replace Arrow view/dictionary/null types by plain ones (see :func:`normalize_schema`).
+        normalize: replace Arrow view/dictionary/null types by plain ones (see `normalize_schema`).
 
     Raises:
-        TypeError: ``data`` is none of the accepted kinds.
+        TypeError: `data` is none of the accepted kinds.
     """
     schema: pa.Schema
     batches: Iterable[pa.RecordBatch]
@@ -173,7 +173,7 @@ def to_arrow_stream(
 
 
 def to_output(table: pa.Table, output: str = "polars") -> Any:
-    """Convert an Arrow table to the caller's preferred frame: ``polars`` (default), ``arrow``, ``pandas``.
+    """Convert an Arrow table to the caller's preferred frame: `polars` (default), `arrow`, `pandas`.
 
     polars gets the same values or a clear refusal naming the column (`polars_types.py`).
     """

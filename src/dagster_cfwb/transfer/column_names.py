@@ -1,22 +1,22 @@
-"""Column names of files and API records made safe: ``Date d'œuf`` → ``date_d_oeuf``.
+"""Column names of files and API records made safe: `Date d'œuf` → `date_d_oeuf`.
 
 Real headers hold spaces, accents, apostrophes, ligatures, duplicates or nothing at all. By default
-(``column_names="snake_case"``) the file and API sources rename them to lower-case snake_case
+(`column_names="snake_case"`) the file and API sources rename them to lower-case snake_case
 identifiers that every SQL engine accepts unquoted, and keep each original name in the Arrow field
-metadata (key ``original_name``), which the lakehouse Parquet file stores and the asset's column
-schema shows as the column's description. ``column_names="as_is"`` keeps the names exactly as they
+metadata (key `original_name`), which the lakehouse Parquet file stores and the asset's column
+schema shows as the column's description. `column_names="as_is"` keeps the names exactly as they
 are: the lakehouse (Parquet, DuckDB) takes any name but two that differ only by case (DuckDB would
 rename one: refused), and a database export refuses names that are not plain identifiers.
 
-Rules of ``snake_case``:
+Rules of `snake_case`:
 
-- accents are folded (``é`` → ``e``) and ligatures spelled out (``œ`` → ``oe``, ``æ`` → ``ae``,
-  ``ß`` → ``ss``); letters of other alphabets are kept, lower-cased;
-- every run of other characters (spaces, ``'``, ``-``, ``.``, ``/``…) becomes one ``_``; leading and
-  trailing ``_`` are dropped; ``camelCase`` is not split (``NumeroINSEE`` → ``numeroinsee``);
-- a name starting with a digit gets a leading ``_`` (``2024 total`` → ``_2024_total``);
-- an empty name becomes ``column_<position>`` (1-based); names are cut to 63 characters;
-- a name already taken gets ``_2``, ``_3``… (``Nom``, ``nom`` → ``nom``, ``nom_2``).
+- accents are folded (`é` → `e`) and ligatures spelled out (`œ` → `oe`, `æ` → `ae`,
+  `ß` → `ss`); letters of other alphabets are kept, lower-cased;
+- every run of other characters (spaces, `'`, `-`, `.`, `/`…) becomes one `_`; leading and
+  trailing `_` are dropped; `camelCase` is not split (`NumeroINSEE` → `numeroinsee`);
+- a name starting with a digit gets a leading `_` (`2024 total` → `_2024_total`);
+- an empty name becomes `column_<position>` (1-based); names are cut to 63 characters;
+- a name already taken gets `_2`, `_3`… (`Nom`, `nom` → `nom`, `nom_2`).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 
 def check_column_names_mode(mode: str) -> str:
-    """Return ``mode`` if it is ``snake_case`` or ``as_is``.
+    """Return `mode` if it is `snake_case` or `as_is`.
 
     Raises:
         ValueError: any other value (the message lists the valid ones).
@@ -79,7 +79,7 @@ def check_column_names_mode(mode: str) -> str:
 
 
 def snake_case(name: str) -> str:
-    """``name`` as a lower-case snake_case identifier; ``""`` when nothing of it is left.
+    """`name` as a lower-case snake_case identifier; `""` when nothing of it is left.
 
     Example:
         >>> snake_case("Date d'œuf"), snake_case("Sample Number"), snake_case("2024 – Total (€)")
@@ -94,7 +94,7 @@ def snake_case(name: str) -> str:
 
 
 def normalize_column_names(names: Sequence[str]) -> list[str]:
-    """Each name in snake_case, empty ones as ``column_<position>``, duplicates suffixed ``_2``, ``_3``…
+    """Each name in snake_case, empty ones as `column_<position>`, duplicates suffixed `_2`, `_3`…
 
     Example:
         >>> normalize_column_names(["Nom", "nom", "", "Prénom", "Nom"])
@@ -115,7 +115,7 @@ def normalize_column_names(names: Sequence[str]) -> list[str]:
 
 
 def rename_schema(schema: pa.Schema, mode: str) -> pa.Schema:
-    """``schema`` with its names in ``mode``; a renamed field keeps its old name as ``original_name`` metadata."""
+    """`schema` with its names in `mode`; a renamed field keeps its old name as `original_name` metadata."""
     if check_column_names_mode(mode) == "as_is":
         return schema
     names = normalize_column_names(schema.names)
@@ -130,7 +130,7 @@ def rename_schema(schema: pa.Schema, mode: str) -> pa.Schema:
 
 
 def original_names(schema: pa.Schema) -> dict[str, str]:
-    """``{name: original name}`` of the renamed columns of ``schema`` (see :func:`rename_schema`)."""
+    """`{name: original name}` of the renamed columns of `schema` (see `rename_schema`)."""
     return {
         f.name: f.metadata[ORIGINAL_NAME_KEY].decode()
         for f in schema
@@ -139,15 +139,15 @@ def original_names(schema: pa.Schema) -> dict[str, str]:
 
 
 def resolve_schema_keys(spec: Mapping[str, Any], file_names: Iterable[str]) -> dict[str, Any]:
-    """``spec`` (column → type) with each key turned into the file's own column name.
+    """`spec` (column → type) with each key turned into the file's own column name.
 
-    A key may be the name as the file writes it (``Sample Number``) or its snake_case form
-    (``sample_number``). Keys that match neither are kept as they are (the caller reports them).
+    A key may be the name as the file writes it (`Sample Number`) or its snake_case form
+    (`sample_number`). Keys that match neither are kept as they are (the caller reports them).
 
     Raises:
-        ValueError: a key names two columns (headers ``a b`` and ``a_b``: ``a_b`` is the file's
-            ``a_b`` and the snake_case name of ``a b``) and the other one is not named by its header
-            too, or two keys name the same column; the message says which key to write instead.
+        ValueError: a key names two columns (headers `a b` and `a_b`: `a_b` is the file's `a_b`
+            and the snake_case name of `a b`) and the other one is not named by its header too, or
+            two keys name the same column; the message says which key to write instead.
     """
     names = list(file_names)
     snake = normalize_column_names(names)

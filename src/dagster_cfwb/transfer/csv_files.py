@@ -1,8 +1,8 @@
 """Stream a CSV file as Arrow record batches, with errors that name the line.
 
-Parsing is done by ``pyarrow.csv.open_csv`` (C++, block by block: memory holds a few blocks
+Parsing is done by `pyarrow.csv.open_csv` (C++, block by block: memory holds a few blocks
 whatever the file size). Non-UTF-8 files (Windows-1252, Latin-1) are transcoded on the fly.
-When Arrow rejects a block, the file is scanned again with Python's ``csv`` module to find the
+When Arrow rejects a block, the file is scanned again with Python's `csv` module to find the
 exact line — that slow path runs only on error.
 """
 
@@ -43,22 +43,22 @@ class CsvOptions:
     """How to read a CSV file.
 
     Attributes:
-        delimiter: field separator, e.g. ``,`` ``;`` or ``\\t``.
+        delimiter: field separator, e.g. `,` `;` or `\\t`.
         quote_char: character that surrounds fields holding delimiters or line breaks; None: no quoting.
-        encoding: ``utf-8`` (a BOM is skipped), ``windows-1252``/``cp1252``, ``latin-1``…
-        header: True when the first row holds the column names; False names them ``column_1``…
+        encoding: `utf-8` (a BOM is skipped), `windows-1252`/`cp1252`, `latin-1`…
+        header: True when the first row holds the column names; False names them `column_1`…
         skip_rows: lines to skip before the header (e.g. a title line).
-        decimal_comma: True for ``3,14`` style numbers (then use ``;`` as delimiter).
+        decimal_comma: True for `3,14` style numbers (then use `;` as delimiter).
         null_values: texts read as missing values in every column, text columns included. Default
-            (None): an empty field is missing in every column, and the `NULL_MARKERS` (``NA``,
-            ``N/A``, ``n/a``, ``NULL``, ``null``, ``#N/A``) are missing in number, date and true/false
+            (None): an empty field is missing in every column, and the `NULL_MARKERS` (`NA`,
+            `N/A`, `n/a`, `NULL`, `null`, `#N/A`) are missing in number, date and true/false
             columns but kept as text in text columns.
-        timestamp_formats: strptime formats for dates, e.g. ``["%d/%m/%Y"]``; default ISO 8601.
-        schema: column types, e.g. ``{"code": "string", "montant": "decimal(12,2)"}``; columns not
-            named are inferred from the first ``sample_bytes`` of the file.
+        timestamp_formats: strptime formats for dates, e.g. `["%d/%m/%Y"]`; default ISO 8601.
+        schema: column types, e.g. `{"code": "string", "montant": "decimal(12,2)"}`; columns not
+            named are inferred from the first `sample_bytes` of the file.
         sample_bytes: how much of the start of the file is read to infer the column types.
         block_bytes: size of each parsed block. Arrow reads up to 32 blocks ahead, so memory is
-            about 32 x ``block_bytes`` (32 MiB by default) whatever the file size.
+            about 32 x `block_bytes` (32 MiB by default) whatever the file size.
     """
 
     delimiter: str = ","
@@ -75,7 +75,7 @@ class CsvOptions:
 
 
 def arrow_type(spec: Any, column: str = "") -> pa.DataType:
-    """An Arrow type from ``"int64"``, ``"string"``, ``"date32"``, ``"timestamp[us]"``, ``"decimal(12,2)"``…
+    """An Arrow type from `"int64"`, `"string"`, `"date32"`, `"timestamp[us]"`, `"decimal(12,2)"`…
 
     Raises:
         ValueError: the text names no Arrow type.
@@ -165,7 +165,7 @@ def _open_binary(path: str):
 
 
 def _first_undecodable(path: str, encoding: str) -> tuple[int, str] | None:
-    """(line, problem) of the first byte sequence that ``encoding`` cannot decode."""
+    """(line, problem) of the first byte sequence that `encoding` cannot decode."""
     codec = codecs.lookup(encoding).name
     with _open_binary(path) as f:
         for number, line in enumerate(f, 1):
@@ -219,7 +219,7 @@ def _translate(
     names: list[str] | None = None,
     given: Collection[str] = (),
 ) -> FileParseError:
-    """The FileParseError for an Arrow/decoding error; ``names``/``given``: the columns and those typed in ``schema``."""
+    """The FileParseError for an Arrow/decoding error; `names`/`given`: the columns and those typed in `schema`."""
     message = str(error).strip()
     if isinstance(error, UnicodeDecodeError) or "invalid UTF8" in message:
         found = _first_undecodable(path, opts.encoding)
@@ -283,9 +283,9 @@ def _names(schema: pa.Schema, path: str, opts: CsvOptions, label: str) -> list[s
 def _infer_types(
     path: str, opts: CsvOptions, read, parse, convert, label: str
 ) -> tuple[dict[str, pa.DataType], list[str]]:
-    """Column types inferred from the first ``sample_bytes`` (cut at a line end), and the column names.
+    """Column types inferred from the first `sample_bytes` (cut at a line end), and the column names.
 
-    ``({}, [])`` if the sample cannot be parsed.
+    `({}, [])` if the sample cannot be parsed.
 
     The streaming reader would infer from its first (small) block only; a bigger sample gives
     types that hold for the whole file more often.
@@ -334,7 +334,7 @@ def _keep_codes_as_text(sample, read, parse, types: dict[str, pa.DataType]) -> N
 
 
 def _coalesce(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
-    """Merge small batches into batches of at most ``rows`` rows (bigger Parquet row groups)."""
+    """Merge small batches into batches of at most `rows` rows (bigger Parquet row groups)."""
     pending: list[pa.RecordBatch] = []
     count = 0
     for batch in batches:
@@ -406,18 +406,18 @@ def _resolve_keys(explicit: dict[str, pa.DataType], names: list[str], label: str
 
 
 def read_csv_batches(path: str, opts: CsvOptions, label: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    """Open the local CSV file ``path``; return its schema and a lazy iterator of record batches.
+    """Open the local CSV file `path`; return its schema and a lazy iterator of record batches.
 
     Args:
-        path: local file (``.gz`` is decompressed on the fly).
-        opts: delimiter, encoding, types… (see `CsvOptions`). A column of ``opts.schema`` is named
-            as the file writes it (``Sample Number``) or in snake_case (``sample_number``).
-        label: how errors name the file, e.g. ``sftp://etl@files:22/inbox/x.csv``.
+        path: local file (`.gz` is decompressed on the fly).
+        opts: delimiter, encoding, types… (see `CsvOptions`). A column of `opts.schema` is named
+            as the file writes it (`Sample Number`) or in snake_case (`sample_number`).
+        label: how errors name the file, e.g. `sftp://etl@files:22/inbox/x.csv`.
 
     Raises:
         FileParseError: malformed row, undecodable byte (in the header too), value not matching its
-            column type, a column of ``schema`` that the file does not have; the message names
-            ``label`` and the line.
+            column type, a column of `schema` that the file does not have; the message names
+            `label` and the line.
     """
     read, parse, convert = _arrow_options(opts)
     explicit = dict(convert.column_types)

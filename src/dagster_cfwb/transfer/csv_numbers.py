@@ -26,12 +26,12 @@ _SHORT = 16  # a text of fewer characters has at most 15 digits: a double holds 
 
 
 def float_changes(text: str) -> str | None:
-    """What a 64-bit float makes of the number ``text`` if that is not the same number, else None.
+    """What a 64-bit float makes of the number `text` if that is not the same number, else None.
 
-    The float is the same number when, written back with as many significant digits as ``text``
-    has, it gives ``text``'s value: ``8.3945900000000009`` (a double written with 17 digits, as R
-    and C programs do) and ``0.30000000000000004`` are kept; ``0.12345678901234567890``,
-    ``9007199254740993``, ``1e400`` (inf) and ``1e-400`` (0) are changed.
+    The float is the same number when, written back with as many significant digits as `text`
+    has, it gives `text`'s value: `8.3945900000000009` (a double written with 17 digits, as R
+    and C programs do) and `0.30000000000000004` are kept; `0.12345678901234567890`,
+    `9007199254740993`, `1e400` (inf) and `1e-400` (0) are changed.
     """
     value = float(text)
     if repr(value) == text:  # the double's own shortest text (what Python, JavaScript, Java write)
@@ -49,7 +49,7 @@ def float_changes(text: str) -> str | None:
 
 
 def _first_inexact_float(texts: pa.Array) -> int | None:
-    """Position of the first value of ``texts`` (of a column of decimals) that a double would change."""
+    """Position of the first value of `texts` (of a column of decimals) that a double would change."""
     positions = pc.indices_nonzero(pc.greater_equal(pc.binary_length(texts), _SHORT))  # nulls: not taken
     for position, text in zip(positions.to_pylist(), texts.take(positions).to_pylist(), strict=True):
         if _safe_changes(text):
@@ -77,8 +77,8 @@ def _first_out_of_range(texts: pa.Array, numbers: pa.Array) -> int | None:
 
 
 def _first_code(texts: pa.Array) -> int | None:
-    """Position of the first value of ``texts`` with a leading zero (`01000`), found without a regex
-    over the whole column: only the values starting with ``0``, ``-0`` or ``+0`` are looked at."""
+    """Position of the first value of `texts` with a leading zero (`01000`), found without a regex
+    over the whole column: only the values starting with `0`, `-0` or `+0` are looked at."""
     zero = pc.or_(pc.starts_with(texts, "0"), pc.starts_with(texts, "-0"))
     zero = pc.or_(zero, pc.starts_with(texts, "+0"))  # no fill_null: 1.3 s per 2M booleans in pyarrow 26
     if not pc.any(zero).as_py():
@@ -91,7 +91,7 @@ def _first_code(texts: pa.Array) -> int | None:
 
 
 def _beyond(text: str, type_: pa.DataType) -> bool:
-    """True if ``text`` is a whole number outside the range of the integer type ``type_``."""
+    """True if `text` is a whole number outside the range of the integer type `type_`."""
     if not text.lstrip("+-").isdigit():
         return False
     bits = type_.bit_width
@@ -109,7 +109,7 @@ def _safe_changes(text: str) -> bool:
 
 
 def keep_codes_as_text(texts: pa.Table, types: dict[str, pa.DataType]) -> None:
-    """Number columns of the sample ``texts`` (read as text) that a number type would change become text.
+    """Number columns of the sample `texts` (read as text) that a number type would change become text.
 
     Arrow infers `01000` as the int64 1000 and a 23-digit identifier or a 20-digit decimal as a
     rounded double.
@@ -132,9 +132,9 @@ class NumberColumns:
     """Converts the number columns of each batch (read as text) to their inferred types, or refuses.
 
     Attributes:
-        types: ``{position: type}`` of the columns read as text that are numbers.
-        nulls: texts that are missing values in a number column (``""``, ``NA``…).
-        decimal_comma: ``3,14`` style numbers.
+        types: `{position: type}` of the columns read as text that are numbers.
+        nulls: texts that are missing values in a number column (`""`, `NA`…).
+        decimal_comma: `3,14` style numbers.
         refuse: makes the error for (position, value, problem, hint about the `schema` entry).
     """
 
@@ -144,7 +144,7 @@ class NumberColumns:
     refuse: Callable[[int, str, str, tuple[str, ...]], Exception]
 
     def convert(self, batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-        """``batch`` with its number columns converted, as ``schema``."""
+        """`batch` with its number columns converted, as `schema`."""
         columns = list(batch.columns)
         for index, type_ in self.types.items():
             columns[index] = self._column(index, columns[index], type_)

@@ -1,16 +1,16 @@
-"""IBM DB2 (LUW) bulk loads with ``ibm_db`` array inserts, and streamed extracts.
+"""IBM DB2 (LUW) bulk loads with `ibm_db` array inserts, and streamed extracts.
 
-* Bulk path: a prepared ``INSERT … VALUES (?, …)`` executed with ``ibm_db.execute_many`` (through
-  ``ibm_db_dbi``'s ``executemany``): one round trip sends ``insert_rows`` rows as parameter arrays.
+* Bulk path: a prepared `INSERT … VALUES (?, …)` executed with `ibm_db.execute_many` (through
+  `ibm_db_dbi`'s `executemany`): one round trip sends `insert_rows` rows as parameter arrays.
   It runs in the caller's transaction, so a failed append rolls back.
-* Swap: ``RENAME TABLE`` twice in one transaction (DB2 DDL is transactional), then the old table
-  is dropped. Upsert: one ``MERGE`` from the staging table (needs no unique index).
-* Orphans: staging names end with the creating connection's ``MON_GET_APPLICATION_HANDLE()``; a
-  later load drops those whose handle is not listed by ``MON_GET_CONNECTION`` (or connected
-  after the table was created). Without the right to run ``MON_GET_CONNECTION`` nothing is
+* Swap: `RENAME TABLE` twice in one transaction (DB2 DDL is transactional), then the old table
+  is dropped. Upsert: one `MERGE` from the staging table (needs no unique index).
+* Orphans: staging names end with the creating connection's `MON_GET_APPLICATION_HANDLE()`; a
+  later load drops those whose handle is not listed by `MON_GET_CONNECTION` (or connected
+  after the table was created). Without the right to run `MON_GET_CONNECTION` nothing is
   dropped and a warning says so.
-* Extract: a forward-only cursor fetching ``batch_rows`` rows at a time, typed from
-  ``ibm_db.field_type/field_precision/field_scale`` so every batch has the same schema.
+* Extract: a forward-only cursor fetching `batch_rows` rows at a time, typed from
+  `ibm_db.field_type/field_precision/field_scale` so every batch has the same schema.
 
 No DB2 server runs on the build machine: this module is tested against a recording fake driver
 (generated SQL, call order, arguments), not a live server.
@@ -32,7 +32,7 @@ __all__ = ["DB2Dialect", "db2_rows", "iter_db2_batches"]
 
 
 def db2_rows(batch: pa.RecordBatch) -> list[tuple]:
-    """Rows as Python tuples for ``execute_many`` (zoned timestamps as UTC, no zone)."""
+    """Rows as Python tuples for `execute_many` (zoned timestamps as UTC, no zone)."""
     columns = []
     for col in batch.columns:
         if pa.types.is_timestamp(col.type) and col.type.tz is not None:
@@ -145,11 +145,11 @@ class DB2Dialect(LoadDialect):
 def iter_db2_batches(
     conn, sql: str, params=None, *, batch_rows: int = 65_536, driver=None
 ) -> Iterator[pa.RecordBatch]:
-    """Yield the rows of ``sql`` as Arrow record batches of at most ``batch_rows`` rows.
+    """Yield the rows of `sql` as Arrow record batches of at most `batch_rows` rows.
 
     Args:
-        conn: an ``ibm_db_dbi`` connection. Values go in ``params`` with ``?`` placeholders.
-        driver: the ``ibm_db`` module (injectable for tests).
+        conn: an `ibm_db_dbi` connection. Values go in `params` with `?` placeholders.
+        driver: the `ibm_db` module (injectable for tests).
     """
     if driver is None:
         import ibm_db as driver

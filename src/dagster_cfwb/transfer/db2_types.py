@@ -17,7 +17,7 @@
 | timestamp without time zone        | TIMESTAMP(6)                         | timestamp[us]            |
 | timestamp with time zone           | TIMESTAMP(6), stored in UTC          | timestamp[us] (UTC)      |
 
-DB2 decimals stop at 31 digits and ``TIME`` has no fractions of a second: wider decimals and times
+DB2 decimals stop at 31 digits and `TIME` has no fractions of a second: wider decimals and times
 with microseconds are refused, naming the column. DB2 LUW has no zoned timestamp, so zoned values
 are stored as UTC. Text needs a Unicode (UTF-8) database for emoji and every accent. Tested
 against a recording fake driver only: no DB2 server runs on the build machine.
@@ -90,7 +90,7 @@ _FAMILIES = {
 
 
 def db2_type_holds(column_type: str, t: pa.DataType) -> bool:
-    """True when an existing column declared ``column_type`` (e.g. ``DECIMAL(10,2)``) can hold ``t``."""
+    """True when an existing column declared `column_type` (e.g. `DECIMAL(10,2)`) can hold `t`."""
     wanted = arrow_to_db2_type(t).split("(")[0]
     declared = column_type.lower().split("(")[0].strip()
     if declared not in _FAMILIES[wanted]:
@@ -104,7 +104,7 @@ def db2_type_holds(column_type: str, t: pa.DataType) -> bool:
 
 
 def db2_field_to_arrow(type_name: str, precision: int, scale: int) -> pa.DataType:
-    """Arrow type of a result column from ``ibm_db.field_type/field_precision/field_scale``."""
+    """Arrow type of a result column from `ibm_db.field_type/field_precision/field_scale`."""
     name = type_name.lower()
     if name in ("int", "integer"):
         return pa.int32()

@@ -1,18 +1,18 @@
-"""Atomic bulk loads for engines described by a :class:`LoadDialect` (MySQL/MariaDB, SQL Server, DB2).
+"""Atomic bulk loads for engines described by a `LoadDialect` (MySQL/MariaDB, SQL Server, DB2).
 
 The plan works even where DDL commits implicitly (MySQL, MariaDB):
 
-* first, tables ``_cfwb_stg_*``/``_cfwb_old_*`` left in the schema by loads whose session is gone
-  are dropped (:func:`drop_orphan_tables`), so a killed load leaves nothing behind for long;
-* ``replace``: create a staging table, bulk-load it, commit; then swap it in with one atomic
-  statement (MySQL ``RENAME TABLE t TO old, stg TO t``) or one transaction (SQL Server, DB2), and
+* first, tables `_cfwb_stg_*`/`_cfwb_old_*` left in the schema by loads whose session is gone
+  are dropped (`drop_orphan_tables`), so a killed load leaves nothing behind for long;
+* `replace`: create a staging table, bulk-load it, commit; then swap it in with one atomic
+  statement (MySQL `RENAME TABLE t TO old, stg TO t`) or one transaction (SQL Server, DB2), and
   drop the old table (over a fresh connection if this one was lost right after the swap). Any
   failure before the swap drops the staging table: the old table and its rows are never touched.
-* ``append``: bulk-load straight into the table inside one transaction; a failure rolls it back.
+* `append`: bulk-load straight into the table inside one transaction; a failure rolls it back.
   (Where the bulk path commits on its own — SQL Server bulk copy — via a staging table and one
-  ``INSERT … SELECT`` instead.)
-* ``upsert``: bulk-load a staging table, then one transaction: ``INSERT … ON DUPLICATE KEY
-  UPDATE`` (MySQL, when a primary key/unique index covers exactly the keys) or ``MERGE`` (SQL
+  `INSERT … SELECT` instead.)
+* `upsert`: bulk-load a staging table, then one transaction: ``INSERT … ON DUPLICATE KEY
+  UPDATE` (MySQL, when a primary key/unique index covers exactly the keys) or `MERGE`` (SQL
   Server, DB2), else delete the rows with matching keys and insert the staged rows. Retrying a
   failed upsert is safe: keys already written are replaced, not duplicated.
 
@@ -87,7 +87,7 @@ def _rollback(conn) -> None:
 
 
 def drop_orphan_tables(conn, dialect: LoadDialect, table: QualifiedName) -> list[str]:
-    """Drop ``_cfwb_stg_*``/``_cfwb_old_*`` tables in ``table``'s schema whose loading session is gone.
+    """Drop `_cfwb_stg_*`/`_cfwb_old_*` tables in `table`'s schema whose loading session is gone.
 
     Called at the start of every load (so "the next run cleans up" holds after a kill); safe to
     call at any time: tables of live loads are kept. Never raises — a failure is logged.
@@ -169,17 +169,17 @@ def load_with_dialect(
     on_progress: Callable[[int], None] | None = None,
     reconnect: Callable[[], object] | None = None,
 ) -> LoadResult:
-    """Load an Arrow stream into ``table`` with ``dialect``'s bulk path (see the module docstring).
+    """Load an Arrow stream into `table` with `dialect`'s bulk path (see the module docstring).
 
     Args:
         conn: an open DB-API connection with autocommit off; left open, not closed.
-        stream: the rows (see :func:`dagster_cfwb.transfer.arrow_stream.to_arrow_stream`).
+        stream: the rows (see `dagster_cfwb.transfer.arrow_stream.to_arrow_stream`).
         table: the target table.
-        dialect: the engine's :class:`LoadDialect`.
-        mode: ``replace``, ``append`` or ``upsert``.
-        keys: key column(s) for ``upsert`` (also the primary key of a table we create).
+        dialect: the engine's `LoadDialect`.
+        mode: `replace`, `append` or `upsert`.
+        keys: key column(s) for `upsert` (also the primary key of a table we create).
         on_progress: called with the cumulative row count after each batch.
-        reconnect: opens a fresh connection, used only to drop our staging/old table when ``conn``
+        reconnect: opens a fresh connection, used only to drop our staging/old table when `conn`
             died mid-load (a cut connection must not leave a stray table behind). A fresh
             connection never loads into a staging table made by another one.
 

@@ -1,14 +1,14 @@
-"""Read one sheet of an Excel workbook (``.xlsx``, ``.xlsm``, ``.xlsb``, ``.xls``) as an Arrow table.
+"""Read one sheet of an Excel workbook (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`) as an Arrow table.
 
 fastexcel (Rust, calamine) reads the sheet whole: Excel caps a sheet at 1,048,576 rows. On top of it:
 
 - the column types come from **every** row (fastexcel's default looks at the first 1,000 and turns
   a later text cell of a number column into NULL);
 - Excel stores every number as a double: a column holding only whole numbers within int64 becomes
-  ``int64``, decided over the whole sheet so every batch has the same type;
+  `int64`, decided over the whole sheet so every batch has the same type;
 - the column names are the header cells as written: fastexcel names an empty header cell
-  ``__UNNAMED__<n>`` and a repeated one ``<name>_1``; those are read again from the header row, so
-  that the renaming to snake_case (``column_<n>``, ``<name>_2``) matches a CSV's.
+  `__UNNAMED__<n>` and a repeated one `<name>_1`; those are read again from the header row, so
+  that the renaming to snake_case (`column_<n>`, `<name>_2`) matches a CSV's.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ _SUFFIXED = re.compile(r"(.+)_(\d+)")
 def read_excel_sheet(
     path: str, sheet: int | str, header_row: int, label: str, *, typed: Sequence[str] = ()
 ) -> pa.Table:
-    """The sheet ``sheet`` (name or 0-based index) of the workbook ``path``, column names from ``header_row``.
+    """The sheet `sheet` (name or 0-based index) of the workbook `path`, column names from `header_row`.
 
     Args:
-        typed: columns whose type the caller sets itself (``schema``): left as fastexcel reads them.
+        typed: columns whose type the caller sets itself (`schema`): left as fastexcel reads them.
 
     Raises:
         FileParseError: not a workbook, no such sheet, or a sheet that cannot be read.
@@ -70,7 +70,7 @@ def _names_were_made_up(names: list[str]) -> bool:
 
 
 def _header_cells(reader, sheet: int | str, header_row: int, names: list[str]) -> list[str]:
-    """The header row's cells as text (``""`` when empty); fastexcel's names if the widths differ."""
+    """The header row's cells as text (`""` when empty); fastexcel's names if the widths differ."""
     rows = reader.load_sheet(sheet, header_row=None, skip_rows=0, n_rows=header_row + 1, dtypes="string")
     head = pa.table(rows.to_arrow())
     if head.num_rows != header_row + 1 or head.num_columns != len(names):

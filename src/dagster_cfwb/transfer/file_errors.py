@@ -9,7 +9,7 @@ class FileParseError(ValueError):
     """A source file could not be read; the message names the server, the path and the line.
 
     Attributes:
-        source: where the file lives, e.g. ``ftp://etl@files.intranet:21/inbox/eleves.csv``.
+        source: where the file lives, e.g. `ftp://etl@files.intranet:21/inbox/eleves.csv`.
         line: 1-based line of the file where the problem is (None when unknown).
     """
 

@@ -39,8 +39,8 @@ _EXTENSIONS = {
 class ReadOptions:
     """Everything needed to read one source file (CSV options, Excel sheet, batch size, column names).
 
-    ``column_names``: ``snake_case`` (default) renames the columns to safe identifiers (see
-    `dagster_cfwb.transfer.column_names`), ``as_is`` keeps them exactly as the file writes them.
+    `column_names`: `snake_case` (default) renames the columns to safe identifiers (see
+    `dagster_cfwb.transfer.column_names`), `as_is` keeps them exactly as the file writes them.
     """
 
     csv: CsvOptions = field(default_factory=CsvOptions)
@@ -51,7 +51,7 @@ class ReadOptions:
 
 
 def detect_format(path: str, format: str | None = None) -> str:
-    """The reader to use for ``path``: ``format`` if given, else from the extension (``.csv.gz`` is csv).
+    """The reader to use for `path`: `format` if given, else from the extension (`.csv.gz` is csv).
 
     Raises:
         ValueError: unknown format or extension.
@@ -78,7 +78,7 @@ def _wanted_types(schema_spec: Any) -> dict[str, pa.DataType]:
 
 
 def _apply_schema(table_or_batch, schema_spec: Any, label: str):
-    """Cast the columns named in ``schema_spec`` (Excel/JSON, where the reader infers types)."""
+    """Cast the columns named in `schema_spec` (Excel/JSON, where the reader infers types)."""
     if not schema_spec:
         return table_or_batch
     wanted = _wanted_types(schema_spec)
@@ -110,7 +110,7 @@ def _apply_schema(table_or_batch, schema_spec: Any, label: str):
 
 
 def _declared_schema(schema: pa.Schema, opts: ReadOptions, label: str) -> pa.Schema:
-    """The file's schema with the column types given in ``schema`` applied (what the batches will have)."""
+    """The file's schema with the column types given in `schema` applied (what the batches will have)."""
     if not opts.csv.schema:
         return schema
     return _apply_schema(schema.empty_table(), opts.csv.schema, label).schema
@@ -201,15 +201,15 @@ def _open(path: str, fmt: str, opts: ReadOptions, label: str) -> tuple[pa.Schema
 def open_file_batches(
     path: str, fmt: str, opts: ReadOptions, label: str
 ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    """Open the local file ``path`` in format ``fmt``; return its schema and a lazy batch iterator.
+    """Open the local file `path` in format `fmt`; return its schema and a lazy batch iterator.
 
     Memory stays bounded for CSV, NDJSON/JSON and Parquet; an Excel sheet is read whole (Excel caps a
-    sheet at 1,048,576 rows). With ``opts.column_names == "snake_case"`` the columns are renamed
-    (``Date d'œuf`` → ``date_d_oeuf``) and each renamed field keeps its original name in its
-    ``original_name`` metadata.
+    sheet at 1,048,576 rows). With `opts.column_names == "snake_case"` the columns are renamed
+    (`Date d'œuf` → `date_d_oeuf`) and each renamed field keeps its original name in its
+    `original_name` metadata.
 
     Raises:
-        FileParseError: the file cannot be parsed; the message names ``label`` (and the line if known).
+        FileParseError: the file cannot be parsed; the message names `label` (and the line if known).
     """
     schema, batches = _open(path, fmt, opts, label)
     renamed = rename_schema(schema, opts.column_names)

@@ -14,10 +14,10 @@ GLOB_CHARS = frozenset("*?[")
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """One file on a server or share, as returned by ``list``.
+    """One file on a server or share, as returned by `list`.
 
     Attributes:
-        path: path on the server, e.g. ``"inbox/eleves_2024.csv"`` (``/``-separated).
+        path: path on the server, e.g. `"inbox/eleves_2024.csv"` (`/`-separated).
         size: size in bytes.
         modified: last modification time (UTC), or None when the server does not say.
     """
@@ -28,28 +28,28 @@ class RemoteFile:
 
     @property
     def name(self) -> str:
-        """File name without folder, e.g. ``"eleves_2024.csv"``."""
+        """File name without folder, e.g. `"eleves_2024.csv"`."""
         return posixpath.basename(self.path)
 
     @property
     def signature(self) -> str:
-        """``size:mtime`` — changes whenever the file is rewritten or still growing."""
+        """`size:mtime` — changes whenever the file is rewritten or still growing."""
         stamp = self.modified.timestamp() if self.modified else ""
         return f"{self.size}:{stamp}"
 
 
 def has_glob(text: str) -> bool:
-    """True if ``text`` holds a glob character (``*``, ``?`` or ``[``)."""
+    """True if `text` holds a glob character (`*`, `?` or `[`)."""
     return any(c in GLOB_CHARS for c in text)
 
 
 def split_pattern(pattern: str) -> tuple[str, str]:
-    """Split ``"inbox/2024/*.csv"`` into the folder to list (``"inbox/2024"``) and the name glob.
+    """Split `"inbox/2024/*.csv"` into the folder to list (`"inbox/2024"`) and the name glob.
 
     Glob characters are allowed in the last part only; the folder part must be literal.
 
     Raises:
-        ValueError: a glob in a folder name, or ``..`` in the path.
+        ValueError: a glob in a folder name, or `..` in the path.
     """
     clean = pattern.strip() or "*"
     folder, name = posixpath.split(clean)
@@ -64,11 +64,11 @@ def split_pattern(pattern: str) -> tuple[str, str]:
 
 
 def match_files(files: list[RemoteFile], name_glob: str) -> list[RemoteFile]:
-    """Files whose name matches ``name_glob`` (case-sensitive), sorted by path.
+    """Files whose name matches `name_glob` (case-sensitive), sorted by path.
 
-    As in a shell, a wildcard does not match a hidden name (starting with ``.``) unless the pattern
-    itself starts with ``.``: uploads and downloads in progress (``.<name>.<random>.part``) are never
-    picked up by a ``*`` load or sensor.
+    As in a shell, a wildcard does not match a hidden name (starting with `.`) unless the pattern
+    itself starts with `.`: uploads and downloads in progress (`.<name>.<random>.part`) are never
+    picked up by a `*` load or sensor.
     """
     show_hidden = name_glob.startswith(".")
     return sorted(

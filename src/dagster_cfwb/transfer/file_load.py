@@ -1,6 +1,6 @@
 """Load files (CSV, Excel, JSON/NDJSON, Parquet) from a server or folder into one lakehouse Parquet file.
 
-Plain Python, no Dagster: a *source* is anything with ``list``/``download``/``describe`` (the FTP,
+Plain Python, no Dagster: a *source* is anything with `list`/`download`/`describe` (the FTP,
 SFTP and NFS resources are), or None for the local filesystem. Each remote file is downloaded to a
 temporary file (atomically), parsed as a stream of Arrow batches and appended to ONE Parquet file,
 which the lakehouse publishes atomically: if any file fails, nothing is written.
@@ -36,7 +36,7 @@ _log = logging.getLogger(__name__)
 
 
 class FileSource(Protocol):
-    """What ``load_file_to_lakehouse`` needs from a server: the FTP/SFTP/NFS resources provide it."""
+    """What `load_file_to_lakehouse` needs from a server: the FTP/SFTP/NFS resources provide it."""
 
     def list(self, pattern: str = "*", recursive: bool = False) -> list[RemoteFile]: ...
 
@@ -58,14 +58,14 @@ class SourceFile:
 
 @dataclass(frozen=True)
 class FileLoadResult:
-    """What ``load_file_to_lakehouse`` wrote: the lakehouse file, its rows and columns, the source files.
+    """What `load_file_to_lakehouse` wrote: the lakehouse file, its rows and columns, the source files.
 
     Attributes:
-        original_column_names: ``{column: name in the file}`` of each column renamed to snake_case.
-        null_markers_in_text: ``{column: count}`` of the text columns that hold ``NA``, ``N/A``,
-            ``NULL``… kept as text (default ``null_values`` only); pass ``null_values`` to read them
+        original_column_names: `{column: name in the file}` of each column renamed to snake_case.
+        null_markers_in_text: `{column: count}` of the text columns that hold `NA`, `N/A`,
+            `NULL`… kept as text (default `null_values` only); pass `null_values` to read them
             as missing values.
-        schema: the Arrow schema written (a renamed field keeps its file name as ``original_name``).
+        schema: the Arrow schema written (a renamed field keeps its file name as `original_name`).
     """
 
     path: str
@@ -80,10 +80,10 @@ class FileLoadResult:
 
     @property
     def metadata(self) -> dict[str, Any]:
-        """Ready for ``MaterializeResult(metadata=...)``: row count, columns, source files and checksums.
+        """Ready for `MaterializeResult(metadata=...)`: row count, columns, source files and checksums.
 
-        Also ``original_column_names`` when columns were renamed and ``null_markers_in_text`` when
-        a text column holds markers such as ``NA`` that were kept as text.
+        Also `original_column_names` when columns were renamed and `null_markers_in_text` when
+        a text column holds markers such as `NA` that were kept as text.
         """
         metadata: dict[str, Any] = {
             "dagster/row_count": self.rows,
@@ -169,7 +169,7 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema, label: str) -> pa.RecordB
 
 
 def _same_values(a: pa.Array, b: pa.Array) -> bool:
-    """True if ``a`` and ``b`` hold the same values (NaN equal to NaN)."""
+    """True if `a` and `b` hold the same values (NaN equal to NaN)."""
     if a.equals(b):
         return True
     if not pa.types.is_floating(a.type) or a.null_count != b.null_count:
@@ -179,7 +179,7 @@ def _same_values(a: pa.Array, b: pa.Array) -> bool:
 
 
 def _count_text_markers(batch: pa.RecordBatch, counts: dict[str, int]) -> None:
-    """Add up, per text column, the values that are null markers (``NA``, ``NULL``…) kept as text."""
+    """Add up, per text column, the values that are null markers (`NA`, `NULL`…) kept as text."""
     for name, column in zip(batch.schema.names, batch.columns, strict=True):
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
             found = pc.sum(pc.is_in(column, value_set=pa.array(NULL_MARKERS, column.type))).as_py()
@@ -236,36 +236,36 @@ def load_file_to_lakehouse(
     lakehouse file is published atomically at the end: if any file fails, nothing is written.
 
     Args:
-        path_or_glob: a file (``"inbox/eleves.csv"``) or a glob (``"inbox/eleves_*.csv"``) on ``source``.
-        lakehouse: a lakehouse resource (anything with ``write_table(batches, path)``).
-        lakehouse_path: target, e.g. ``"enseignement/stg/eleves.parquet"``.
+        path_or_glob: a file (`"inbox/eleves.csv"`) or a glob (`"inbox/eleves_*.csv"`) on `source`.
+        lakehouse: a lakehouse resource (anything with `write_table(batches, path)`).
+        lakehouse_path: target, e.g. `"enseignement/stg/eleves.parquet"`.
         source: an FTP/SFTP/NFS resource; None reads the local filesystem.
-        format: ``csv``, ``excel``, ``json``, ``ndjson`` or ``parquet``; default: from the extension.
+        format: `csv`, `excel`, `json`, `ndjson` or `parquet`; default: from the extension.
         recursive: with a glob, also search sub-folders.
         delimiter, quote_char, encoding, header, skip_rows, decimal_comma, null_values,
             timestamp_formats, sample_bytes, block_bytes: CSV reading (see `CsvOptions`);
-            memory for a CSV is about 32 x ``block_bytes`` (32 MiB by default) whatever its size.
-            Default ``null_values`` (None): an empty field is NULL everywhere; ``NA``, ``N/A``,
-            ``NULL``… are NULL in number/date/true-false columns and kept as text in text columns
-            (listed in ``result.null_markers_in_text`` and logged as a warning).
-        schema: column types, e.g. ``{"code": "string", "montant": "decimal(12,2)"}`` (any format);
-            a column is named as in the file (``Sample Number``) or in snake_case (``sample_number``).
+            memory for a CSV is about 32 x `block_bytes` (32 MiB by default) whatever its size.
+            Default `null_values` (None): an empty field is NULL everywhere; `NA`, `N/A`,
+            `NULL`… are NULL in number/date/true-false columns and kept as text in text columns
+            (listed in `result.null_markers_in_text` and logged as a warning).
+        schema: column types, e.g. `{"code": "string", "montant": "decimal(12,2)"}` (any format);
+            a column is named as in the file (`Sample Number`) or in snake_case (`sample_number`).
         sheet, header_row: Excel sheet (name or 0-based index) and 0-based row of the column names.
         batch_rows: rows per Arrow batch for Excel, JSON and Parquet.
         source_file_column: if set, a column of that name holds each row's source file path.
-        column_names: ``snake_case`` (default): columns renamed to safe identifiers (``Date d'œuf`` →
-            ``date_d_oeuf``, duplicates suffixed ``_2``), the file's names kept in
-            ``result.original_column_names`` and in the Parquet field metadata; ``as_is``: names kept
+        column_names: `snake_case` (default): columns renamed to safe identifiers (`Date d'œuf` →
+            `date_d_oeuf`, duplicates suffixed `_2`), the file's names kept in
+            `result.original_column_names` and in the Parquet field metadata; `as_is`: names kept
             exactly (the lakehouse accepts them; a database export refuses names that are not plain
             identifiers).
         temp_dir: folder for downloads (default: the system's temporary folder).
 
     Returns:
         FileLoadResult: lakehouse path, rows, columns, bytes and each source file's size and SHA-256
-        (``result.metadata`` is ready for ``MaterializeResult``).
+        (`result.metadata` is ready for `MaterializeResult`).
 
     Raises:
-        FileNotFoundError: nothing matches ``path_or_glob`` (the message names the server).
+        FileNotFoundError: nothing matches `path_or_glob` (the message names the server).
         FileParseError: a file cannot be parsed (the message names server, path and line).
 
     Example:

@@ -1,7 +1,7 @@
 """Validation and quoting of SQL identifiers that come from configuration.
 
 Identifiers (table, schema and column names) cannot be sent as bound parameters, so every name
-that reaches SQL text goes through :func:`validate_identifier` and is then quoted for its dialect.
+that reaches SQL text goes through `validate_identifier` and is then quoted for its dialect.
 Values are never formatted into SQL: they are bound by the driver.
 
 Each server limits names its own way, and a name over the limit is refused, never truncated:
@@ -15,7 +15,7 @@ Each server limits names its own way, and a name over the limit is refused, neve
 | none      | 63 characters (portable)   | —                                     |
 
 Names we derive from a target (staging tables) keep their unique suffix: the target part is
-shortened to fit, by the server's unit (see :func:`derived_name`).
+shortened to fit, by the server's unit (see `derived_name`).
 """
 
 from __future__ import annotations
@@ -74,22 +74,23 @@ def _rule(dialect: str | None) -> tuple[int, str, str]:
 
 
 def validate_identifier(name: object, *, what: str = "identifier", dialect: str | None = None) -> str:
-    """Return ``name`` if it is a plain SQL identifier for ``dialect``, else raise :class:`IdentifierError`.
+    """Return `name` if it is a plain SQL identifier for `dialect`, else raise `IdentifierError`.
 
     Args:
-        name: the candidate identifier, e.g. ``"eleves_2024"``.
-        what: what the name is (``"table"``, ``"column"``…), used in the error message.
-        dialect: the server the name is for (``postgres``, ``mysql``, ``mssql``, ``db2``,
-            ``duckdb``) — its length limit applies (see the module table); ``None``: 63 characters.
+        name: the candidate identifier, e.g. `"eleves_2024"`.
+        what: what the name is (`"table"`, `"column"`…), used in the error message.
+        dialect: the server the name is for (`postgres`, `mysql`, `mssql`, `db2`,
+            `duckdb`) — its length limit applies (see the module table); `None`: 63 characters.
 
     Raises:
         IdentifierError: the name is empty, too long for the server, or holds characters other
-            than letters, digits and ``_`` (quotes, spaces, semicolons, control characters…).
+            than letters, digits and `_` (quotes, spaces, semicolons, control characters…).
 
     Example:
         ```python
         validate_identifier("eleves_2024", what="table")  # 'eleves_2024'
-        validate_identifier("é" * 40, what="table", dialect="postgres")  # IdentifierError: 80 bytes
+        # IdentifierError: 80 bytes
+        validate_identifier("é" * 40, what="table", dialect="postgres")
         ```
     """
     limit, unit, server = _rule(dialect)
@@ -122,7 +123,7 @@ def validate_identifier(name: object, *, what: str = "identifier", dialect: str 
 
 
 def quote_identifier(name: str, dialect: str = "postgres", *, what: str = "identifier") -> str:
-    """Validate ``name`` by ``dialect``'s rules and quote it (postgres, duckdb, db2, mysql, mssql)."""
+    """Validate `name` by `dialect`'s rules and quote it (postgres, duckdb, db2, mysql, mssql)."""
     try:
         left, right = _QUOTES[dialect]
     except KeyError:
@@ -131,16 +132,16 @@ def quote_identifier(name: str, dialect: str = "postgres", *, what: str = "ident
 
 
 def folds_case(dialect: str | None) -> bool:
-    """True when ``dialect``'s server treats column names differing only by case as the same name."""
+    """True when `dialect`'s server treats column names differing only by case as the same name."""
     return dialect in _CASE_FOLDING
 
 
 def refuse_case_duplicates(
     names: list[str], dialect: str | None, *, table: str, what: str = "column"
 ) -> None:
-    """Raise IdentifierError when two ``names`` differ only by case on a server that folds case.
+    """Raise IdentifierError when two `names` differ only by case on a server that folds case.
 
-    MariaDB would refuse ``ID`` and ``id`` in one table with error 1060; we refuse them before
+    MariaDB would refuse `ID` and `id` in one table with error 1060; we refuse them before
     anything reaches the server. PostgreSQL and DB2 keep quoted names as written, so there they
     are two distinct columns and nothing is refused.
     """
@@ -157,14 +158,15 @@ def refuse_case_duplicates(
 
 
 def derived_name(prefix: str, base: str, suffix: str, dialect: str | None) -> str:
-    """``prefix + base + suffix``, with ``base`` shortened so the whole fits ``dialect``'s limit.
+    """`prefix + base + suffix`, with `base` shortened so the whole fits `dialect`'s limit.
 
-    The suffix (a unique random part) is never cut; ``base`` is cut by the server's unit (bytes
+    The suffix (a unique random part) is never cut; `base` is cut by the server's unit (bytes
     for PostgreSQL/DB2, characters for MySQL/SQL Server) and never in the middle of a character.
 
     Example:
         ```python
-        derived_name("_cfwb_", "é" * 40, "_1a2b3c4d", "postgres")  # 63 bytes at most, suffix kept
+        # 63 bytes at most, suffix kept
+        derived_name("_cfwb_", "é" * 40, "_1a2b3c4d", "postgres")
         ```
     """
     limit, unit, _ = _rule(dialect)
@@ -182,7 +184,7 @@ def derived_name(prefix: str, base: str, suffix: str, dialect: str | None) -> st
 
 
 class QualifiedName:
-    """A validated ``schema.table`` pair that renders itself quoted for a dialect."""
+    """A validated `schema.table` pair that renders itself quoted for a dialect."""
 
     __slots__ = ("dialect", "schema", "table")
 
@@ -208,9 +210,9 @@ class QualifiedName:
 
 
 def split_table_name(table: str, schema: str | None = None, *, dialect: str | None = None) -> QualifiedName:
-    """Parse ``"table"`` or ``"schema.table"`` (unless ``schema`` is given) into a QualifiedName.
+    """Parse `"table"` or `"schema.table"` (unless `schema` is given) into a QualifiedName.
 
-    With ``dialect``, the names are checked by that server's rules (see the module table).
+    With `dialect`, the names are checked by that server's rules (see the module table).
     """
     if schema is None and isinstance(table, str) and table.count(".") == 1:
         schema, table = table.split(".")

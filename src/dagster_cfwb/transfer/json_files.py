@@ -1,15 +1,15 @@
 """Stream a JSON array or NDJSON file as Arrow batches through DuckDB, every number exact or refused.
 
-DuckDB's ``read_json`` parses every number with a fraction or an exponent as a 64-bit float (even
-for a ``VARCHAR`` or ``DECIMAL`` column), so ``0.12345678901234567890`` becomes
-``0.12345678901234568``, ``1e400`` becomes ``inf`` and ``1e-400`` becomes ``0``; an integer past
+DuckDB's `read_json` parses every number with a fraction or an exponent as a 64-bit float (even
+for a `VARCHAR` or `DECIMAL` column), so `0.12345678901234567890` becomes
+`0.12345678901234568`, `1e400` becomes `inf` and `1e-400` becomes `0`; an integer past
 2^64 in a column of decimals is rounded too. The types are inferred from every record
-(``sample_size = -1``), so a key that appears late, or a value of another kind further down, is not
-dropped or cast. A second, vectorised pass (``read_json_objects`` with a regular expression) finds the
+(`sample_size = -1`), so a key that appears late, or a value of another kind further down, is not
+dropped or cast. A second, vectorised pass (`read_json_objects` with a regular expression) finds the
 records holding a number that a float could change (16 digits or more, or a 3-digit exponent):
-only those are parsed again with Python's ``json`` module and checked exactly. A number that would
-change is refused naming the key and the line, unless ``schema`` gives the key a type that holds it
-(``string``, an integer or ``decimal(p,s)``): then the exact value from the file is used.
+only those are parsed again with Python's `json` module and checked exactly. A number that would
+change is refused naming the key and the line, unless `schema` gives the key a type that holds it
+(`string`, an integer or `decimal(p,s)`): then the exact value from the file is used.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def _is_real(token: str) -> bool:
 
 
 def _changed(value: Any, type_: pa.DataType, path: str) -> tuple[str, str, str] | None:
-    """(path, number, what it becomes) of the first number of ``value`` that DuckDB would change."""
+    """(path, number, what it becomes) of the first number of `value` that DuckDB would change."""
     if isinstance(value, _Number):
         if _is_real(value) or pa.types.is_floating(type_):
             became = float_changes(value)
@@ -72,7 +72,7 @@ def _changed(value: Any, type_: pa.DataType, path: str) -> tuple[str, str, str] 
 
 
 def _dump(value: Any) -> str:
-    """``value`` as JSON text, its numbers written as in the file."""
+    """`value` as JSON text, its numbers written as in the file."""
     if isinstance(value, _Number):
         return str(value)
     if isinstance(value, dict):
@@ -85,7 +85,7 @@ def _dump(value: Any) -> str:
 
 
 def _exact(value: Any, type_: pa.DataType) -> Any:
-    """``value`` (parsed from the file) as a Python value for a column of ``type_`` given in ``schema``."""
+    """`value` (parsed from the file) as a Python value for a column of `type_` given in `schema`."""
     if value is None:
         return None
     if pa.types.is_string(type_) or pa.types.is_large_string(type_):
@@ -101,7 +101,7 @@ def _exact(value: Any, type_: pa.DataType) -> Any:
 
 
 def _holds_exactly(type_: pa.DataType) -> bool:
-    """A type given in ``schema`` for which the file's own text of a number is used."""
+    """A type given in `schema` for which the file's own text of a number is used."""
     return (
         pa.types.is_string(type_)
         or pa.types.is_large_string(type_)
@@ -115,7 +115,7 @@ def _quoted(name: str) -> str:
 
 
 def _line_of(path: str, record: int) -> int | None:
-    """1-based line of the ``record``-th non-blank line of an NDJSON file (slow: error path only)."""
+    """1-based line of the `record`-th non-blank line of an NDJSON file (slow: error path only)."""
     with open(path, "rb") as f:
         seen = 0
         for number, line in enumerate(f, 1):
@@ -135,11 +135,11 @@ def read_json_batches(
     declared: Callable[[list[str]], dict[str, pa.DataType]],
     apply_schema: Callable[[pa.RecordBatch], pa.RecordBatch],
 ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    """Open ``path`` (``json`` or ``ndjson``) on the DuckDB connection ``con``; it is closed with the stream.
+    """Open `path` (`json` or `ndjson`) on the DuckDB connection `con`; it is closed with the stream.
 
     Args:
-        declared: the columns typed in ``schema``, given the file's column names.
-        apply_schema: casts a batch to the types given in ``schema``.
+        declared: the columns typed in `schema`, given the file's column names.
+        apply_schema: casts a batch to the types given in `schema`.
 
     Raises:
         FileParseError: a number that would change (naming the key, the number and the line), or a
@@ -273,6 +273,6 @@ def read_json_batches(
 
 
 def duckdb_message(error: Exception, path: str) -> str:
-    """DuckDB's error without its SQL excerpt, the file's path written as ``the file``."""
+    """DuckDB's error without its SQL excerpt, the file's path written as `the file`."""
     text = str(error).split("\n\nLINE 1:")[0].strip()
     return text.replace(f'"{path}"', "the file").replace(path, "the file")

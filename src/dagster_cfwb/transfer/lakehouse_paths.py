@@ -1,8 +1,8 @@
-"""Lakehouse paths: ``<code_location>/<layer>/<table>.parquet`` and ``azure://`` URLs in SQL.
+"""Lakehouse paths: `<code_location>/<layer>/<table>.parquet` and `azure://` URLs in SQL.
 
-In SQL handed to a lakehouse resource, ``'azure://<path>'`` names a file of the lakehouse:
-``azure://enseignement/stg/eleves.parquet`` is ``enseignement/stg/eleves.parquet`` under the
-lakehouse root (the Azure container, or the local folder). Globs work: ``azure://x/stg/*.parquet``.
+In SQL handed to a lakehouse resource, `'azure://<path>'` names a file of the lakehouse:
+`azure://enseignement/stg/eleves.parquet` is `enseignement/stg/eleves.parquet` under the
+lakehouse root (the Azure container, or the local folder). Globs work: `azure://x/stg/*.parquet`.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ AZURE_URL = re.compile(r"'(?:azure|az)://((?:[^']|'')*)'")
 
 
 def lakehouse_path(code_location: str, layer: str, table: str, *, extension: str = "parquet") -> str:
-    """Return ``<code_location>/<layer>/<table>.parquet`` after validating each part.
+    """Return `<code_location>/<layer>/<table>.parquet` after validating each part.
 
     Args:
-        code_location: the department or project owning the data, e.g. ``"enseignement"``.
-        layer: ``stg`` (raw import), ``slv`` (cleaned) or ``gld`` (ready for use).
+        code_location: the department or project owning the data, e.g. `"enseignement"`.
+        layer: `stg` (raw import), `slv` (cleaned) or `gld` (ready for use).
         table: the table name, letters/digits/underscores.
 
     Example:
@@ -46,7 +46,7 @@ def lakehouse_path(code_location: str, layer: str, table: str, *, extension: str
 
 
 def strip_scheme(path: str) -> str:
-    """``azure://a/b`` → ``a/b``; plain relative paths are returned without leading slashes."""
+    """`azure://a/b` → `a/b`; plain relative paths are returned without leading slashes."""
     for prefix in ("azure://", "az://"):
         if path.startswith(prefix):
             path = path[len(prefix) :]
@@ -55,16 +55,18 @@ def strip_scheme(path: str) -> str:
 
 
 def normalize_lakehouse_path(path: str) -> str:
-    """Validate a lakehouse-relative path: no ``..``, no empty parts; returns ``a/b/c.parquet``."""
+    """Validate a lakehouse-relative path: no `..`, no empty parts; returns `a/b/c.parquet`."""
     clean = strip_scheme(path)
     parts = clean.split("/")
     if not clean or any(p in ("", ".", "..") for p in parts):
-        raise ValueError(f"Invalid lakehouse path {path!r}: expected something like `enseignement/stg/eleves.parquet`.")
+        raise ValueError(
+            f"Invalid lakehouse path {path!r}: expected something like `enseignement/stg/eleves.parquet`."
+        )
     return clean
 
 
 def rewrite_lakehouse_urls(sql: str, to_location: Callable[[str], str]) -> str:
-    """Replace every ``'azure://<path>'`` literal in ``sql`` with ``'<to_location(path)>'``."""
+    """Replace every `'azure://<path>'` literal in `sql` with `'<to_location(path)>'`."""
 
     def replace(match: re.Match) -> str:
         target = to_location(match.group(1).replace("''", "'"))

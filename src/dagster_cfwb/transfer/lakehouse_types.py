@@ -43,7 +43,7 @@ def _refuse(path: str, where: str, t: pa.DataType, why: str, fix: str) -> TypeEr
 
 
 def _target_type(t: pa.DataType, where: str, path: str, *, top: bool) -> pa.DataType:
-    """The type column ``where`` is stored as, or a ``TypeError`` saying why it cannot be."""
+    """The type column `where` is stored as, or a `TypeError` saying why it cannot be."""
     if pa.types.is_null(t):
         return pa.large_string()
     if pa.types.is_dictionary(t):
@@ -166,7 +166,7 @@ def _target_field(f: pa.Field, where: str, path: str) -> pa.Field:
 
 
 def lakehouse_schema(schema: pa.Schema, path: str) -> pa.Schema:
-    """The schema a lakehouse file gets for rows of ``schema``; `TypeError` if a column is refused,
+    """The schema a lakehouse file gets for rows of `schema`; `TypeError` if a column is refused,
     `ValueError` if two column names differ only by case.
 
     Example:
@@ -190,7 +190,7 @@ def lakehouse_schema(schema: pa.Schema, path: str) -> pa.Schema:
 
 
 def _time_leaves(array: pa.Array, where: str) -> Iterator[tuple[str, pa.Array]]:
-    """Every time-of-day array inside ``array`` (nested ones included), with its column path."""
+    """Every time-of-day array inside `array` (nested ones included), with its column path."""
     t = array.type
     if pa.types.is_time(t):
         yield where, array
@@ -248,7 +248,7 @@ def _value_fix(source: pa.DataType, target: pa.DataType) -> str:
 
 
 def lakehouse_batch(batch: pa.RecordBatch, schema: pa.Schema, path: str) -> pa.RecordBatch:
-    """``batch`` converted to ``schema`` (from `lakehouse_schema`); `ValueError` if a value would change."""
+    """`batch` converted to `schema` (from `lakehouse_schema`); `ValueError` if a value would change."""
     if batch.schema.equals(schema, check_metadata=False) and not any(
         pa.types.is_time(f.type) or pa.types.is_nested(f.type) for f in schema
     ):
@@ -284,7 +284,7 @@ def _family(t: pa.DataType) -> str:
 
 
 def _drifted(batch: pa.RecordBatch, schema: pa.Schema, first: pa.Schema, path: str) -> pa.RecordBatch:
-    """A later batch whose types differ from the first (``first``, stored as ``schema``): converted only
+    """A later batch whose types differ from the first (`first`, stored as `schema`): converted only
     where no value can change."""
     if batch.schema.names != schema.names:
         raise ValueError(
@@ -344,7 +344,7 @@ def _is_batch_iterable(data: Any) -> bool:
 
 
 def lakehouse_stream(data: Any, path: str) -> ArrowStream:
-    """The rows of ``data`` as an `ArrowStream` in the types the lakehouse stores exactly.
+    """The rows of `data` as an `ArrowStream` in the types the lakehouse stores exactly.
 
     The first batch's schema is checked before anything is written (`TypeError` naming the column,
     its type and the cast to use); each batch is converted with safe casts (`ValueError` if a value

@@ -1,9 +1,9 @@
 """Local folders that hold rows on their way to a server (MySQL's LOAD DATA files), and their cleanup.
 
-A folder is named ``cfwb_load_<host>_<pid>_<random>`` in the system temporary directory. It is
-removed in ``finally`` when the load ends; a process killed mid-load (SIGKILL, OOM) cannot do
+A folder is named `cfwb_load_<host>_<pid>_<random>` in the system temporary directory. It is
+removed in `finally` when the load ends; a process killed mid-load (SIGKILL, OOM) cannot do
 that, so every load first removes the folders of this host whose process no longer exists
-(:func:`remove_orphan_load_folders`). A folder of a live process — or of another host sharing
+(`remove_orphan_load_folders`). A folder of a live process — or of another host sharing
 the directory — is never touched.
 """
 
@@ -47,7 +47,7 @@ def load_folder(root: str | None = None) -> Iterator[str]:
 
 
 def remove_orphan_load_folders(root: str | None = None) -> list[str]:
-    """Remove ``cfwb_load_*`` folders of this host whose process is gone; return their paths."""
+    """Remove `cfwb_load_*` folders of this host whose process is gone; return their paths."""
     root = root or tempfile.gettempdir()
     pattern = re.compile(rf"{_PREFIX}{re.escape(_host())}_(\d+)_")
     removed = []

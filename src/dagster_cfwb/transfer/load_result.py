@@ -25,7 +25,7 @@ class LoadError(RuntimeError):
 
 @dataclass(frozen=True)
 class LoadResult:
-    """Outcome of ``copy_from_df``: the table written, how, and how many rows were sent."""
+    """Outcome of `copy_from_df`: the table written, how, and how many rows were sent."""
 
     table: str
     mode: str
@@ -46,7 +46,7 @@ def check_load_request(table: str, mode: str, keys, columns: list[str]) -> list[
     """Validate mode and keys against the data's columns before any SQL runs; return the keys.
 
     Raises:
-        ValueError: unknown mode, ``upsert`` without ``keys``, or a key the data does not have.
+        ValueError: unknown mode, `upsert` without `keys`, or a key the data does not have.
     """
     if mode not in LOAD_MODES:
         raise ValueError(
@@ -72,7 +72,7 @@ def refuse_duplicate_keys(cur, staging_sql: str, quoted_keys: list[str], table: 
     """Before an upsert, raise ValueError if the staged rows hold several rows for one key.
 
     Which of two rows with the same key should win is ambiguous (PostgreSQL refuses it, MySQL keeps
-    the last, ``MERGE`` may insert both), so every engine refuses it the same way, before the
+    the last, `MERGE` may insert both), so every engine refuses it the same way, before the
     target table is touched.
 
     Args:

@@ -1,16 +1,16 @@
-"""SQL Server bulk loads (``mssql-python`` bulk copy of Arrow batches) and streamed extracts.
+"""SQL Server bulk loads (`mssql-python` bulk copy of Arrow batches) and streamed extracts.
 
-* Bulk path: ``cursor.bulkcopy_arrow(table, batches)`` — the driver's Rust core reads the Arrow
+* Bulk path: `cursor.bulkcopy_arrow(table, batches)` — the driver's Rust core reads the Arrow
   buffers and streams them as TDS bulk-load packets, with no per-value Python work. It runs on its
   own connection and commits by itself, so appends go through a staging table (see
-  :attr:`MSSQLDialect.transactional_bulk`) and the target only changes in our final transaction.
-* Swap: ``sp_rename`` twice inside one transaction (SQL Server DDL is transactional), then the old
+  `MSSQLDialect.transactional_bulk`) and the target only changes in our final transaction.
+* Swap: `sp_rename` twice inside one transaction (SQL Server DDL is transactional), then the old
   table is dropped.
-* Upsert: one ``MERGE … WITH (HOLDLOCK)`` from the staging table (needs no unique index).
-* Orphans: staging names end with the creating session's ``@@SPID``; a later load drops those whose
-  session is not in ``sys.dm_exec_sessions`` (or logged in after the table was created). Listing
-  every session needs ``VIEW SERVER STATE``; without it nothing is dropped and a warning says so.
-* Extract: ``cursor.arrow_reader(batch_rows)`` yields Arrow batches straight from the driver.
+* Upsert: one `MERGE … WITH (HOLDLOCK)` from the staging table (needs no unique index).
+* Orphans: staging names end with the creating session's `@@SPID`; a later load drops those whose
+  session is not in `sys.dm_exec_sessions` (or logged in after the table was created). Listing
+  every session needs `VIEW SERVER STATE`; without it nothing is dropped and a warning says so.
+* Extract: `cursor.arrow_reader(batch_rows)` yields Arrow batches straight from the driver.
 
 No SQL Server runs on the build machine: this module is tested against a recording fake driver
 (generated SQL, call order, arguments), not a live server.
@@ -137,9 +137,9 @@ class MSSQLDialect(LoadDialect):
 
 
 def iter_mssql_batches(conn, sql: str, params=None, *, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
-    """Yield the rows of ``sql`` as Arrow record batches of at most ``batch_rows`` rows.
+    """Yield the rows of `sql` as Arrow record batches of at most `batch_rows` rows.
 
-    Values go in ``params`` with ``?`` placeholders. At least one (possibly empty) batch is yielded.
+    Values go in `params` with `?` placeholders. At least one (possibly empty) batch is yielded.
     """
     cursor = conn.cursor()
     try:

@@ -95,7 +95,7 @@ _FAMILIES = {
 
 
 def mssql_type_holds(column_type: str, t: pa.DataType) -> bool:
-    """True when an existing column declared ``column_type`` (e.g. ``decimal(10,2)``) can hold ``t``."""
+    """True when an existing column declared `column_type` (e.g. `decimal(10,2)`) can hold `t`."""
     wanted = arrow_to_mssql_type(t).split("(")[0]
     declared = column_type.lower().split("(")[0].strip()
     if declared not in _FAMILIES[wanted]:

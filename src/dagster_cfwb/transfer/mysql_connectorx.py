@@ -1,9 +1,9 @@
 """Fast path of the MySQL/MariaDB extract: connectorx's Arrow stream, used only where it is exact.
 
 connectorx (Rust, binary protocol) reads MariaDB about twice as fast as our wire reader
-(:mod:`mysql_extract`), with memory bounded by ``batch_size``, but not every type comes back
-exactly. Checked against MariaDB 10.11 with connectorx 0.4 (``tests/integration/test_mysql_connectorx.py``,
-``tests/integration/test_mysql_type_contract.py``):
+(`mysql_extract`), with memory bounded by `batch_size`, but not every type comes back
+exactly. Checked against MariaDB 10.11 with connectorx 0.4 (`tests/integration/test_mysql_connectorx.py`,
+`tests/integration/test_mysql_type_contract.py`):
 
 * exact: TINYINT…BIGINT signed and unsigned (full ranges; TINYINT(1)/BOOLEAN as the integer it
   holds), YEAR, DOUBLE, DECIMAL up to 28 digits with at most 10 after the point, DATE,
@@ -12,13 +12,13 @@ exactly. Checked against MariaDB 10.11 with connectorx 0.4 (``tests/integration/
 * not exact, so such a query stays on the wire reader: DECIMAL over 28 digits or over 10 decimals
   (connectorx panics or rounds), TIME (it panics on negative or > 24 h values), BIT, NULL-typed
   columns; FLOAT and spatial columns are refused by both readers
-  (:mod:`mysql_result_types`);
-* a zero or invalid date (``0000-00-00``) makes connectorx panic: before the first batch the caller
+  (`mysql_result_types`);
+* a zero or invalid date (`0000-00-00`) makes connectorx panic: before the first batch the caller
   falls back to the wire reader, which names the column; later, the error names the candidate columns.
 
-The query is described first by preparing it (``COM_STMT_PREPARE`` on our own connection): the
+The query is described first by preparing it (`COM_STMT_PREPARE` on our own connection): the
 server sends the column definitions it would send for the query, without running it. Only when
-every column is in the exact set, and the query has no ``%s`` values to bind (connectorx binds
+every column is in the exact set, and the query has no `%s` values to bind (connectorx binds
 none), does connectorx run it; each batch is then cast to exactly the Arrow schema the wire
 reader produces, so callers see the same types and values whichever reader ran.
 """
@@ -82,7 +82,7 @@ _CX_DECIMAL = pa.decimal128(38, 10)
 
 
 def describe_query(conn, sql: str) -> tuple[list, int] | None:
-    """Column definitions and placeholder count of ``sql``, from preparing it (it is not run).
+    """Column definitions and placeholder count of `sql`, from preparing it (it is not run).
 
     Returns None when the server cannot prepare it (several statements, a syntax error, a
     statement MariaDB does not prepare): the caller then keeps the wire reader, which reports
@@ -155,7 +155,7 @@ class ConnectorxError(RuntimeError):
 
 
 class ConnectorxValueError(ConnectorxError, ValueError):
-    """connectorx met a value that is no real date (``0000-00-00``); the message names the column."""
+    """connectorx met a value that is no real date (`0000-00-00`); the message names the column."""
 
 
 _BAD_DATE = re.compile(
@@ -213,17 +213,17 @@ def _stop_query(conn, marker: str) -> None:
 def iter_connectorx_batches(
     conn, url: str, sql: str, fields, *, batch_rows: int, hide: list[str | None]
 ) -> Iterator[pa.RecordBatch]:
-    """Yield ``sql``'s rows from connectorx, cast to the wire reader's schema for ``fields``.
+    """Yield `sql`'s rows from connectorx, cast to the wire reader's schema for `fields`.
 
     Args:
         conn: our open pymysql connection (used only to cancel the query if the caller stops early).
-        url: from :func:`connectorx_url`.
-        fields: the query's column definitions (:func:`describe_query`), all exact.
+        url: from `connectorx_url`.
+        fields: the query's column definitions (`describe_query`), all exact.
         hide: secrets to mask in any error message (the password, raw and percent-encoded).
 
     Raises:
         ConnectorxError: connectorx failed; if no batch was yielded yet, the caller may fall back.
-            A ``ConnectorxValueError`` (also a ValueError) for a zero or invalid date.
+            A `ConnectorxValueError` (also a ValueError) for a zero or invalid date.
     """
     import connectorx as cx
 

@@ -1,12 +1,12 @@
 """Stream a MySQL/MariaDB query result as Arrow record batches with bounded memory.
 
-Rows come through an unbuffered server-side cursor (pymysql ``SSCursor``): the server sends
+Rows come through an unbuffered server-side cursor (pymysql `SSCursor`): the server sends
 them as the client reads, so memory holds one batch at a time. The row packets are read straight
-from the wire (:mod:`mysql_wire`), so each value stays its exact text (``123.45``,
-``2024-05-01 12:00:00.000001``, ``-838:59:59``) and is converted to its Arrow type column-wise by
-Arrow's compute kernels — no Python ``Decimal``/``datetime`` per value. Types follow
-:func:`mysql_result_types.mysql_field_to_arrow`; a column no reader can give exactly is refused
-before the query's first batch, and a value that is no real date (``0000-00-00``) fails the batch
+from the wire (`mysql_wire`), so each value stays its exact text (`123.45`,
+`2024-05-01 12:00:00.000001`, `-838:59:59`) and is converted to its Arrow type column-wise by
+Arrow's compute kernels — no Python `Decimal`/`datetime` per value. Types follow
+`mysql_result_types.mysql_field_to_arrow`; a column no reader can give exactly is refused
+before the query's first batch, and a value that is no real date (`0000-00-00`) fails the batch
 holding it, naming the column and the cast to use.
 """
 
@@ -32,7 +32,7 @@ _MICROS = pa.scalar(1_000_000, pa.decimal128(7, 0))
 
 
 def _duration_column(text: pa.Array) -> pa.Array:
-    """``[-]HHH:MM:SS[.ffffff]`` (MariaDB TIME, −838:59:59 to 838:59:59) as duration[us], column-wise."""
+    """`[-]HHH:MM:SS[.ffffff]` (MariaDB TIME, −838:59:59 to 838:59:59) as duration[us], column-wise."""
     negative = pc.starts_with(text, "-")
     parts = pc.split_pattern(pc.utf8_ltrim(text, "-"), ":")
     hours = pc.list_element(parts, 0).cast(pa.int64())
@@ -57,7 +57,7 @@ def _parses(value: str, target: pa.DataType) -> bool:
 
 
 def _date_column(text: pa.Array, field, target: pa.DataType) -> pa.Array:
-    """DATE/DATETIME/TIMESTAMP text as ``target``; a zero or invalid date is refused, naming it."""
+    """DATE/DATETIME/TIMESTAMP text as `target`; a zero or invalid date is refused, naming it."""
     naive = pa.timestamp("us") if pa.types.is_timestamp(target) else target
     try:
         values = text.cast(naive)
@@ -68,7 +68,7 @@ def _date_column(text: pa.Array, field, target: pa.DataType) -> pa.Array:
 
 
 def _convert(raw: pa.Array, field, target: pa.DataType) -> pa.Array:
-    """One column of raw values (server text, or bytes) as ``target``."""
+    """One column of raw values (server text, or bytes) as `target`."""
     if field.type_code == 16:
         return _bits_column(raw, target)
     if pa.types.is_binary(target):
@@ -90,11 +90,11 @@ def _convert(raw: pa.Array, field, target: pa.DataType) -> pa.Array:
 
 
 def iter_mysql_batches(conn, sql: str, params=None, *, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
-    """Yield the rows of ``sql`` as record batches of at most ``batch_rows`` rows.
+    """Yield the rows of `sql` as record batches of at most `batch_rows` rows.
 
     Args:
         conn: an open pymysql connection.
-        sql: the query; values go in ``params`` with ``%s`` placeholders, bound by the driver.
+        sql: the query; values go in `params` with `%s` placeholders, bound by the driver.
         batch_rows: rows per batch.
 
     At least one batch is always yielded, so an empty result still carries its schema.

@@ -1,22 +1,22 @@
-"""MySQL/MariaDB bulk loads: ``LOAD DATA LOCAL INFILE`` from streamed temporary files.
+"""MySQL/MariaDB bulk loads: `LOAD DATA LOCAL INFILE` from streamed temporary files.
 
-A background thread encodes each Arrow batch to LOAD DATA text (:mod:`mysql_text`) into a small
+A background thread encodes each Arrow batch to LOAD DATA text (`mysql_text`) into a small
 temporary file while the calling thread has the server load the previous one, so encoding and
-server work overlap; at most ``queue_depth`` files exist at once, so disk and memory stay flat.
-When the server refuses local files (``local_infile=OFF``), a warning says so and the rows go by
-multi-row ``INSERT`` statements bound by the driver (slower, same result).
+server work overlap; at most `queue_depth` files exist at once, so disk and memory stay flat.
+When the server refuses local files (`local_infile=OFF`), a warning says so and the rows go by
+multi-row `INSERT` statements bound by the driver (slower, same result).
 
 MySQL's LOAD DATA LOCAL turns bad values into warnings instead of errors; every chunk's warning
 count is therefore checked and any warning fails the load (and rolls it back).
 
 Ownership of staging tables: a loading connection holds the named lock
-``dagster_cfwb_load_<8 hex>`` (``GET_LOCK``, released by the server when the connection ends,
+`dagster_cfwb_load_<8 hex>` (`GET_LOCK`, released by the server when the connection ends,
 however it ends) whose hex part ends its staging table names. A later load drops the
-``_cfwb_*`` tables whose lock nobody holds (``IS_USED_LOCK`` is NULL). Unlike
-``information_schema.PROCESSLIST`` — which shows only one's own sessions without the PROCESS
+`_cfwb_*` tables whose lock nobody holds (`IS_USED_LOCK` is NULL). Unlike
+`information_schema.PROCESSLIST` — which shows only one's own sessions without the PROCESS
 privilege — this works for every user. The temporary folders of the LOAD DATA files are removed
-in ``finally``, and those of dead processes at the start of the next load
-(:mod:`dagster_cfwb.transfer.load_folders`).
+in `finally`, and those of dead processes at the start of the next load
+(`dagster_cfwb.transfer.load_folders`).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ _LOCAL_REFUSED = (1148, 2068, 3948, 3950)  # "command not allowed", "LOAD DATA L
 
 
 def load_data_sql(conn, path: str, dialect: LoadDialect, table: QualifiedName, schema: pa.Schema) -> str:
-    """The LOAD DATA LOCAL statement for a file written by :func:`encode_load_data_rows`."""
+    """The LOAD DATA LOCAL statement for a file written by `encode_load_data_rows`."""
     targets, sets = [], []
     for i, f in enumerate(schema):
         if is_hex_column(f.type):

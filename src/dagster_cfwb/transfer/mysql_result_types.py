@@ -1,6 +1,6 @@
 """The Arrow type of each MariaDB/MySQL result column (extract direction), or a refusal naming it.
 
-Both extract readers (:mod:`mysql_extract`, :mod:`mysql_connectorx`) build their schema here from
+Both extract readers (`mysql_extract`, `mysql_connectorx`) build their schema here from
 the server's column definitions, before any row is read, so they agree on every type:
 
 | MariaDB result column                      | Arrow type                         |
@@ -22,7 +22,7 @@ A BOOLEAN column is a TINYINT(1): it can hold any value from −128 to 127, so i
 integer it holds, never turned into true/false. FLOAT is refused because MariaDB sends FLOAT values
 rounded to 6 significant digits (`0.33333334` arrives as `0.333333`): no reader can give the stored
 value. Zero or invalid dates (`0000-00-00`, `2024-00-10`, `2024-02-31`, stored when the server's
-`sql_mode` allows them) are refused by :func:`unreadable_date_error`, never read as NULL.
+`sql_mode` allows them) are refused by `unreadable_date_error`, never read as NULL.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def is_date_code(code: int) -> bool:
 
 
 def mysql_type_name(field) -> str:
-    """The column's MariaDB type as SQL spells it (``DECIMAL(65,30)``, ``TIME(6)``), for messages."""
+    """The column's MariaDB type as SQL spells it (`DECIMAL(65,30)`, `TIME(6)`), for messages."""
     code, flags = field.type_code, field.flags
     unsigned = " UNSIGNED" if flags & _UNSIGNED_FLAG else ""
     binary = field.charsetnr == _BINARY_CHARSET
@@ -109,7 +109,7 @@ def mysql_type_name(field) -> str:
 
 
 def mysql_field_to_arrow(field) -> pa.DataType:
-    """Arrow type of a result column described by a pymysql ``Field`` (see the module table).
+    """Arrow type of a result column described by a pymysql `Field` (see the module table).
 
     Raises:
         UnsupportedTypeError: FLOAT and spatial columns, naming the column and the cast to use.
@@ -174,13 +174,13 @@ def mysql_result_schema(fields) -> pa.Schema:
     """Arrow schema of a result set, from its column definitions (before any row is read).
 
     Raises:
-        UnsupportedTypeError: a column no reader can give exactly (see :func:`mysql_field_to_arrow`).
+        UnsupportedTypeError: a column no reader can give exactly (see `mysql_field_to_arrow`).
     """
     return pa.schema([pa.field(f.name, mysql_field_to_arrow(f)) for f in fields])
 
 
 def unreadable_date_error(column: str, type_name: str, value: str) -> ValueError:
-    """The refusal of a zero or invalid date (``0000-00-00``, ``2024-00-10``, ``2024-02-31``)."""
+    """The refusal of a zero or invalid date (`0000-00-00`, `2024-00-10`, `2024-02-31`)."""
     zero = value.startswith("0000-00-00")
     what = "a zero date" if zero else "an invalid date (zero month or day, or past the end of the month)"
     nullif = f"`NULLIF({column}, '{value}')` to read such values as NULL, or " if zero else ""

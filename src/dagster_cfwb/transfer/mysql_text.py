@@ -1,12 +1,12 @@
-"""Encode Arrow record batches as the text ``LOAD DATA`` reads, vectorised with Arrow compute.
+"""Encode Arrow record batches as the text `LOAD DATA` reads, vectorised with Arrow compute.
 
 The format is MySQL's own default: fields separated by TAB, rows by LF, escapes with backslash.
 Every value is exact and unambiguous:
 
-* NULL is ``\\N``; an empty string is an empty field (so the two never mix);
-* in text, ``\\``, TAB, LF, CR and NUL are escaped (``\\\\``, ``\\t``, ``\\n``, ``\\r``, ``\\0``);
-* binary values are sent as hexadecimal and decoded by the server (``SET col = UNHEX(@v)``);
-* booleans as ``1``/``0``; decimals as their exact text; floats in shortest round-trip form;
+* NULL is `\\N`; an empty string is an empty field (so the two never mix);
+* in text, `\\`, TAB, LF, CR and NUL are escaped (`\\\\`, `\\t`, `\\n`, `\\r`, `\\0`);
+* binary values are sent as hexadecimal and decoded by the server (`SET col = UNHEX(@v)`);
+* booleans as `1`/`0`; decimals as their exact text; floats in shortest round-trip form;
   timestamps with a zone are converted to UTC; dates and times with microseconds.
 
 NaN and infinite floats have no MySQL representation and are refused, naming the column.
@@ -82,7 +82,7 @@ def _as_text(column: pa.Array, name: str, table: str) -> pa.Array:
 
 
 def encode_load_data_rows(batch: pa.RecordBatch, *, table: str) -> memoryview:
-    """The bytes of ``batch`` in LOAD DATA text format (one LF-terminated line per row)."""
+    """The bytes of `batch` in LOAD DATA text format (one LF-terminated line per row)."""
     if batch.num_rows == 0:
         return memoryview(b"")
     columns = [
@@ -100,7 +100,7 @@ def encode_load_data_rows(batch: pa.RecordBatch, *, table: str) -> memoryview:
 
 
 def python_rows(batch: pa.RecordBatch, *, table: str) -> list[tuple]:
-    """Rows of ``batch`` as Python tuples for driver-bound inserts (the slow fallback path)."""
+    """Rows of `batch` as Python tuples for driver-bound inserts (the slow fallback path)."""
     columns = []
     for col, name in zip(batch.columns, batch.schema.names, strict=True):
         t = col.type

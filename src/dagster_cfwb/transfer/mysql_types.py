@@ -1,6 +1,6 @@
-"""Arrow → MySQL/MariaDB type mapping of loads (the columns ``copy_from_df`` creates).
+"""Arrow → MySQL/MariaDB type mapping of loads (the columns `copy_from_df` creates).
 
-Extracts type each result column in :mod:`dagster_cfwb.transfer.mysql_result_types`; the last column
+Extracts type each result column in `dagster_cfwb.transfer.mysql_result_types`; the last column
 below says what a loaded column reads back as.
 
 | Arrow type (load)                  | MySQL/MariaDB column         | Arrow type (extract)           |
@@ -17,10 +17,10 @@ below says what a loaded column reads back as.
 | timestamp without time zone        | DATETIME(6)                  | timestamp[us]                  |
 | timestamp with time zone           | DATETIME(6), stored in UTC   | timestamp[us] (UTC, no zone)   |
 
-MySQL has no time-zone-aware column type that spans years 1–9999 (``TIMESTAMP`` stops in 2038),
-so zoned timestamps are stored as UTC ``DATETIME(6)``. MySQL sends ``FLOAT`` values back rounded to
-6 significant digits, so float32 data is stored as ``DOUBLE`` (every float32 is a double, exactly): the instant is kept exactly, the zone name
-is not. ``NaN``/``±inf`` floats, durations, lists and structs cannot be stored and are refused
+MySQL has no time-zone-aware column type that spans years 1–9999 (`TIMESTAMP` stops in 2038),
+so zoned timestamps are stored as UTC `DATETIME(6)`. MySQL sends `FLOAT` values back rounded to
+6 significant digits, so float32 data is stored as `DOUBLE` (every float32 is a double, exactly): the instant is kept exactly, the zone name
+is not. `NaN`/`±inf` floats, durations, lists and structs cannot be stored and are refused
 with an error naming the column; decimals wider than 65 digits likewise.
 """
 
@@ -125,7 +125,7 @@ def _family(t: pa.DataType) -> str:
 
 
 def mysql_type_holds(column_type: str, t: pa.DataType) -> bool:
-    """True when an existing column declared ``column_type`` (e.g. ``decimal(10,2)``) can hold ``t``."""
+    """True when an existing column declared `column_type` (e.g. `decimal(10,2)`) can hold `t`."""
     declared = column_type.lower().split("(")[0].split(" ")[0]
     if declared not in _FAMILIES[_family(t)]:
         return False

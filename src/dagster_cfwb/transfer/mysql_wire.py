@@ -4,7 +4,7 @@ pymysql turns every value into a Python object through several generic calls; fo
 cost dominates. Here the text-protocol row packets are read directly from the connection's
 buffered socket (one short loop per row); the length-prefixed values inside them are then located
 and gathered into one Arrow array per column for the whole batch at once with NumPy. The caller
-converts each column with Arrow compute (:mod:`mysql_extract`). Packet sequence numbers, end-of-result and error packets are
+converts each column with Arrow compute (`mysql_extract`). Packet sequence numbers, end-of-result and error packets are
 handled as pymysql does, and the cursor is left in the state pymysql expects.
 """
 
@@ -49,7 +49,7 @@ def _read_packet(read, conn, seq: int) -> tuple[bytes, int]:
 
 
 def _read_payloads(cursor, limit: int) -> list[bytes]:
-    """Up to ``limit`` row packets of ``cursor``'s unbuffered result (empty once it is exhausted)."""
+    """Up to `limit` row packets of `cursor`'s unbuffered result (empty once it is exhausted)."""
     import pymysql
 
     payloads: list[bytes] = []
@@ -87,7 +87,7 @@ def _le(buf: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
 
 
 def read_columns(cursor, limit: int, ncols: int) -> list[pa.Array] | None:
-    """Up to ``limit`` rows of ``cursor``'s unbuffered result as ``ncols`` Arrow ``large_binary``
+    """Up to `limit` rows of `cursor`'s unbuffered result as `ncols` Arrow `large_binary`
     arrays of the values' raw text (NULLs as nulls), or None once the result is exhausted.
 
     Only the packets are read row by row; the length-prefixed values are located and gathered for

@@ -46,9 +46,9 @@ def write_parquet_stream(
     row_group_rows: int = ROW_GROUP_ROWS,
     row_group_bytes: int = ROW_GROUP_BYTES,
 ) -> int:
-    """Write every batch of ``stream`` to ``sink`` (a path or binary file); return the row count.
+    """Write every batch of `stream` to `sink` (a path or binary file); return the row count.
 
-    Batches are gathered into row groups of up to ``row_group_rows`` rows or ``row_group_bytes``
+    Batches are gathered into row groups of up to `row_group_rows` rows or `row_group_bytes`
     bytes of Arrow data (whichever comes first), so files stay as compact as a one-shot write
     while memory holds at most one row group.
     """
@@ -80,7 +80,7 @@ def write_parquet_stream(
 def write_parquet_atomic(
     stream: ArrowStream, path: str | os.PathLike, *, compression: str = "zstd"
 ) -> ParquetWriteResult:
-    """Write ``stream`` to a temporary file beside ``path``, then rename it into place.
+    """Write `stream` to a temporary file beside `path`, then rename it into place.
 
     A reader sees either the old file or the complete new one, never a half-written file; if
     writing fails, the old file is untouched and the temporary file removed.

@@ -1,8 +1,8 @@
 """Binary COPY of Arrow record batches into PostgreSQL.
 
-Batches are encoded to PostgreSQL's binary COPY format by ``pgpq`` (vectorised, in Rust) on a
+Batches are encoded to PostgreSQL's binary COPY format by `pgpq` (vectorised, in Rust) on a
 background thread while the calling thread streams the previous chunk to the server, so encoding
-and network/server work overlap on two cores. Memory stays bounded by ``queue_depth`` chunks.
+and network/server work overlap on two cores. Memory stays bounded by `queue_depth` chunks.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ def _encoder_for(schema: pa.Schema):
 
 
 def text_carried(schema: pa.Schema) -> list[pa.Field]:
-    """Fields sent as text because pgpq has no binary encoder for them (``decimal256``).
+    """Fields sent as text because pgpq has no binary encoder for them (`decimal256`).
 
-    The text is the exact decimal (``"1.50000000000000000000"``); the server casts it to
-    ``numeric(p,s)``, so the value lands unchanged.
+    The text is the exact decimal (`"1.50000000000000000000"`); the server casts it to
+    `numeric(p,s)`, so the value lands unchanged.
     """
     return [f for f in schema if pa.types.is_decimal256(f.type)]
 
@@ -48,17 +48,17 @@ def _wire_type(t: pa.DataType) -> pa.DataType:
 
 
 def wire_schema(schema: pa.Schema) -> pa.Schema:
-    """``schema`` as binary COPY sends it: types pgpq cannot encode become exact equivalents.
+    """`schema` as binary COPY sends it: types pgpq cannot encode become exact equivalents.
 
-    ``decimal256`` → text (see :func:`text_carried`), ``date64`` → ``date32``, nanosecond
+    `decimal256` → text (see `text_carried`), `date64` → `date32`, nanosecond
     durations → microseconds. A value that would change in the conversion is refused by
-    :func:`to_wire`, naming the column.
+    `to_wire`, naming the column.
     """
     return pa.schema([pa.field(f.name, _wire_type(f.type), f.nullable) for f in schema])
 
 
 def to_wire(batch: pa.RecordBatch, wire: pa.Schema) -> pa.RecordBatch:
-    """Cast ``batch`` to ``wire`` exactly (decimals become their full text), or raise naming the column."""
+    """Cast `batch` to `wire` exactly (decimals become their full text), or raise naming the column."""
     if batch.schema.equals(wire):
         return batch
     columns = []
@@ -84,13 +84,13 @@ def copy_batches_binary(
     queue_depth: int = 4,
     on_batch: Callable[[int], None] | None = None,
 ) -> int:
-    """Stream ``batches`` into ``table`` with ``COPY … FROM STDIN (FORMAT binary)``.
+    """Stream `batches` into `table` with `COPY … FROM STDIN (FORMAT binary)`.
 
     Args:
         cursor: an open psycopg 3 cursor; the caller owns the transaction.
-        table: target table, whose columns named like ``schema``'s fields must have the types of
-            :func:`dagster_cfwb.transfer.pg_types.arrow_to_pg_type` for :func:`wire_schema`
-            (binary COPY is exact; ``decimal256`` columns arrive as text).
+        table: target table, whose columns named like `schema`'s fields must have the types of
+            `dagster_cfwb.transfer.pg_types.arrow_to_pg_type` for `wire_schema`
+            (binary COPY is exact; `decimal256` columns arrive as text).
         schema: Arrow schema of every batch.
         batches: record batches, consumed once.
         queue_depth: encoded chunks buffered between the encoder thread and the sender.

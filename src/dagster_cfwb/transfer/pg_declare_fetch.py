@@ -1,10 +1,10 @@
-"""Stream a query over the PostgreSQL wire protocol with plain ``DECLARE … CURSOR`` / ``FETCH`` statements.
+"""Stream a query over the PostgreSQL wire protocol with plain `DECLARE … CURSOR` / `FETCH` statements.
 
-This is how the Denodo ODBC driver reads large results (its ``UseDeclareFetch=1`` setting), and it
-needs only the *simple* query protocol: values are bound on the client (psycopg's ``ClientCursor``,
+This is how the Denodo ODBC driver reads large results (its `UseDeclareFetch=1` setting), and it
+needs only the *simple* query protocol: values are bound on the client (psycopg's `ClientCursor`,
 every value quoted and escaped by psycopg), and no prepared statement, portal description or binary
 transfer is asked of the server. It therefore suits servers that speak the PostgreSQL protocol
-without being PostgreSQL, such as Denodo Virtual DataPort, and memory stays flat: ``batch_rows`` rows
+without being PostgreSQL, such as Denodo Virtual DataPort, and memory stays flat: `batch_rows` rows
 are held at a time.
 """
 
@@ -23,10 +23,10 @@ __all__ = ["bind_client_side", "iter_declare_fetch_batches", "iter_simple_query_
 def iter_simple_query_batches(
     conn, sql: str, params=None, *, batch_rows: int = 65_536
 ) -> Iterator[pa.RecordBatch]:
-    """Like :func:`iter_declare_fetch_batches`, but one plain query: the driver receives the whole result.
+    """Like `iter_declare_fetch_batches`, but one plain query: the driver receives the whole result.
 
-    For servers or views where ``DECLARE … CURSOR`` is refused. Memory grows with the result size
-    (libpq holds every row); the batches handed on are still at most ``batch_rows`` rows.
+    For servers or views where `DECLARE … CURSOR` is refused. Memory grows with the result size
+    (libpq holds every row); the batches handed on are still at most `batch_rows` rows.
     """
     import psycopg
 
@@ -39,7 +39,7 @@ def iter_simple_query_batches(
 def iter_declare_fetch_batches(
     conn, sql: str, params=None, *, batch_rows: int = 65_536
 ) -> Iterator[pa.RecordBatch]:
-    """Yield the rows of ``sql`` as Arrow record batches of at most ``batch_rows`` rows.
+    """Yield the rows of `sql` as Arrow record batches of at most `batch_rows` rows.
 
     The connection must not be in autocommit mode (the cursor lives in the transaction psycopg opens).
     At least one batch is always yielded, so an empty result still carries its schema.

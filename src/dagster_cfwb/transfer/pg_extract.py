@@ -1,17 +1,17 @@
 """Stream a PostgreSQL query result as Arrow record batches with bounded memory.
 
-Both readers follow one per-column plan (:mod:`dagster_cfwb.transfer.pg_read_plan`, the extract type
+Both readers follow one per-column plan (`dagster_cfwb.transfer.pg_read_plan`, the extract type
 table in `docs/databases.md`): each value arrives exact in a natural Arrow type, or in PostgreSQL's
 own text form, or the read stops with an error naming the column, its type and the cast to use.
 
-* ``adbc`` (the default when ``adbc-driver-postgresql`` is installed): the server sends the rows
-  with ``COPY … TO STDOUT (FORMAT binary)`` and the driver decodes them in C++ straight into Arrow
+* `adbc` (the default when `adbc-driver-postgresql` is installed): the server sends the rows
+  with `COPY … TO STDOUT (FORMAT binary)` and the driver decodes them in C++ straight into Arrow
   batches, which are made exact column by column with vectorised Arrow kernels (no Python per row)
-  and re-sliced to ``batch_rows``.
-* ``psycopg``: a server-side (named) psycopg cursor, slower (Python objects per value), same types
+  and re-sliced to `batch_rows`.
+* `psycopg`: a server-side (named) psycopg cursor, slower (Python objects per value), same types
   and values.
 
-Query parameters are bound by psycopg (``%s`` placeholders) on both readers.
+Query parameters are bound by psycopg (`%s` placeholders) on both readers.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def pg_oid_to_arrow(
 
 
 def bind_client_side(conn, sql: str, params=None) -> str:
-    """The SQL text with ``params`` merged in by psycopg (quoted, escaped); unchanged when ``params`` is None."""
+    """The SQL text with `params` merged in by psycopg (quoted, escaped); unchanged when `params` is None."""
     if params is None:
         return sql
     import psycopg
@@ -99,7 +99,7 @@ def bind_client_side(conn, sql: str, params=None) -> str:
 
 
 def text_loaders(cursor) -> None:
-    """Make ``cursor`` return json, jsonb and interval values as the server's text (exact, as sent)."""
+    """Make `cursor` return json, jsonb and interval values as the server's text (exact, as sent)."""
     from psycopg.types.string import TextLoader
 
     for oid in _TEXT_LOADED:
@@ -238,7 +238,7 @@ def _fits(value, data_type: pa.DataType) -> bool:
 
 
 def rows_to_batch(description, rows: list) -> pa.RecordBatch:
-    """One Arrow batch from psycopg rows, typed from the cursor ``description`` (see the OID table)."""
+    """One Arrow batch from psycopg rows, typed from the cursor `description` (see the OID table)."""
     names = [d.name for d in description]
     types = [pg_oid_to_arrow(d.type_code, d.precision, d.scale) for d in description]
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
@@ -247,7 +247,7 @@ def rows_to_batch(description, rows: list) -> pa.RecordBatch:
 
 
 def fetch_batches(fetch: Callable[[], tuple], batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """Call ``fetch()`` → ``(description, rows)`` (at most ``batch_rows`` rows) until the rows run out.
+    """Call `fetch()` → `(description, rows)` (at most `batch_rows` rows) until the rows run out.
 
     At least one batch is yielded, so an empty result still carries its schema.
     """
@@ -263,7 +263,7 @@ def fetch_batches(fetch: Callable[[], tuple], batch_rows: int) -> Iterator[pa.Re
 
 
 def _iter_plain(conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """A statement that has no plan (``SHOW``, ``EXPLAIN``…) on a plain cursor, typed by OID."""
+    """A statement that has no plan (`SHOW`, `EXPLAIN`…) on a plain cursor, typed by OID."""
     with conn.cursor() as cur:
         text_loaders(cur)
         cur.execute(sql, params)
@@ -281,21 +281,21 @@ def _adbc_available() -> bool:
 def iter_postgres_batches(
     conn, sql: str, params=None, *, batch_rows: int = 65_536, engine: str = "auto"
 ) -> Iterator[pa.RecordBatch]:
-    """Yield the rows of ``sql`` as record batches of at most ``batch_rows`` rows.
+    """Yield the rows of `sql` as record batches of at most `batch_rows` rows.
 
     Args:
         conn: an open psycopg 3 connection; the ADBC path opens its own second connection with
             the same settings (and password) and closes it when the stream ends.
-        sql: the query; values go in ``params`` with ``%s`` placeholders.
+        sql: the query; values go in `params` with `%s` placeholders.
         batch_rows: rows per yielded batch (memory grows with it, not with the result size).
-        engine: ``auto`` (ADBC when installed), ``adbc`` or ``psycopg`` (server-side cursor).
+        engine: `auto` (ADBC when installed), `adbc` or `psycopg` (server-side cursor).
 
     At least one batch is always yielded, so an empty result still carries its schema.
 
     Raises:
         UnrepresentableValueError: a value has no exact form in its column's Arrow type (the
             message names the column, its type and the cast to use).
-        ValueError: ``engine`` is not one of the three.
+        ValueError: `engine` is not one of the three.
     """
     if engine not in ("auto", "adbc", "psycopg"):
         raise ValueError(f"Unknown PostgreSQL reader `{engine}`; expected `auto`, `adbc` or `psycopg`.")

@@ -3,11 +3,11 @@
 Every load runs in one transaction. Any failure — a value PostgreSQL rejects, a cut connection,
 an interrupted process — rolls it back, so the target table keeps its previous rows and schema.
 
-``upsert`` writes ``INSERT … ON CONFLICT (keys) DO UPDATE`` when a primary key or unique index
-covers exactly the keys; on any other table (e.g. one created by a ``replace``) it deletes the
+`upsert` writes `INSERT … ON CONFLICT (keys) DO UPDATE` when a primary key or unique index
+covers exactly the keys; on any other table (e.g. one created by a `replace`) it deletes the
 rows whose keys are in the data, then inserts the data — in the same transaction, with the table
-locked against concurrent writers (``SHARE ROW EXCLUSIVE``; readers are not blocked).
-``decimal256`` columns travel as exact decimal text and are cast to ``numeric(p,s)`` by the server.
+locked against concurrent writers (`SHARE ROW EXCLUSIVE`; readers are not blocked).
+`decimal256` columns travel as exact decimal text and are cast to `numeric(p,s)` by the server.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def _restore_types(cur, staging: QualifiedName, schema: pa.Schema) -> None:
 
 
 def _write_from_staging(cur, table, staging, schema: pa.Schema, mode: str, keys: list[str]) -> str:
-    """Move the staged rows into ``table`` (append or upsert); return the method used."""
+    """Move the staged rows into `table` (append or upsert); return the method used."""
     names = schema.names
     cols = ", ".join(_q(n) for n in names)
     select = f"SELECT {', '.join(_value(f) for f in schema)} FROM {staging.quoted()}"
@@ -133,7 +133,7 @@ def _write_from_staging(cur, table, staging, schema: pa.Schema, mode: str, keys:
 
 
 def _replace_parallel(conn, stream, table, keys, names, connect, streams, on_progress, started) -> LoadResult:
-    """``replace`` over several COPY streams: committed staging table, parallel COPY, swap in one transaction."""
+    """`replace` over several COPY streams: committed staging table, parallel COPY, swap in one transaction."""
     staging = staging_name(table)
     try:
         with conn.transaction(), conn.cursor() as cur:
@@ -200,22 +200,22 @@ def load_postgres(
     connect: Callable[[], object] | None = None,
     streams: int = 1,
 ) -> LoadResult:
-    """Load an Arrow stream into ``table`` by binary COPY, atomically.
+    """Load an Arrow stream into `table` by binary COPY, atomically.
 
     Args:
         conn: an open psycopg 3 connection (not in autocommit mode); it is left idle, not closed.
-        stream: the rows (see :func:`dagster_cfwb.transfer.arrow_stream.to_arrow_stream`).
+        stream: the rows (see `dagster_cfwb.transfer.arrow_stream.to_arrow_stream`).
         table: the target table.
-        mode: ``replace`` — the table becomes exactly the data (created from the data's schema,
-            swapped in at commit); ``append`` — rows are added (the table is created if missing);
-            ``upsert`` — rows whose ``keys`` exist are updated, others inserted (see the module
+        mode: `replace` — the table becomes exactly the data (created from the data's schema,
+            swapped in at commit); `append` — rows are added (the table is created if missing);
+            `upsert` — rows whose `keys` exist are updated, others inserted (see the module
             docstring for the two paths).
-        keys: key column(s) for ``upsert`` (also made the primary key of a table we create).
+        keys: key column(s) for `upsert` (also made the primary key of a table we create).
         on_progress: called with the cumulative row count after each batch.
-        connect: opens another connection like ``conn``; with ``streams`` > 1 a ``replace`` of more
+        connect: opens another connection like `conn`; with `streams` > 1 a `replace` of more
             than one batch is copied over that many connections in parallel (see
-            :mod:`dagster_cfwb.transfer.pg_parallel_copy`), then swapped in by ``conn``.
-        streams: number of parallel COPY streams for ``replace``.
+            `dagster_cfwb.transfer.pg_parallel_copy`), then swapped in by `conn`.
+        streams: number of parallel COPY streams for `replace`.
 
     Raises:
         ValueError / IdentifierError / UnsupportedTypeError: bad input, before any SQL runs.

@@ -1,4 +1,4 @@
-"""Binary COPY over several connections at once, for large ``replace`` loads.
+"""Binary COPY over several connections at once, for large `replace` loads.
 
 One COPY stream keeps one server process busy; PostgreSQL parses and inserts each stream on its
 own backend, so N streams into the same (committed, not yet visible to users) staging table use N
@@ -43,9 +43,9 @@ def parallel_copy_binary(
     streams: int = 2,
     on_batch: Callable[[int], None] | None = None,
 ) -> int:
-    """COPY ``batches`` into ``table`` over ``streams`` new connections; each commits its share.
+    """COPY `batches` into `table` over `streams` new connections; each commits its share.
 
-    The caller must make the result atomic for readers (``table`` is a staging table that is only
+    The caller must make the result atomic for readers (`table` is a staging table that is only
     swapped in once every stream has committed, and dropped if any stream fails).
 
     Returns:

@@ -7,14 +7,14 @@ without running it) and each column gets a plan from its type OID and modifier:
   decimal128(10, 2), `oid` → uint32, `int4[]` → list<int32>, `timestamptz` → timestamp[us, UTC]…);
 * a type without one is sent by the server in PostgreSQL's own text form (`inet`, `interval`,
   ranges, geometric types, composite types…): the query is wrapped as
-  ``SELECT q."1", q."2"::text … FROM (<query>) AS q("1", "2", …)`` so the server does the cast;
+  `SELECT q."1", q."2"::text … FROM (<query>) AS q("1", "2", …)` so the server does the cast;
 * a value the chosen Arrow type cannot hold (`infinity` dates, `NaN` in a `numeric(p,s)`, a
   2-D array in a 1-D list column, `24:00:00`) stops the read with
-  :class:`UnrepresentableValueError`, naming the column, its type and the cast to use.
+  `UnrepresentableValueError`, naming the column, its type and the cast to use.
 
 The same plan serves both readers (ADBC and psycopg), so both give the same Arrow type and value.
-The text forms are fixed by the session settings in :data:`TEXT_SETTINGS` (``IntervalStyle`` is
-``postgres_verbose``: DuckDB casts that text back to ``INTERVAL`` exactly).
+The text forms are fixed by the session settings in `TEXT_SETTINGS` (`IntervalStyle` is
+`postgres_verbose`: DuckDB casts that text back to `INTERVAL` exactly).
 """
 
 from __future__ import annotations
@@ -63,10 +63,10 @@ class UnrepresentableValueError(ValueError):
 class ColumnPlan:
     """How one result column is read.
 
-    ``adbc_sql`` / ``psycopg_sql``: the expression the server computes for this column for each
-    reader (``{c}`` stands for the column), or None to read it as it is. ``kind`` names the step
-    that makes the reader's array exact (see :func:`finish_batch`); ``check`` is an SQL boolean
-    computed next to the column (false → the value is refused); ``fields`` are the plans of a
+    `adbc_sql` / `psycopg_sql`: the expression the server computes for this column for each
+    reader (`{c}` stands for the column), or None to read it as it is. `kind` names the step
+    that makes the reader's array exact (see `finish_batch`); `check` is an SQL boolean
+    computed next to the column (false → the value is refused); `fields` are the plans of a
     composite's fields, read as hidden columns and put together as an Arrow struct.
     """
 
@@ -84,7 +84,7 @@ class ColumnPlan:
         return self.adbc_sql if reader == "adbc" else self.psycopg_sql
 
     def psycopg_type(self) -> pa.DataType:
-        """The Arrow type the psycopg reader builds its column with (before :func:`finish_batch`)."""
+        """The Arrow type the psycopg reader builds its column with (before `finish_batch`)."""
         return {
             "text_to": pa.large_string(),
             "date": pa.int32(),
@@ -213,9 +213,9 @@ def _struct_plan(column: ColumnPlan, fields: list[ColumnPlan]) -> ColumnPlan:
 
 
 def describe_query(conn, sql: str) -> list[ColumnPlan] | None:
-    """Plan the result columns of ``sql`` (no placeholders left) without running it.
+    """Plan the result columns of `sql` (no placeholders left) without running it.
 
-    Returns None for a statement without a result description (``SHOW``, DDL…), which is then read
+    Returns None for a statement without a result description (`SHOW`, DDL…), which is then read
     as it is. Raises the server's error (as a psycopg exception) when the query is invalid.
     """
     import psycopg
@@ -254,7 +254,7 @@ def _quote(name: str) -> str:
 
 
 def hidden_columns(plan: list[ColumnPlan], reader: str) -> list[tuple[str, str, pa.DataType]]:
-    """The columns computed next to the planned ones: ``(name, SQL expression, psycopg Arrow type)``."""
+    """The columns computed next to the planned ones: `(name, SQL expression, psycopg Arrow type)`."""
     hidden = []
     for i, p in enumerate(plan, 1):
         column = f'q."{i}"'
@@ -271,7 +271,7 @@ def hidden_columns(plan: list[ColumnPlan], reader: str) -> list[tuple[str, str, 
 
 
 def wrapped_sql(sql: str, plan: list[ColumnPlan], reader: str) -> str:
-    """``sql`` wrapped so the server computes each column's expression and checks (unchanged when none)."""
+    """`sql` wrapped so the server computes each column's expression and checks (unchanged when none)."""
     hidden = hidden_columns(plan, reader)
     if not hidden and not any(p.sql(reader) for p in plan):
         return sql
@@ -384,7 +384,7 @@ def check_columns(plan: list[ColumnPlan], columns: dict[str, pa.Array]) -> None:
 
 
 def finish_batch(plan: list[ColumnPlan], batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """Make a reader's batch exact (see :class:`ColumnPlan`): check, convert, drop the check columns.
+    """Make a reader's batch exact (see `ColumnPlan`): check, convert, drop the check columns.
 
     Raises:
         UnrepresentableValueError: a value has no exact form in its column's Arrow type.
@@ -407,5 +407,5 @@ def finish_batch(plan: list[ColumnPlan], batch: pa.RecordBatch, schema: pa.Schem
 
 
 def arrow_schema(plan: list[ColumnPlan]) -> pa.Schema:
-    """The Arrow schema of the batches read with ``plan``."""
+    """The Arrow schema of the batches read with `plan`."""
     return pa.schema([pa.field(p.name, p.arrow_type) for p in plan])

@@ -1,11 +1,11 @@
 """PostgreSQL staging tables: their names, the swap that replaces a table, and orphan cleanup.
 
-A staging table is named ``_cfwb_<target>_<8 hex>``: the target part is shortened to fit
+A staging table is named `_cfwb_<target>_<8 hex>`: the target part is shortened to fit
 PostgreSQL's 63-byte limit (never the random suffix, so two concurrent loads never collide and
 the server never truncates the name). A staging table that outlives its transaction (the
-parallel COPY path commits it) carries the comment ``dagster-cfwb staging, backend <pid>``; the
+parallel COPY path commits it) carries the comment `dagster-cfwb staging, backend <pid>`; the
 next load in the same schema drops every such table whose backend is gone
-(:func:`drop_orphan_staging`, called at the start of each load).
+(`drop_orphan_staging`, called at the start of each load).
 """
 
 from __future__ import annotations
@@ -24,16 +24,16 @@ def _q(name: str) -> str:
 
 
 def staging_name(table: QualifiedName) -> QualifiedName:
-    """A fresh staging name for ``table`` that fits 63 bytes and keeps its random suffix."""
+    """A fresh staging name for `table` that fits 63 bytes and keeps its random suffix."""
     name = derived_name("_cfwb_", table.table, f"_{secrets.token_hex(4)}", "postgres")
     return QualifiedName(name, table.schema, dialect="postgres")
 
 
 def drop_orphan_staging(cur, table: QualifiedName) -> list[str]:
-    """Drop staging tables in ``table``'s schema left by loads whose backend no longer exists.
+    """Drop staging tables in `table`'s schema left by loads whose backend no longer exists.
 
     A table counts as orphaned only when its comment names a backend pid that is not in
-    ``pg_stat_activity``: live loads (and tables of other tools) are never touched.
+    `pg_stat_activity`: live loads (and tables of other tools) are never touched.
     Returns the names dropped.
     """
     cur.execute(
@@ -51,18 +51,18 @@ def drop_orphan_staging(cur, table: QualifiedName) -> list[str]:
 
 
 def mark_staging(cur, staging: QualifiedName) -> None:
-    """Comment ``staging`` with this backend's pid, so a later load can tell when it is orphaned."""
+    """Comment `staging` with this backend's pid, so a later load can tell when it is orphaned."""
     cur.execute("SELECT pg_backend_pid()")
     pid = int(cur.fetchone()[0])
     cur.execute(f"COMMENT ON TABLE {staging.quoted()} IS '{STAGING_COMMENT}{pid}'")
 
 
 def swap_in(cur, staging: QualifiedName, table: QualifiedName, keys: list[str]) -> bool:
-    """Replace ``table`` by ``staging`` inside the caller's transaction; True if ``table`` existed.
+    """Replace `table` by `staging` inside the caller's transaction; True if `table` existed.
 
     Concurrent replaces of one table take turns on a transaction-scoped advisory lock, and the
     existence of the target is read after the lock, so two replaces at once both succeed (the
-    last one wins) instead of failing with ``DuplicateTable``/``UndefinedTable``. The caller must
+    last one wins) instead of failing with `DuplicateTable`/`UndefinedTable`. The caller must
     not look the target up earlier in the same transaction (the backend would cache the answer).
     """
     cur.execute(
@@ -108,7 +108,7 @@ def _dependent_views(cur, table: QualifiedName) -> list[str]:
 def _carry_over_grants_and_comments(cur, old: QualifiedName, new: QualifiedName) -> None:
     """Give the new table the old one's privileges and table/column comments (a replace keeps them).
 
-    COMMENT takes no bound parameters, so comment texts are rendered by psycopg's ``sql.Literal``.
+    COMMENT takes no bound parameters, so comment texts are rendered by psycopg's `sql.Literal`.
     """
     from psycopg import sql
 

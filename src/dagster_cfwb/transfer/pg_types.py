@@ -86,5 +86,5 @@ def arrow_to_pg_type(data_type: pa.DataType, *, column: str = "?") -> str:
 
 
 def pg_column_definitions(schema: pa.Schema, quote) -> list[str]:
-    """``"name" type`` fragments for CREATE TABLE, one per field, in schema order."""
+    """`"name" type` fragments for CREATE TABLE, one per field, in schema order."""
     return [f"{quote(f.name)} {arrow_to_pg_type(f.type, column=f.name)}" for f in schema]

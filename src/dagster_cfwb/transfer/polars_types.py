@@ -24,7 +24,7 @@ class PolarsTypeError(TypeError):
 
 
 def _polars_type(data_type: pa.DataType, column: str) -> pa.DataType:
-    """The Arrow type to hand to polars for ``data_type`` (the same when polars takes it as it is)."""
+    """The Arrow type to hand to polars for `data_type` (the same when polars takes it as it is)."""
     t = data_type
     if pa.types.is_decimal256(t):
         if t.precision > 38:
@@ -56,7 +56,7 @@ def _polars_type(data_type: pa.DataType, column: str) -> pa.DataType:
 
 
 def to_polars(table: pa.Table):
-    """``table`` as a polars DataFrame with the same values (see the module table).
+    """`table` as a polars DataFrame with the same values (see the module table).
 
     Raises:
         PolarsTypeError: a column's values have no exact polars form; the message names it.

@@ -1,20 +1,20 @@
 """Turn pages of JSON records (lists of dicts) into typed Arrow record batches with one stable schema.
 
-The column types are inferred from the first ``batch_rows`` records (or given with ``schema``) and
+The column types are inferred from the first `batch_rows` records (or given with `schema`) and
 then held for every later page, so the batches can stream into one Parquet file:
 
-- whole numbers → ``int64``, numbers with decimals (or a mix) → ``float64``, ``true``/``false`` →
-  ``bool``, text → ``string``;
-- nested objects and lists → JSON text (``string``), readable in DuckDB with ``json_extract``;
-- a column that is always ``null`` in the first batch, or mixes kinds (``1`` and ``"a"``) → ``string``.
+- whole numbers → `int64`, numbers with decimals (or a mix) → `float64`, `true`/`false` →
+  `bool`, text → `string`;
+- nested objects and lists → JSON text (`string`), readable in DuckDB with `json_extract`;
+- a column that is always `null` in the first batch, or mixes kinds (`1` and `"a"`) → `string`.
 
-With ``column_names="snake_case"`` (what ``RestApiResource.to_lakehouse`` uses) the record keys
-become safe identifiers (``Date de début`` → ``date_de_debut``, see `dagster_cfwb.transfer.column_names`);
-``schema`` still names the keys as the API sends them.
+With `column_names="snake_case"` (what `RestApiResource.to_lakehouse` uses) the record keys
+become safe identifiers (`Date de début` → `date_de_debut`, see `dagster_cfwb.transfer.column_names`);
+`schema` still names the keys as the API sends them.
 
-A later value that does not fit its column (``2.5`` in a whole-number column, a new field that the
+A later value that does not fit its column (`2.5` in a whole-number column, a new field that the
 first batch did not have) stops the run with an error naming the page, the column and the fix
-(pass ``schema``), rather than writing a file with silently altered values.
+(pass `schema`), rather than writing a file with silently altered values.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ TYPE_NAMES: dict[str, pa.DataType] = {
 
 
 class RecordsSchemaError(ValueError):
-    """Records do not fit the column types (or columns) fixed from the first batch or given by ``schema``."""
+    """Records do not fit the column types (or columns) fixed from the first batch or given by `schema`."""
 
     @property
     def page(self) -> int:
@@ -68,7 +68,7 @@ class RecordsSchemaError(ValueError):
 
 
 def parse_records_schema(schema: Mapping[str, str | pa.DataType] | pa.Schema | None) -> pa.Schema | None:
-    """Accept an Arrow schema or ``{"column": "int64" | "float64" | "string" | "bool" | "date" | "timestamp" | "json"}``."""
+    """Accept an Arrow schema or `{"column": "int64" | "float64" | "string" | "bool" | "date" | "timestamp" | "json"}`."""
     if schema is None or isinstance(schema, pa.Schema):
         return schema
     fields = []
@@ -200,15 +200,15 @@ def records_to_batches(
     batch_rows: int = 50_000,
     column_names: str = "as_is",
 ) -> Iterator[pa.RecordBatch]:
-    """Stream pages of records as Arrow record batches of about ``batch_rows`` rows, all with one schema.
+    """Stream pages of records as Arrow record batches of about `batch_rows` rows, all with one schema.
 
     Args:
-        pages: an iterable of record lists, e.g. ``RestApiResource.iter_pages(...)``.
-        schema: fixed columns and types (see :func:`parse_records_schema`); fields not listed are left
-            out and missing ones are null. Without it, types come from the first ``batch_rows`` records.
+        pages: an iterable of record lists, e.g. `RestApiResource.iter_pages(...)`.
+        schema: fixed columns and types (see `parse_records_schema`); fields not listed are left
+            out and missing ones are null. Without it, types come from the first `batch_rows` records.
         batch_rows: rows gathered before a batch is emitted (also the type-inference window).
-        column_names: ``as_is`` (default) keeps the record keys as column names; ``snake_case``
-            renames them to safe identifiers, each renamed field keeping its key as ``original_name``
+        column_names: `as_is` (default) keeps the record keys as column names; `snake_case`
+            renames them to safe identifiers, each renamed field keeping its key as `original_name`
             metadata.
 
     Yields:

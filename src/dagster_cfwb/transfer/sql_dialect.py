@@ -1,14 +1,14 @@
-"""What a SQL engine must say about itself so :func:`load_with_dialect` can load it atomically.
+"""What a SQL engine must say about itself so `load_with_dialect` can load it atomically.
 
-An engine (MySQL/MariaDB, SQL Server, DB2) subclasses :class:`LoadDialect` and fills in only what
+An engine (MySQL/MariaDB, SQL Server, DB2) subclasses `LoadDialect` and fills in only what
 differs: identifier quoting, the Arrow → column type table, the bulk path, the swap statements and
-the upsert statement. PostgreSQL keeps its own loader (:mod:`dagster_cfwb.transfer.pg_load`),
+the upsert statement. PostgreSQL keeps its own loader (`dagster_cfwb.transfer.pg_load`),
 because its DDL is transactional and the whole load fits in one transaction.
 
-Staging and old tables are named ``_cfwb_stg_<target>_<session>_<8 hex>`` / ``_cfwb_old_…``:
-``<session>`` is the server's id of the connection that created them (``@@SPID``,
-``MON_GET_APPLICATION_HANDLE()``, ``CONNECTION_ID()``), the target part is shortened to fit the
-server's limit and the random suffix is never cut. :meth:`LoadDialect.find_orphans` lists the
+Staging and old tables are named `_cfwb_stg_<target>_<session>_<8 hex>` / `_cfwb_old_…`:
+`<session>` is the server's id of the connection that created them (`@@SPID`,
+`MON_GET_APPLICATION_HANDLE()`, `CONNECTION_ID()`), the target part is shortened to fit the
+server's limit and the random suffix is never cut. `LoadDialect.find_orphans` lists the
 ones whose session is gone; the loader drops them at the start of every load. A staging table
 is only ever used by the connection that created it (never after a reconnect), so a concurrent
 load's cleanup can never drop a table that is still in use.
@@ -58,9 +58,9 @@ class LoadDialect:
         return table.quoted(self.name)
 
     def staging_name(self, table: QualifiedName, tag: str = "stg", owner: str | None = None) -> QualifiedName:
-        """``_cfwb_<tag>_<target>_<owner>``, fitting the server's limit (the owner part is never cut).
+        """`_cfwb_<tag>_<target>_<owner>`, fitting the server's limit (the owner part is never cut).
 
-        ``owner`` is ``<session id>_<8 hex>`` from :meth:`begin_load`; without it a random one.
+        `owner` is `<session id>_<8 hex>` from `begin_load`; without it a random one.
         """
         owner = owner or f"0_{secrets.token_hex(4)}"
         name = derived_name(f"_cfwb_{tag}_", table.table, f"_{owner}", self.name)
@@ -85,16 +85,16 @@ class LoadDialect:
         return f"{session}_{secrets.token_hex(4)}"
 
     def end_load(self, conn, owner: str) -> None:
-        """Undo :meth:`begin_load` (MySQL releases its lock); never raises."""
+        """Undo `begin_load` (MySQL releases its lock); never raises."""
 
     def lock_swap(self, cursor, table: QualifiedName) -> None:
-        """Make concurrent swaps of ``table`` take turns (the loader re-reads the table after it)."""
+        """Make concurrent swaps of `table` take turns (the loader re-reads the table after it)."""
 
     def unlock_swap(self, conn, table: QualifiedName) -> None:
-        """Release :meth:`lock_swap`; never raises."""
+        """Release `lock_swap`; never raises."""
 
     def staging_tables_query(self, schema: str | None) -> tuple[str, tuple]:
-        """(SQL, params) listing the ``_cfwb_*`` tables of ``schema`` (None: the connection's
+        """(SQL, params) listing the `_cfwb_*` tables of `schema` (None: the connection's
         default) as (name, creation time) rows."""
         raise NotImplementedError
 
@@ -104,7 +104,7 @@ class LoadDialect:
         raise NotImplementedError
 
     def find_orphans(self, cursor, table: QualifiedName) -> list[str] | None:
-        """Names of ``_cfwb_stg_*``/``_cfwb_old_*`` tables in ``table``'s schema whose session is gone.
+        """Names of `_cfwb_stg_*`/`_cfwb_old_*` tables in `table`'s schema whose session is gone.
 
         A table is orphaned when no session has its id, or the session with that id started after
         the table was created (the id was reused). None when the sessions cannot be listed.
@@ -132,10 +132,10 @@ class LoadDialect:
         raise NotImplementedError
 
     def check_target_type(self, existing: str, data_type: pa.DataType, *, column: str, table: str) -> None:
-        """Raise UnsupportedTypeError if an existing column of type ``existing`` cannot hold the data."""
+        """Raise UnsupportedTypeError if an existing column of type `existing` cannot hold the data."""
 
     def check_batch(self, batch: pa.RecordBatch, *, table: str) -> None:
-        """Raise UnsupportedTypeError if a value in ``batch`` cannot be stored (before it is sent)."""
+        """Raise UnsupportedTypeError if a value in `batch` cannot be stored (before it is sent)."""
 
     # -- catalog ------------------------------------------------------------------------------
     def table_columns(self, cursor, table: QualifiedName) -> dict[str, str] | None:
@@ -143,7 +143,7 @@ class LoadDialect:
         raise NotImplementedError
 
     def has_unique_key(self, cursor, table: QualifiedName, keys: list[str]) -> bool:
-        """True when a primary key or unique index covers exactly ``keys`` (needed by some upserts)."""
+        """True when a primary key or unique index covers exactly `keys` (needed by some upserts)."""
         return True
 
     # -- DDL and DML --------------------------------------------------------------------------
@@ -161,7 +161,7 @@ class LoadDialect:
         return f"DROP TABLE {self.table(table)}"
 
     def delete_matching_sql(self, table: QualifiedName, staging: QualifiedName, keys: list[str]) -> str:
-        """Delete the rows of ``table`` whose keys are in ``staging`` (the upsert without a unique key)."""
+        """Delete the rows of `table` whose keys are in `staging` (the upsert without a unique key)."""
         on = " AND ".join(f"{self.table(table)}.{self.q(k)} = s.{self.q(k)}" for k in keys)
         return (
             f"DELETE FROM {self.table(table)} WHERE EXISTS (SELECT 1 FROM {self.table(staging)} s WHERE {on})"
@@ -170,9 +170,9 @@ class LoadDialect:
     def upsert_statements(
         self, cursor, table: QualifiedName, staging: QualifiedName, names: list[str], keys: list[str]
     ) -> tuple[list[str], str]:
-        """Statements (one transaction) that upsert ``staging`` into ``table``, and the method's name.
+        """Statements (one transaction) that upsert `staging` into `table`, and the method's name.
 
-        The native statement where a primary key/unique index covers exactly ``keys`` (or MERGE,
+        The native statement where a primary key/unique index covers exactly `keys` (or MERGE,
         which needs none); otherwise delete the matching keys, then insert.
         """
         if self.has_unique_key(cursor, table, keys):
@@ -185,7 +185,7 @@ class LoadDialect:
     def swap_statements(
         self, table: QualifiedName, staging: QualifiedName, old: QualifiedName | None
     ) -> list[str]:
-        """Statements that make ``staging`` become ``table`` (``old`` receives the previous table)."""
+        """Statements that make `staging` become `table` (`old` receives the previous table)."""
         raise NotImplementedError
 
     def swap_is_transactional(self) -> bool:
@@ -212,10 +212,10 @@ class LoadDialect:
         qualify_updates: bool = False,
         terminator: str = "",
     ) -> str:
-        """Standard ``MERGE`` of ``source`` (aliased ``s``) into ``table`` (aliased ``t``) on ``keys``.
+        """Standard `MERGE` of `source` (aliased `s`) into `table` (aliased `t`) on `keys`.
 
-        Engines differ only in a table hint (SQL Server's ``WITH (HOLDLOCK)``), whether updated
-        columns are written ``t.col``, and the statement terminator.
+        Engines differ only in a table hint (SQL Server's `WITH (HOLDLOCK)`), whether updated
+        columns are written `t.col`, and the statement terminator.
         """
         on = " AND ".join(f"t.{self.q(k)} = s.{self.q(k)}" for k in keys)
         cols = ", ".join(self.q(n) for n in names)
@@ -238,7 +238,7 @@ class LoadDialect:
         on_progress: Callable[[int], None] | None = None,
         label: str | None = None,
     ) -> int:
-        """Send every batch of ``stream`` into ``table`` (no commit); return the row count."""
+        """Send every batch of `stream` into `table` (no commit); return the row count."""
         raise NotImplementedError
 
     def is_retry_safe_error(self, error: BaseException) -> bool:  # pragma: no cover - hook

@@ -67,7 +67,7 @@ def _process_state(pid: int) -> tuple[str, int] | None:
 
 
 def create_temp_file(folder: str | None) -> str:
-    """Create an empty temp file in ``folder`` (None: the system temp folder); return its path."""
+    """Create an empty temp file in `folder` (None: the system temp folder); return its path."""
     pid = os.getpid()
     state = _process_state(pid)
     start = state[1] if state else 0
@@ -96,7 +96,7 @@ def _alive(pid: int, start: int) -> bool:
 def remove_orphaned_temp_files(
     folder: str | None, *, max_age_seconds: float = ORPHAN_MAX_AGE_SECONDS
 ) -> list[str]:
-    """Remove the temp files of dead writers in ``folder`` (see the module doc); return their paths.
+    """Remove the temp files of dead writers in `folder` (see the module doc); return their paths.
 
     Never raises: a file that vanished meanwhile, or one we may not remove, is skipped.
     """
@@ -126,7 +126,7 @@ def remove_orphaned_temp_files(
 
 
 def touching(items: Iterable[T], path: str, *, every_seconds: float = TOUCH_EVERY_SECONDS) -> Iterator[T]:
-    """Yield ``items``, refreshing the modification time of ``path`` at most every ``every_seconds``.
+    """Yield `items`, refreshing the modification time of `path` at most every `every_seconds`.
 
     Keeps a slow writer's temp file from looking abandoned to writers on other machines.
     """

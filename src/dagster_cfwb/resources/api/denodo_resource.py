@@ -3,7 +3,7 @@
 Denodo VDP speaks the PostgreSQL wire protocol on its "ODBC" port (9996 by default), so this
 resource reuses the PostgreSQL machinery (psycopg, the Arrow type mapping, TLS settings) but talks
 the way Denodo's own ODBC driver does: values bound on the client, results streamed with
-``DECLARE … CURSOR`` / ``FETCH`` over the simple query protocol, no PostgreSQL-only settings.
+`DECLARE … CURSOR` / `FETCH` over the simple query protocol, no PostgreSQL-only settings.
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ _VIEW_TYPES = {0: "base", 1: "derived", 2: "interface", 3: "materialized"}
 
 
 def list_views_vql(database: str) -> tuple[str, list[str]]:
-    """VQL (and bound values) that lists the views of a virtual database with Denodo's ``GET_VIEWS()``."""
+    """VQL (and bound values) that lists the views of a virtual database with Denodo's `GET_VIEWS()`."""
     return _LIST_VIEWS, [database]
 
 
 def describe_view_vql(database: str, view: str) -> tuple[str, list[str]]:
-    """VQL (and bound values) that lists a view's fields with ``CATALOG_VDP_METADATA_VIEWS()``."""
+    """VQL (and bound values) that lists a view's fields with `CATALOG_VDP_METADATA_VIEWS()`."""
     return _DESCRIBE_VIEW, [database, view]
 
 
@@ -48,22 +48,22 @@ def build_view_query(
     where: Mapping[str, Any] | str | None = None,
     params: Sequence[Any] | Mapping[str, Any] | None = None,
 ) -> tuple[str, Any]:
-    """Build ``SELECT <columns> FROM <view> [WHERE …]`` with quoted identifiers and bound values.
+    """Build `SELECT <columns> FROM <view> [WHERE …]` with quoted identifiers and bound values.
 
     Args:
-        view: view name, or ``database.view``; letters, digits and ``_`` only.
+        view: view name, or `database.view`; letters, digits and `_` only.
         columns: columns to read (default: all).
-        where: ``{"column": value}`` (equality, ``None`` → ``IS NULL``, a list → ``IN (…)``, all
-            joined with AND; values bound), or a condition text with ``%s`` placeholders whose values
-            go in ``params`` (e.g. ``"annee >= %s"``).
-        params: values for the placeholders of a text ``where``.
+        where: `{"column": value}` (equality, `None` → `IS NULL`, a list → `IN (…)`, all
+            joined with AND; values bound), or a condition text with `%s` placeholders whose values
+            go in `params` (e.g. `"annee >= %s"`).
+        params: values for the placeholders of a text `where`.
 
     Returns:
-        ``(vql, params)`` ready for :meth:`DenodoResource.query`.
+        `(vql, params)` ready for `DenodoResource.query`.
 
     Raises:
         IdentifierError: a view or column name is not a plain identifier.
-        ValueError: ``params`` given together with a dict ``where``.
+        ValueError: `params` given together with a dict `where`.
 
     Example:
         >>> build_view_query("bv_eleves", ["id", "nom"], {"annee": 2024})
@@ -104,30 +104,31 @@ class DenodoResource(PostgreSQLResource):
     """Denodo Virtual DataPort: read its views as DataFrames or Arrow, and copy them into the lakehouse.
 
     It connects to Denodo's PostgreSQL-compatible port (9996 by default) with a Denodo user and a
-    *virtual database*. ``query`` / ``iter_batches`` / ``extract_to_lakehouse`` run any VQL SELECT;
-    ``query_view`` and ``to_lakehouse`` build the SELECT for you from a view name, columns and a
-    filter (names checked and quoted, values bound); ``list_views`` and ``describe_view`` read
-    Denodo's catalog (``GET_VIEWS()``, ``CATALOG_VDP_METADATA_VIEWS()``) with the descriptions data
-    stewards maintain. Denodo is read-only here: ``copy_from_df`` is not available.
+    *virtual database*. `query` / `iter_batches` / `extract_to_lakehouse` run any VQL SELECT;
+    `query_view` and `to_lakehouse` build the SELECT for you from a view name, columns and a
+    filter (names checked and quoted, values bound); `list_views` and `describe_view` read
+    Denodo's catalog (`GET_VIEWS()`, `CATALOG_VDP_METADATA_VIEWS()`) with the descriptions data
+    stewards maintain. Denodo is read-only here: `copy_from_df` is not available.
 
     How it is tested: no Denodo server runs in CI. The data path (connect, client-side binding,
-    ``DECLARE``/``FETCH`` streaming, Arrow types, lakehouse file) runs against a real PostgreSQL,
+    `DECLARE`/`FETCH` streaming, Arrow types, lakehouse file) runs against a real PostgreSQL,
     which speaks the same wire protocol; the catalog calls are checked at the level of the VQL they
     send and of how their rows are read. Try it on your Denodo before relying on it for a new kind
     of view.
 
     Example:
-        .. code-block:: python
 
-            from dagster import EnvVar
-            denodo = DenodoResource(
-                host="denodo.intranet.example", database="enseignement",
-                user="svc_dagster", password=EnvVar("DENODO_PASSWORD"), sslmode="require",
-            )
-            denodo.list_views()                                   # name, type, folder, description
-            denodo.describe_view("bv_eleves")                     # columns, types, descriptions
-            df = denodo.query_view("bv_eleves", ["id", "nom"], where={"annee": 2024})
-            denodo.to_lakehouse("bv_eleves", lakehouse, "enseignement/stg/eleves.parquet")
+    ```python
+    from dagster import EnvVar
+    denodo = DenodoResource(
+        host="denodo.intranet.example", database="enseignement",
+        user="svc_dagster", password=EnvVar("DENODO_PASSWORD"), sslmode="require",
+    )
+    denodo.list_views()                                   # name, type, folder, description
+    denodo.describe_view("bv_eleves")                     # columns, types, descriptions
+    df = denodo.query_view("bv_eleves", ["id", "nom"], where={"annee": 2024})
+    denodo.to_lakehouse("bv_eleves", lakehouse, "enseignement/stg/eleves.parquet")
+    ```
     """
 
     host: str = Field(
@@ -182,7 +183,7 @@ class DenodoResource(PostgreSQLResource):
         return self.table_schema(str(table))
 
     def table_schema(self, table: str, schema: str | None = None) -> dict[str, str]:
-        """Column name → Denodo type of a view (``schema`` is the virtual database; default: the connected one)."""
+        """Column name → Denodo type of a view (`schema` is the virtual database; default: the connected one)."""
         name = split_table_name(table, schema)
         columns = self.describe_view(str(name), output="arrow")
         return dict(zip(columns["column_name"].to_pylist(), columns["type"].to_pylist(), strict=True))
@@ -195,8 +196,8 @@ class DenodoResource(PostgreSQLResource):
         """The views of a virtual database (default: the connected one).
 
         Returns:
-            A table with ``database_name``, ``name``, ``view_type`` (``base``, ``derived``,
-            ``interface``, ``materialized``), ``folder`` and ``description``, sorted by name.
+            A table with `database_name`, `name`, `view_type` (`base`, `derived`,
+            `interface`, `materialized`), `folder` and `description`, sorted by name.
         """
         sql, params = list_views_vql(database or self.database)
         table = self.query(sql, params, output="arrow")
@@ -212,11 +213,11 @@ class DenodoResource(PostgreSQLResource):
         """The columns of a view with their types and descriptions.
 
         Args:
-            view: view name, or ``database.view``.
+            view: view name, or `database.view`.
 
         Returns:
-            A table with ``column_name``, ``type`` (Denodo type, e.g. ``text``, ``int``),
-            ``sql_type`` (JDBC type, e.g. ``VARCHAR``), ``precision``, ``scale`` and ``description``.
+            A table with `column_name`, `type` (Denodo type, e.g. `text`, `int`),
+            `sql_type` (JDBC type, e.g. `VARCHAR`), `precision`, `scale` and `description`.
 
         Raises:
             LookupError: the view does not exist or the user lacks the Metadata privilege on it.
@@ -242,9 +243,9 @@ class DenodoResource(PostgreSQLResource):
         params: Sequence[Any] | Mapping[str, Any] | None = None,
         output: str = "polars",
     ):
-        """Read a view (all its rows, or those matching ``where``) as a DataFrame.
+        """Read a view (all its rows, or those matching `where`) as a DataFrame.
 
-        See :func:`build_view_query` for ``columns``, ``where`` and ``params``.
+        See `build_view_query` for `columns`, `where` and `params`.
         """
         sql, values = build_view_query(view, columns, where, params)
         return self.query(sql, values, output=output)

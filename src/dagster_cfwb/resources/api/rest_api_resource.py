@@ -26,38 +26,39 @@ __all__ = ["RestApiResource"]
 class RestApiResource(RedactedReprMixin, dg.ConfigurableResource):
     """A REST API that returns JSON: call it, walk its pages, and land the records in the lakehouse.
 
-    Sign-in is chosen with ``auth.type``: ``none``, ``bearer``, ``basic``, ``api_key`` or
-    ``oauth2_client_credentials`` (token fetched, cached and renewed before it expires). Timeouts,
-    dropped connections, ``429 Too Many Requests`` and ``5xx`` answers are retried with growing,
-    randomised waits (honouring the server's ``Retry-After``); other errors stop at once with the
+    Sign-in is chosen with `auth.type`: `none`, `bearer`, `basic`, `api_key` or
+    `oauth2_client_credentials` (token fetched, cached and renewed before it expires). Timeouts,
+    dropped connections, `429 Too Many Requests` and `5xx` answers are retried with growing,
+    randomised waits (honouring the server's `Retry-After`); other errors stop at once with the
     status, the URL and the start of the answer. Tokens, keys and secrets never appear in logs,
     errors or metadata.
 
-    Pages are walked with a paginator (``page_number``, ``offset``, ``cursor``, ``next_url``,
-    ``link_header`` or ``none``); each page is fetched until it succeeds and used exactly once.
+    Pages are walked with a paginator (`page_number`, `offset`, `cursor`, `next_url`,
+    `link_header` or `none`); each page is fetched until it succeeds and used exactly once.
 
     Example:
-        .. code-block:: python
 
-            from dagster import EnvVar, asset
-            from dagster_cfwb.resources.api.rest_api_resource import RestApiResource
-            from dagster_cfwb.resources.api.rest import OAuth2ClientCredentials, OffsetPaginator
+    ```python
+    from dagster import EnvVar, asset
+    from dagster_cfwb.resources.api.rest_api_resource import RestApiResource
+    from dagster_cfwb.resources.api.rest import OAuth2ClientCredentials, OffsetPaginator
 
-            api = RestApiResource(
-                base_url="https://api.example/v1",
-                auth=OAuth2ClientCredentials(
-                    token_url="https://login.example/oauth2/token",
-                    client_id="dagster", client_secret=EnvVar("API_CLIENT_SECRET"),
-                ),
-            )
+    api = RestApiResource(
+        base_url="https://api.example/v1",
+        auth=OAuth2ClientCredentials(
+            token_url="https://login.example/oauth2/token",
+            client_id="dagster", client_secret=EnvVar("API_CLIENT_SECRET"),
+        ),
+    )
 
-            @asset
-            def stg_subsidies(api: RestApiResource, lakehouse: LocalLakehouseResource):
-                result = api.to_lakehouse(
-                    "subsidies", lakehouse, "finances/stg/subsidies.parquet",
-                    paginator=OffsetPaginator(limit=500, total_path="total"), record_path="results",
-                )
-                return MaterializeResult(metadata={"dagster/row_count": result.rows})
+    @asset
+    def stg_subsidies(api: RestApiResource, lakehouse: LocalLakehouseResource):
+        result = api.to_lakehouse(
+            "subsidies", lakehouse, "finances/stg/subsidies.parquet",
+            paginator=OffsetPaginator(limit=500, total_path="total"), record_path="results",
+        )
+        return MaterializeResult(metadata={"dagster/row_count": result.rows})
+    ```
     """
 
     base_url: str = Field(
@@ -102,7 +103,7 @@ class RestApiResource(RedactedReprMixin, dg.ConfigurableResource):
 
     @contextmanager
     def get_client(self) -> Iterator[RestClient]:
-        """A :class:`RestClient` for this API (one connection pool, one cached token); closed on exit."""
+        """A `RestClient` for this API (one connection pool, one cached token); closed on exit."""
         client = RestClient(
             self.base_url,
             auth=self.auth,
@@ -118,14 +119,14 @@ class RestApiResource(RedactedReprMixin, dg.ConfigurableResource):
             client.close()
 
     def request(self, method: str, path: str, **kwargs: Any):
-        """Send one request (``params=``, ``json_body=``, ``data=``, ``headers=``) with retries; returns the httpx response."""
+        """Send one request (`params=`, `json_body=`, `data=`, `headers=`) with retries; returns the httpx response."""
         with self.get_client() as client:
             response = client.request(method, path, **kwargs)
             response.read()
             return response
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        """GET ``path`` (e.g. ``"communes/5000"``) and return its JSON body."""
+        """GET `path` (e.g. `"communes/5000"`) and return its JSON body."""
         with self.get_client() as client:
             return client.get_json(path, params)
 
@@ -142,17 +143,17 @@ class RestApiResource(RedactedReprMixin, dg.ConfigurableResource):
         """Yield the records of each page (one list per page).
 
         Args:
-            path: path under ``base_url`` (e.g. ``"subsidies"``).
-            params: query parameters of the first request (e.g. ``{"year": 2024}``).
-            paginator: a paginator model, a dict such as ``{"type": "offset", "limit": 500}``, a type
-                name (``"link_header"``) or None for a single request.
-            record_path: dotted path of the records list in each body (``"data.items"``); None when the
+            path: path under `base_url` (e.g. `"subsidies"`).
+            params: query parameters of the first request (e.g. `{"year": 2024}`).
+            paginator: a paginator model, a dict such as `{"type": "offset", "limit": 500}`, a type
+                name (`"link_header"`) or None for a single request.
+            record_path: dotted path of the records list in each body (`"data.items"`); None when the
                 body itself is the list.
             max_pages: stop after this many pages (None: all).
-            stats: a :class:`FetchStats` to receive request/retry/page/record counts.
+            stats: a `FetchStats` to receive request/retry/page/record counts.
 
         Raises:
-            RestApiPageError: a page is not JSON, ``record_path`` matches nothing, or is not a list.
+            RestApiPageError: a page is not JSON, `record_path` matches nothing, or is not a list.
         """
         with self.get_client() as client:
             try:
@@ -189,12 +190,12 @@ class RestApiResource(RedactedReprMixin, dg.ConfigurableResource):
         stats: FetchStats | None = None,
         column_names: str = "as_is",
     ):
-        """Collect every page into one typed table (``output``: ``polars``, ``arrow`` or ``pandas``).
+        """Collect every page into one typed table (`output`: `polars`, `arrow` or `pandas`).
 
-        Column types are inferred from the records (nested objects become JSON text); pass ``schema``
-        (e.g. ``{"id": "int64", "amount": "float64", "day": "date"}``) to fix the columns and types.
-        The columns are named after the record keys; ``column_names="snake_case"`` renames them as
-        ``to_lakehouse`` does.
+        Column types are inferred from the records (nested objects become JSON text); pass `schema`
+        (e.g. `{"id": "int64", "amount": "float64", "day": "date"}`) to fix the columns and types.
+        The columns are named after the record keys; `column_names="snake_case"` renames them as
+        `to_lakehouse` does.
         """
         batches = list(
             self._batches(path, params, paginator, record_path, schema, batch_rows, stats, column_names)
@@ -217,14 +218,14 @@ class RestApiResource(RedactedReprMixin, dg.ConfigurableResource):
     ) -> ParquetWriteResult:
         """Stream every page into one Parquet file of the lakehouse, published atomically.
 
-        Memory holds about ``batch_rows`` records at a time. If any page fails (bad JSON, missing
-        ``record_path``, retries exhausted, a value that does not fit its column), nothing is written
-        and an existing file at ``lakehouse_path`` is left as it was.
+        Memory holds about `batch_rows` records at a time. If any page fails (bad JSON, missing
+        `record_path`, retries exhausted, a value that does not fit its column), nothing is written
+        and an existing file at `lakehouse_path` is left as it was.
 
-        Column names: ``column_names="snake_case"`` (default) turns the record keys into safe
-        identifiers (``Date de début`` → ``date_de_debut``, duplicates suffixed ``_2``), each column
-        keeping its key in the Parquet field metadata (``original_name``), shown as the column's
-        description in the asset's column schema; ``"as_is"`` keeps the keys as they are. ``schema``
+        Column names: `column_names="snake_case"` (default) turns the record keys into safe
+        identifiers (`Date de début` → `date_de_debut`, duplicates suffixed `_2`), each column
+        keeping its key in the Parquet field metadata (`original_name`), shown as the column's
+        description in the asset's column schema; `"as_is"` keeps the keys as they are. `schema`
         names the keys as the API sends them.
 
         Returns:

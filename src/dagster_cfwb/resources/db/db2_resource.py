@@ -43,26 +43,28 @@ def db2_connection_string(
 class DB2Resource(SQLDatabaseResource):
     """An IBM DB2 (LUW) database: run SQL, stream results as Arrow, and bulk-load tables.
 
-    ``copy_from_df(df, "SCHEMA.TABLE")`` sends rows with ``ibm_db`` **array inserts** (one prepared
-    INSERT executed for thousands of rows at a time). ``mode="replace"`` loads a staging table and
-    swaps it in with ``RENAME TABLE`` in one transaction, so the old table survives any failure;
-    ``mode="upsert"`` runs one ``MERGE`` on ``keys``. Parameters use ``?`` placeholders. DB2 keeps
-    names exactly as quoted, so ``"eleves"`` and ``"ELEVES"`` are two tables: write names as they
-    exist. Column types: :mod:`dagster_cfwb.transfer.db2_types`.
+    `copy_from_df(df, "SCHEMA.TABLE")` sends rows with `ibm_db` **array inserts** (one prepared
+    INSERT executed for thousands of rows at a time). `mode="replace"` loads a staging table and
+    swaps it in with `RENAME TABLE` in one transaction, so the old table survives any failure;
+    `mode="upsert"` runs one `MERGE` on `keys`. Parameters use `?` placeholders. DB2 keeps
+    names exactly as quoted, so `"eleves"` and `"ELEVES"` are two tables: write names as they
+    exist. Column types: `dagster_cfwb.transfer.db2_types`.
 
     **Tested without a server**: no DB2 can run on the machine that builds this library, so the
     generated SQL, the type mapping and the driver calls are checked by unit tests against a
     recording fake driver — not against a live DB2. Try it on a test database first.
 
     Example:
-        .. code-block:: python
 
-            from dagster import EnvVar
-            db2 = DB2Resource(
-                host="db2.intranet.example", user="etl", password=EnvVar("DB2_PASSWORD"), database="SIRH",
-            )
-            db2.copy_from_df(df, "RH.AGENTS")                            # replace, atomically
-            df = db2.query('SELECT * FROM "RH"."AGENTS" WHERE "SERVICE" = ?', params=["finances"])
+    ```python
+    from dagster import EnvVar
+    db2 = DB2Resource(
+        host="db2.intranet.example", user="etl", database="SIRH",
+        password=EnvVar("DB2_PASSWORD"),
+    )
+    db2.copy_from_df(df, "RH.AGENTS")                            # replace, atomically
+    df = db2.query('SELECT * FROM "RH"."AGENTS" WHERE "SERVICE" = ?', params=["finances"])
+    ```
     """
 
     host: str = Field(

@@ -16,7 +16,7 @@ _NOT_TRANSIENT = ("login failed", "cannot open database", "password", "permissio
 
 
 def _braced(value: str) -> str:
-    """An ODBC connection-string value in braces (``}`` doubled), so `;` or `=` in it are data."""
+    """An ODBC connection-string value in braces (`}` doubled), so `;` or `=` in it are data."""
     return "{" + value.replace("}", "}}") + "}"
 
 
@@ -46,26 +46,28 @@ def mssql_connection_string(
 class MSSQLResource(SQLDatabaseResource):
     """A Microsoft SQL Server database: run SQL, stream results as Arrow, and bulk-load tables fast.
 
-    ``copy_from_df(df, "dbo.table")`` sends Arrow batches with the ``mssql-python`` driver's **bulk
-    copy** (TDS bulk load, no per-value Python work). ``mode="replace"`` loads a staging table and
-    swaps it in with two ``sp_rename`` calls in one transaction, so the old table survives any
-    failure; ``mode="upsert"`` runs one ``MERGE`` on ``keys``; ``mode="append"`` goes through a
-    staging table too, because bulk copy commits on its own connection. Parameters in ``query`` /
-    ``execute`` use ``?`` placeholders. Column types: :mod:`dagster_cfwb.transfer.mssql_types`.
+    `copy_from_df(df, "dbo.table")` sends Arrow batches with the `mssql-python` driver's **bulk
+    copy** (TDS bulk load, no per-value Python work). `mode="replace"` loads a staging table and
+    swaps it in with two `sp_rename` calls in one transaction, so the old table survives any
+    failure; `mode="upsert"` runs one `MERGE` on `keys`; `mode="append"` goes through a
+    staging table too, because bulk copy commits on its own connection. Parameters in `query` /
+    `execute` use `?` placeholders. Column types: `dagster_cfwb.transfer.mssql_types`.
 
     **Tested without a server**: no SQL Server can run on the machine that builds this library, so
     the generated SQL, the type mapping and the driver calls are checked by unit tests against a
     recording fake driver — not against a live SQL Server. Try it on a test database first.
 
     Example:
-        .. code-block:: python
 
-            from dagster import EnvVar
-            mssql = MSSQLResource(
-                host="sql.intranet.example", user="etl", password=EnvVar("MSSQL_PASSWORD"), database="finances",
-            )
-            mssql.copy_from_df(df, "dbo.budget")                       # replace, atomically
-            df = mssql.query("SELECT * FROM dbo.budget WHERE annee = ?", params=[2024])
+    ```python
+    from dagster import EnvVar
+    mssql = MSSQLResource(
+        host="sql.intranet.example", user="etl", database="finances",
+        password=EnvVar("MSSQL_PASSWORD"),
+    )
+    mssql.copy_from_df(df, "dbo.budget")                       # replace, atomically
+    df = mssql.query("SELECT * FROM dbo.budget WHERE annee = ?", params=[2024])
+    ```
     """
 
     host: str = Field(

@@ -28,7 +28,7 @@ __all__ = ["MySQLResource"]
 
 
 def _require_file(path: str, field: str) -> None:
-    """Raise FileNotFoundError naming the field and the path when ``path`` is not a readable file."""
+    """Raise FileNotFoundError naming the field and the path when `path` is not a readable file."""
     if not os.path.isfile(path) or not os.access(path, os.R_OK):
         problem = "is not readable" if os.path.isfile(path) else "does not exist (or is not a file)"
         raise FileNotFoundError(
@@ -43,20 +43,20 @@ _NOT_TRANSIENT = (1044, 1045, 1049, 1251, 1698)  # access denied, unknown databa
 class MySQLResource(SQLDatabaseResource):
     """A MySQL or MariaDB database: run SQL, stream results as Arrow, and bulk-load tables fast.
 
-    ``copy_from_df(df, "table")`` loads a polars/pandas DataFrame, an Arrow table or a stream of
-    Arrow batches with ``LOAD DATA LOCAL INFILE`` fed from small temporary files written while the
+    `copy_from_df(df, "table")` loads a polars/pandas DataFrame, an Arrow table or a stream of
+    Arrow batches with `LOAD DATA LOCAL INFILE` fed from small temporary files written while the
     server loads the previous one (if the server refuses local files, a warning is logged and
-    multi-row INSERTs are used instead). Because MySQL commits every ``CREATE``/``RENAME`` on its
-    own, ``mode="replace"`` loads a staging table first and then swaps it in with one atomic
-    ``RENAME TABLE``: until that instant the old table and its rows are untouched, and a failure
-    removes the staging table. ``mode="upsert"`` uses ``INSERT … ON DUPLICATE KEY UPDATE`` where a
-    primary key or unique index covers exactly ``keys``, and otherwise deletes the matching keys then
+    multi-row INSERTs are used instead). Because MySQL commits every `CREATE`/`RENAME` on its
+    own, `mode="replace"` loads a staging table first and then swaps it in with one atomic
+    `RENAME TABLE`: until that instant the old table and its rows are untouched, and a failure
+    removes the staging table. `mode="upsert"` uses `INSERT … ON DUPLICATE KEY UPDATE` where a
+    primary key or unique index covers exactly `keys`, and otherwise deletes the matching keys then
     inserts, in one transaction. Column types: see
-    :mod:`dagster_cfwb.transfer.mysql_types` (text is stored as utf8mb4, so any Unicode fits).
+    `dagster_cfwb.transfer.mysql_types` (text is stored as utf8mb4, so any Unicode fits).
 
     Queries are read by connectorx (fast) when every result column is of a type it reads exactly and
-    there are no ``params``, else by our pymysql reader; both give the same types and values (see
-    :mod:`dagster_cfwb.transfer.mysql_connectorx`). ``extract_path(sql)`` says which one a query gets.
+    there are no `params`, else by our pymysql reader; both give the same types and values (see
+    `dagster_cfwb.transfer.mysql_connectorx`). `extract_path(sql)` says which one a query gets.
     Every MariaDB type is read exactly (`BOOLEAN` as the `int8` it holds, `TIME` as a duration), as
     the server's text (`ENUM`, `SET`, `JSON`, `INET6`, `UUID`), or refused before the first batch
     with an error naming the column and the cast to use (`FLOAT`: `CAST(col AS DOUBLE)`; spatial
@@ -64,15 +64,17 @@ class MySQLResource(SQLDatabaseResource):
     is in `docs/databases.md` ("MariaDB extract type table").
 
     Example:
-        .. code-block:: python
 
-            from dagster import EnvVar
-            mysql = MySQLResource(
-                host="mariadb.intranet.example", user="etl", password=EnvVar("MYSQL_PASSWORD"), database="rh",
-            )
-            mysql.copy_from_df(df, "agents")                         # replace, atomically
-            mysql.copy_from_df(df, "agents", mode="upsert", keys=["matricule"])
-            df = mysql.query("SELECT * FROM agents WHERE service = %s", params=["finances"])
+    ```python
+    from dagster import EnvVar
+    mysql = MySQLResource(
+        host="mariadb.intranet.example", user="etl", database="rh",
+        password=EnvVar("MYSQL_PASSWORD"),
+    )
+    mysql.copy_from_df(df, "agents")                         # replace, atomically
+    mysql.copy_from_df(df, "agents", mode="upsert", keys=["matricule"])
+    df = mysql.query("SELECT * FROM agents WHERE service = %s", params=["finances"])
+    ```
     """
 
     host: str = Field(
@@ -145,7 +147,7 @@ class MySQLResource(SQLDatabaseResource):
         return code not in _NOT_TRANSIENT
 
     def _connectorx_plan(self, conn, sql: str, params) -> tuple[list | None, str]:
-        """(column definitions, "connectorx") when connectorx can read ``sql`` exactly, else (None, why not).
+        """(column definitions, "connectorx") when connectorx can read `sql` exactly, else (None, why not).
 
         Raises UnsupportedTypeError for a column no reader gives exactly (the wire reader would too).
         """
@@ -170,8 +172,8 @@ class MySQLResource(SQLDatabaseResource):
         return (None, reason) if reason else (fields, "connectorx")
 
     def extract_path(self, sql: str, params: Any = None) -> str:
-        """Which reader `iter_batches(sql, params)` would use: ``"connectorx"``, ``"pymysql: <why>"``, or
-        ``"refused: <why>"`` when a column has a type no reader gives exactly (FLOAT, spatial)."""
+        """Which reader `iter_batches(sql, params)` would use: `"connectorx"`, `"pymysql: <why>"`, or
+        `"refused: <why>"` when a column has a type no reader gives exactly (FLOAT, spatial)."""
         with self.get_connection() as conn:
             try:
                 fields, why = self._connectorx_plan(conn, sql, params)

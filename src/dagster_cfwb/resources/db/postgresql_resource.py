@@ -20,23 +20,25 @@ __all__ = ["PostgreSQLResource"]
 class PostgreSQLResource(SQLDatabaseResource):
     """A PostgreSQL database: run SQL, stream results as Arrow, and bulk-load tables fast.
 
-    ``copy_from_df(df, "table")`` loads a polars/pandas DataFrame, an Arrow table or a stream of
-    Arrow batches with PostgreSQL's **binary COPY** (encoded by pgpq). With ``mode="replace"`` (the
-    default) the rows go to a staging table — over ``copy_streams`` parallel connections for large
+    `copy_from_df(df, "table")` loads a polars/pandas DataFrame, an Arrow table or a stream of
+    Arrow batches with PostgreSQL's **binary COPY** (encoded by pgpq). With `mode="replace"` (the
+    default) the rows go to a staging table — over `copy_streams` parallel connections for large
     loads — that replaces the old table in one short transaction: if anything fails, the old table
     and its rows are untouched and the staging table is dropped. A missing
-    table is created from the data's columns (type table in :mod:`dagster_cfwb.transfer.pg_types`).
+    table is created from the data's columns (type table in `dagster_cfwb.transfer.pg_types`).
 
     Example:
-        .. code-block:: python
 
-            from dagster import EnvVar
-            postgresql = PostgreSQLResource(
-                host="pg.intranet.example", user="etl", password=EnvVar("PG_PASSWORD"), database="dwh",
-            )
-            postgresql.copy_from_df(df, "example")                      # replace, atomically
-            postgresql.copy_from_df(df, "stats.example", mode="upsert", keys=["id"])
-            df = postgresql.query("SELECT * FROM example WHERE year = %s", params=[2024])
+    ```python
+    from dagster import EnvVar
+    postgresql = PostgreSQLResource(
+        host="pg.intranet.example", user="etl", database="dwh",
+        password=EnvVar("PG_PASSWORD"),
+    )
+    postgresql.copy_from_df(df, "example")                      # replace, atomically
+    postgresql.copy_from_df(df, "stats.example", mode="upsert", keys=["id"])
+    df = postgresql.query("SELECT * FROM example WHERE year = %s", params=[2024])
+    ```
     """
 
     host: str = Field(
@@ -88,7 +90,7 @@ class PostgreSQLResource(SQLDatabaseResource):
     )
 
     def _connect_kwargs(self) -> dict:
-        """Keyword arguments of ``psycopg.connect`` for this server (the password included: never log them)."""
+        """Keyword arguments of `psycopg.connect` for this server (the password included: never log them)."""
         kwargs = {
             "host": self.host,
             "port": self.port,

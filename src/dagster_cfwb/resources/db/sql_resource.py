@@ -1,7 +1,7 @@
 """The verbs every SQL database resource offers, written once.
 
-An engine module (``postgresql_resource.py``, ``mysql_resource.py``…) subclasses
-:class:`SQLDatabaseResource` and provides only what differs: how to connect, how to stream a query
+An engine module (`postgresql_resource.py`, `mysql_resource.py`…) subclasses
+`SQLDatabaseResource` and provides only what differs: how to connect, how to stream a query
 as Arrow batches, how to bulk-load, and how to describe a table.
 """
 
@@ -66,8 +66,8 @@ class SQLDatabaseResource(RedactedReprMixin, dg.ConfigurableResource):
         raise NotImplementedError
 
     def _sql_dialect(self):
-        """The engine's :class:`~dagster_cfwb.transfer.sql_dialect.SqlDialect` (engines loaded by
-        :func:`~dagster_cfwb.transfer.dialect_load.load_with_dialect`)."""
+        """The engine's `dagster_cfwb.transfer.sql_dialect.SqlDialect` (engines loaded by
+        `dagster_cfwb.transfer.dialect_load.load_with_dialect`)."""
         raise NotImplementedError
 
     def _load(self, conn, stream, table: QualifiedName, mode: str, keys) -> LoadResult:
@@ -135,13 +135,13 @@ class SQLDatabaseResource(RedactedReprMixin, dg.ConfigurableResource):
             conn.close()
 
     def table_name(self, table: str, schema: str | None = None) -> QualifiedName:
-        """Validate ``table`` (or ``schema.table``) by this server's name rules; return a QualifiedName."""
+        """Validate `table` (or `schema.table`) by this server's name rules; return a QualifiedName."""
         return split_table_name(table, schema if schema is not None else None, dialect=self.dialect)
 
     def query(self, sql: str, params: Any = None, output: str = "polars"):
-        """Run a SELECT and return all rows as a DataFrame (``polars`` default, ``arrow`` or ``pandas``).
+        """Run a SELECT and return all rows as a DataFrame (`polars` default, `arrow` or `pandas`).
 
-        Values go in ``params`` (bound by the driver with the engine's placeholders, e.g. ``%s``),
+        Values go in `params` (bound by the driver with the engine's placeholders, e.g. `%s`),
         never into the SQL text.
         """
         batches = list(self.iter_batches(sql, params))
@@ -150,7 +150,7 @@ class SQLDatabaseResource(RedactedReprMixin, dg.ConfigurableResource):
     def iter_batches(
         self, sql: str, params: Any = None, batch_rows: int | None = None
     ) -> Iterator[pa.RecordBatch]:
-        """Stream a query's rows as Arrow record batches of at most ``batch_rows`` rows.
+        """Stream a query's rows as Arrow record batches of at most `batch_rows` rows.
 
         Memory stays flat however large the result: rows are fetched from a server-side cursor.
         At least one (possibly empty) batch is yielded so the schema is always known.
@@ -182,15 +182,15 @@ class SQLDatabaseResource(RedactedReprMixin, dg.ConfigurableResource):
         mode: str = "replace",
         keys: list[str] | str | None = None,
     ) -> LoadResult:
-        """Bulk-load a DataFrame, an Arrow table or a stream of Arrow batches into ``table``.
+        """Bulk-load a DataFrame, an Arrow table or a stream of Arrow batches into `table`.
 
         Args:
             data: polars or pandas DataFrame, Arrow table/reader, or an iterator of record batches.
-            table: target table name, optionally ``schema.table``.
+            table: target table name, optionally `schema.table`.
             schema: target schema (default: the engine's default schema).
-            mode: ``replace`` (the table becomes exactly the data, swapped in atomically),
-                ``append`` (add rows) or ``upsert`` (update rows whose ``keys`` exist, insert others).
-            keys: key column(s), required for ``upsert``.
+            mode: `replace` (the table becomes exactly the data, swapped in atomically),
+                `append` (add rows) or `upsert` (update rows whose `keys` exist, insert others).
+            keys: key column(s), required for `upsert`.
 
         Returns:
             LoadResult with the row count and duration.
@@ -223,8 +223,8 @@ class SQLDatabaseResource(RedactedReprMixin, dg.ConfigurableResource):
 
         Args:
             sql: the SELECT to run.
-            lakehouse: an ``AzureAdlsResource`` or ``LocalLakehouseResource``.
-            path: lakehouse path, e.g. ``"enseignement/stg/eleves.parquet"``.
+            lakehouse: an `AzureAdlsResource` or `LocalLakehouseResource`.
+            path: lakehouse path, e.g. `"enseignement/stg/eleves.parquet"`.
 
         Returns:
             ParquetWriteResult (path, rows, bytes, schema) for the asset's metadata.

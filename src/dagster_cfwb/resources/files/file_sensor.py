@@ -30,12 +30,12 @@ def _load_cursor(cursor: str | None) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def file_from_run_tags(tags: Mapping[str, str]) -> str | None:
-    """The file a run was started for by :func:`new_files_sensor` (``context.run.tags``), or None."""
+    """The file a run was started for by `new_files_sensor` (`context.run.tags`), or None."""
     return tags.get(FILE_PATH_TAG)
 
 
 def _is_stable(file: RemoteFile, previous: str | None, settle_seconds: float, now: float) -> bool:
-    """A file is stable when it did not change since the last tick and is at least ``settle_seconds`` old.
+    """A file is stable when it did not change since the last tick and is at least `settle_seconds` old.
 
     When the server gives no modification time, the file must be seen twice with the same size.
     """
@@ -62,35 +62,40 @@ def new_files_sensor(
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
     description: str | None = None,
 ) -> dg.SensorDefinition:
-    """Build a sensor that requests one run for each new or changed file matching ``pattern``.
+    """Build a sensor that requests one run for each new or changed file matching `pattern`.
 
     Each tick lists the files. A file triggers a run once it is *stable*: same size and modification
-    time as at the previous tick, and last modified at least ``settle_seconds`` ago — so a file still
+    time as at the previous tick, and last modified at least `settle_seconds` ago — so a file still
     being uploaded is skipped until it is complete. A file already processed with the same size and
     time is not processed again; if it is replaced (new size or time), it runs again. The run gets
-    the tags ``cfwb/file_path``, ``cfwb/file_size`` and ``cfwb/file_modified``.
+    the tags `cfwb/file_path`, `cfwb/file_size` and `cfwb/file_modified`.
 
     Args:
-        resource: the resource key (e.g. ``"sftp_partenaire"``) of an FTP/SFTP/NFS resource in the
+        resource: the resource key (e.g. `"sftp_partenaire"`) of an FTP/SFTP/NFS resource in the
             Definitions, or the resource object itself.
-        pattern: folder and file-name glob, e.g. ``"depots/*.csv"``.
-        target: the job or asset selection to run (``dg.AssetSelection.assets("eleves")``, a job…).
-        job: alternatively, a job (kept for symmetry with ``dg.sensor``).
-        name: sensor name (default: ``new_files_<pattern>``).
+        pattern: folder and file-name glob, e.g. `"depots/*.csv"`.
+        target: the job or asset selection to run (`dg.AssetSelection.assets("eleves")`, a job…).
+        job: alternatively, a job (kept for symmetry with `dg.sensor`).
+        name: sensor name (default: `new_files_<pattern>`).
         recursive: also watch the sub-folders of the pattern's folder.
         settle_seconds: how long a file must stay unchanged before it is processed.
         minimum_interval_seconds: time between two ticks.
         run_config: function returning the run config for a file (e.g. to pass its path to an op).
         tags: extra tags for every run.
         max_runs_per_tick: at most this many runs per tick; the others wait for the next tick.
-        default_status: ``STOPPED`` (default) or ``RUNNING`` when the code location loads.
+        default_status: `STOPPED` (default) or `RUNNING` when the code location loads.
 
     Example:
-        .. code-block:: python
 
-            sensor = new_files_sensor("sftp", "depots/*.csv", target=dg.AssetSelection.assets("stg_depots"),
-                                      settle_seconds=120)
-            defs = dg.Definitions(assets=[stg_depots], sensors=[sensor], resources={"sftp": SFTPResource(...)})
+    ```python
+    sensor = new_files_sensor(
+        "sftp", "depots/*.csv",
+        target=dg.AssetSelection.assets("stg_depots"), settle_seconds=120,
+    )
+    defs = dg.Definitions(
+        assets=[stg_depots], sensors=[sensor], resources={"sftp": SFTPResource(...)}
+    )
+    ```
     """
     key = resource if isinstance(resource, str) else None
     safe_pattern = "".join(c if c.isalnum() else "_" for c in pattern).strip("_")

@@ -1,7 +1,7 @@
 """What the FTP, SFTP and NFS resources share: listing, streaming, atomic and resumable transfers,
 retries on dropped connections, loading into the lakehouse, and errors without secrets.
 
-A protocol module only says how to open a :class:`FileSession` (connect, list a folder, read from an
+A protocol module only says how to open a `FileSession` (connect, list a folder, read from an
 offset, write, rename, delete); everything else is written once here.
 """
 
@@ -45,7 +45,7 @@ class FileServerError(OSError):
 
 
 class HostKeyError(FileServerConnectionError):
-    """The SFTP server's host key is not the one expected in ``known_hosts``."""
+    """The SFTP server's host key is not the one expected in `known_hosts`."""
 
 
 class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
@@ -71,7 +71,7 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
         raise NotImplementedError
 
     def describe(self, path: str = "") -> str:
-        """Where ``path`` lives, e.g. ``ftp://etl@files.intranet:21/inbox/x.csv`` (never a password)."""
+        """Where `path` lives, e.g. `ftp://etl@files.intranet:21/inbox/x.csv` (never a password)."""
         raise NotImplementedError
 
     def _secrets(self) -> list[str | None]:
@@ -132,12 +132,12 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
         time.sleep(delay)
 
     def _attempts(self, doing: str, work: Callable[[FileSession], Any], keep_open: bool = False) -> Any:
-        """The one retry loop of an operation: connecting and working share ``retries + 1`` attempts.
+        """The one retry loop of an operation: connecting and working share `retries + 1` attempts.
 
         A transient failure (dropped connection, timeout, refused connection, FTP 4xx, TLS cut) while
         connecting or working starts the next attempt on a new connection; anything else, or the last
-        attempt's failure, is raised: ``FileServerConnectionError`` if the connection could not be made,
-        ``FileServerError`` if the operation failed, ``FileNotFoundError`` as is.
+        attempt's failure, is raised: `FileServerConnectionError` if the connection could not be made,
+        `FileServerError` if the operation failed, `FileNotFoundError` as is.
         """
         attempts = max(self.retries, 0) + 1
         for attempt in range(1, attempts + 1):
@@ -171,15 +171,15 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
         return FileNotFoundError(f"No such file `{path}` on {self.describe()} ({self.describe(path)}).")
 
     def list(self, pattern: str = "*", recursive: bool = False) -> list[RemoteFile]:
-        """Files matching ``pattern``, with size and modification time, sorted by path.
+        """Files matching `pattern`, with size and modification time, sorted by path.
 
         Args:
-            pattern: a folder and a file-name glob, e.g. ``"inbox/*.csv"``, ``"inbox/eleves_2024.csv"``
-                or ``"*"`` (glob characters in the file name only).
+            pattern: a folder and a file-name glob, e.g. `"inbox/*.csv"`, `"inbox/eleves_2024.csv"`
+                or `"*"` (glob characters in the file name only).
             recursive: also search the sub-folders of the pattern's folder.
 
         Returns:
-            list of RemoteFile (``path``, ``size`` in bytes, ``modified`` UTC datetime).
+            list of RemoteFile (`path`, `size` in bytes, `modified` UTC datetime).
         """
         folder, name_glob = split_pattern(pattern)
 
@@ -206,11 +206,11 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
         return self._with_retries(f"Listing `{pattern}` on {self.describe()}", work)
 
     def exists(self, path: str) -> bool:
-        """True if the file ``path`` exists on the server."""
+        """True if the file `path` exists on the server."""
         return self._with_retries(f"Checking `{path}`", lambda s: s.stat(path) is not None)
 
     def stat(self, path: str) -> RemoteFile:
-        """Size and modification time of ``path``.
+        """Size and modification time of `path`.
 
         Raises:
             FileNotFoundError: there is no such file (the message names the server).
@@ -226,10 +226,10 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
 
     @contextmanager
     def open(self, path: str) -> Iterator[BinaryIO]:
-        """Stream the file ``path``: ``with ftp.open("inbox/x.csv") as f: f.read(65536)``.
+        """Stream the file `path`: `with ftp.open("inbox/x.csv") as f: f.read(65536)`.
 
         The connection is opened for the block and closed after it; nothing is kept in memory.
-        Not retried (a stream cannot be replayed); use ``download`` for a resumable copy.
+        Not retried (a stream cannot be replayed); use `download` for a resumable copy.
         """
         with self.connect() as session:
             info = session.stat(path)
@@ -245,11 +245,11 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
                     pass
 
     def download(self, path: str, local_path: str | os.PathLike) -> RemoteFile:
-        """Copy ``path`` to the local file ``local_path``, atomically, resuming after a dropped connection.
+        """Copy `path` to the local file `local_path`, atomically, resuming after a dropped connection.
 
-        Bytes go to ``.<name>.part`` beside ``local_path``, renamed only once the size matches the
-        server's: ``local_path`` never holds a partial file. After a drop, the transfer restarts from
-        the last byte received (FTP ``REST``, SFTP read offset).
+        Bytes go to `.<name>.part` beside `local_path`, renamed only once the size matches the
+        server's: `local_path` never holds a partial file. After a drop, the transfer restarts from
+        the last byte received (FTP `REST`, SFTP read offset).
 
         Returns:
             the RemoteFile that was downloaded (path, size, modified).
@@ -288,10 +288,10 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
         return info
 
     def upload(self, local_path: str | os.PathLike, path: str) -> RemoteFile:
-        """Copy the local file to ``path`` on the server under a temporary name, then rename it.
+        """Copy the local file to `path` on the server under a temporary name, then rename it.
 
-        Readers of the server (and ``new_files_sensor``) never see a half-written ``path``.
-        Missing folders are created. A failed upload removes its temporary ``.<name>.<hex>.part``
+        Readers of the server (and `new_files_sensor`) never see a half-written `path`.
+        Missing folders are created. A failed upload removes its temporary `.<name>.<hex>.part`
         (on a new connection if the old one dropped); temporary files of the same target left by
         runs that died (untouched for 2 minutes, or 4 x `timeout_seconds`) are removed first.
         """
@@ -346,7 +346,7 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
                 self._close(session)
 
     def move(self, path: str, new_path: str) -> None:
-        """Rename or move ``path`` to ``new_path`` on the server (e.g. into ``archive/`` once loaded)."""
+        """Rename or move `path` to `new_path` on the server (e.g. into `archive/` once loaded)."""
 
         def work(session: FileSession) -> None:
             if session.stat(path) is None:
@@ -359,7 +359,7 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
         self._with_retries(f"Moving `{path}` to `{new_path}` on {self.describe()}", work)
 
     def delete(self, path: str) -> bool:
-        """Delete the file ``path``; returns False if it did not exist."""
+        """Delete the file `path`; returns False if it did not exist."""
 
         def work(session: FileSession) -> bool:
             if session.stat(path) is None:
@@ -381,21 +381,23 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
         """Load a file (or every file matching a glob) from this server into one lakehouse Parquet file.
 
         Args:
-            path_or_glob: e.g. ``"inbox/eleves.csv"`` or ``"inbox/eleves_*.csv"``.
-            lakehouse: the lakehouse resource (``AzureAdlsResource`` or ``LocalLakehouseResource``).
-            lakehouse_path: e.g. ``"enseignement/stg/eleves.parquet"``.
-            format: ``csv``, ``excel``, ``json``, ``ndjson``, ``parquet``; default from the extension.
-            **options: reading options of :func:`~dagster_cfwb.transfer.file_load.load_file_to_lakehouse`
-                (``delimiter``, ``encoding``, ``decimal_comma``, ``schema``, ``sheet``…).
+            path_or_glob: e.g. `"inbox/eleves.csv"` or `"inbox/eleves_*.csv"`.
+            lakehouse: the lakehouse resource (`AzureAdlsResource` or `LocalLakehouseResource`).
+            lakehouse_path: e.g. `"enseignement/stg/eleves.parquet"`.
+            format: `csv`, `excel`, `json`, `ndjson`, `parquet`; default from the extension.
+            **options: reading options of `dagster_cfwb.transfer.file_load.load_file_to_lakehouse`
+                (`delimiter`, `encoding`, `decimal_comma`, `schema`, `sheet`…).
 
         Returns:
-            FileLoadResult; ``result.metadata`` (rows, columns, source files and SHA-256) is ready for
-            ``MaterializeResult``.
+            FileLoadResult; `result.metadata` (rows, columns, source files and SHA-256) is ready for
+            `MaterializeResult`.
 
         Example:
         ```python
-        result = sftp.to_lakehouse("inbox/eleves_*.csv", lakehouse, "enseignement/stg/eleves.parquet",
-                                   delimiter=";", encoding="windows-1252", decimal_comma=True)
+        result = sftp.to_lakehouse(
+            "inbox/eleves_*.csv", lakehouse, "enseignement/stg/eleves.parquet",
+            delimiter=";", encoding="windows-1252", decimal_comma=True,
+        )
         return dg.MaterializeResult(metadata=result.metadata)
         ```
         """

@@ -1,13 +1,13 @@
 """Listing an FTP folder on the servers people run: MLSD when offered, else LIST, else NLST.
 
-- ``MLSD`` is sent **without** ``OPTS MLST`` (vsftpd answers ``501 Option not understood`` to it, and
-  servers send their default facts anyway); facts a server leaves out are asked with ``SIZE``/``MDTM``.
-- A server without MLSD (vsftpd, older IIS) answers ``500``/``502``: the folder is listed with ``LIST``
-  (Unix ``ls -l`` or DOS/IIS lines), each file's exact time asked with ``MDTM``; if the lines cannot be
-  read, ``NLST`` plus ``SIZE``/``MDTM`` per name.
-- Only a ``550`` means "no such folder"; a ``501`` to MLSD means "try the next method" (pyftpdlib says
-  ``501`` for a missing folder, its ``LIST`` then answers the real ``550``). vsftpd lists a missing
-  folder as empty: an empty listing is confirmed with ``CWD``.
+- `MLSD` is sent **without** `OPTS MLST` (vsftpd answers `501 Option not understood` to it, and
+  servers send their default facts anyway); facts a server leaves out are asked with `SIZE`/`MDTM`.
+- A server without MLSD (vsftpd, older IIS) answers `500`/`502`: the folder is listed with `LIST`
+  (Unix `ls -l` or DOS/IIS lines), each file's exact time asked with `MDTM`; if the lines cannot be
+  read, `NLST` plus `SIZE`/`MDTM` per name.
+- Only a `550` means "no such folder"; a `501` to MLSD means "try the next method" (pyftpdlib says
+  `501` for a missing folder, its `LIST` then answers the real `550`). vsftpd lists a missing
+  folder as empty: an empty listing is confirmed with `CWD`.
 """
 
 from __future__ import annotations
@@ -31,16 +31,16 @@ _NEXT_METHOD = ("500", "501", "502", "504")
 
 
 def reply_code(error: BaseException) -> str:
-    """The three-digit FTP reply code of an ``ftplib`` error (``""`` if there is none)."""
+    """The three-digit FTP reply code of an `ftplib` error (`""` if there is none)."""
     text = str(error)
     return text[:3] if text[:3].isdigit() else ""
 
 
 def parse_ftp_time(text: str, server_timezone: tzinfo | None = None) -> datetime | None:
-    """``20240131235959`` (MDTM/MLSD ``modify``, optional fraction) as a UTC datetime.
+    """`20240131235959` (MDTM/MLSD `modify`, optional fraction) as a UTC datetime.
 
-    The standard (RFC 3659) says UTC; ``server_timezone`` is for servers that send local time
-    (vsftpd with ``use_localtime=YES``, as in Debian's shipped configuration).
+    The standard (RFC 3659) says UTC; `server_timezone` is for servers that send local time
+    (vsftpd with `use_localtime=YES`, as in Debian's shipped configuration).
     """
     try:
         naive = datetime.strptime(text[:14], "%Y%m%d%H%M%S")
@@ -52,10 +52,10 @@ def parse_ftp_time(text: str, server_timezone: tzinfo | None = None) -> datetime
 
 
 def parse_list_line(line: str) -> tuple[str, bool, int] | None:
-    """One ``LIST`` line as (name, is_folder, size); None for lines that are not an entry.
+    """One `LIST` line as (name, is_folder, size); None for lines that are not an entry.
 
-    Reads Unix ``ls -l`` lines (vsftpd, ProFTPD, Pure-FTPd) and DOS lines (IIS); a symbolic link
-    ``name -> target`` keeps its name and counts as a file.
+    Reads Unix `ls -l` lines (vsftpd, ProFTPD, Pure-FTPd) and DOS lines (IIS); a symbolic link
+    `name -> target` keeps its name and counts as a file.
     """
     match = _UNIX.match(line)
     if match:
@@ -71,7 +71,7 @@ def parse_list_line(line: str) -> tuple[str, bool, int] | None:
 
 
 class FTPLister:
-    """Lists folders over one signed-in ``ftplib.FTP``, remembering which method the server supports."""
+    """Lists folders over one signed-in `ftplib.FTP`, remembering which method the server supports."""
 
     def __init__(self, ftp: ftplib.FTP, home: str, server_timezone: tzinfo | None = None) -> None:
         self.ftp, self.home, self.tz = ftp, home, server_timezone
@@ -81,9 +81,9 @@ class FTPLister:
     def listdir(
         self, folder: str, hidden: bool = False, name_glob: str | None = None
     ) -> list[tuple[RemoteFile, bool]]:
-        """Entries of ``folder`` as (file, is_folder); ``hidden`` also asks ``LIST -a`` for dot names.
+        """Entries of `folder` as (file, is_folder); `hidden` also asks `LIST -a` for dot names.
 
-        Files whose name does not match ``name_glob`` are left out (no ``SIZE``/``MDTM`` asked for
+        Files whose name does not match `name_glob` are left out (no `SIZE`/`MDTM` asked for
         them: one round trip per matching file only, on servers without MLSD).
         """
         self._wanted = (

@@ -1,4 +1,4 @@
-"""FTP and FTPS (explicit or implicit TLS) file servers, through Python's ``ftplib`` in passive mode."""
+"""FTP and FTPS (explicit or implicit TLS) file servers, through Python's `ftplib` in passive mode."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ _CHUNK = 1 << 18
 class _FTPS(ftplib.FTP_TLS):
     """Explicit FTPS whose data connections resume the control connection's TLS session.
 
-    vsftpd (``require_ssl_reuse=YES``, its default), FileZilla Server and others refuse a data
-    connection that does not reuse the session (``522 … session reuse required``); ``ftplib`` does
+    vsftpd (`require_ssl_reuse=YES`, its default), FileZilla Server and others refuse a data
+    connection that does not reuse the session (`522 … session reuse required`); `ftplib` does
     not reuse it, this class does.
     """
 
@@ -48,7 +48,7 @@ class _FTPS(ftplib.FTP_TLS):
 
 
 class _ImplicitFTPS(_FTPS):
-    """Implicit FTPS (usually port 990): TLS from the first byte, no ``AUTH TLS``."""
+    """Implicit FTPS (usually port 990): TLS from the first byte, no `AUTH TLS`."""
 
     def connect(self, host="", port=0, timeout=-999, source_address=None):
         if host:
@@ -77,8 +77,8 @@ def _end_transfer(ftp: ftplib.FTP, conn: socket.socket) -> None:
     """Close a data connection that reached its end, then read the transfer's final reply.
 
     A failed TLS close (server cut the connection) is not an error by itself: the final reply and
-    the size check decide. The final reply is raised when it is not a success (``426``, ``451``:
-    transient; ``522``, ``550``: refused), so a refused transfer never looks like an empty file.
+    the size check decide. The final reply is raised when it is not a success (`426`, `451`:
+    transient; `522`, `550`: refused), so a refused transfer never looks like an empty file.
     """
     try:
         if isinstance(conn, ssl.SSLSocket):
@@ -91,7 +91,7 @@ def _end_transfer(ftp: ftplib.FTP, conn: socket.socket) -> None:
 
 
 class _FTPStream:
-    """A read-only binary stream over an FTP data connection; errors surface from ``read``."""
+    """A read-only binary stream over an FTP data connection; errors surface from `read`."""
 
     def __init__(self, ftp: ftplib.FTP, conn, path: str, size: int | None, where: str) -> None:
         self._ftp, self._conn, self._path, self._size, self._where = ftp, conn, path, size, where
@@ -229,11 +229,15 @@ class FTPResource(FileServerResource):
 
     Example:
     ```python
-    ftp = FTPResource(host="ftp.intranet", user="etl", password=dg.EnvVar("FTP_PASSWORD"), tls=True)
+    ftp = FTPResource(
+        host="ftp.intranet", user="etl", password=dg.EnvVar("FTP_PASSWORD"), tls=True
+    )
     for f in ftp.list("inbox/*.csv"):
         print(f.path, f.size, f.modified)
-    result = ftp.to_lakehouse("inbox/eleves.csv", lakehouse, "enseignement/stg/eleves.parquet",
-                              delimiter=";", encoding="windows-1252")
+    result = ftp.to_lakehouse(
+        "inbox/eleves.csv", lakehouse, "enseignement/stg/eleves.parquet",
+        delimiter=";", encoding="windows-1252",
+    )
     ftp.move("inbox/eleves.csv", "archive/eleves.csv")
 
     # A server that only offers implicit FTPS (TLS from the first byte):
@@ -352,8 +356,8 @@ class FTPResource(FileServerResource):
             raise
 
     def _is_transient(self, error: BaseException) -> bool:
-        """Also transient: FTP 4xx replies (``421``, ``425``, ``426``, ``451``) and a TLS connection cut
-        mid-transfer (``SSLEOFError`` and other TLS errors; a refused certificate is not transient)."""
+        """Also transient: FTP 4xx replies (`421`, `425`, `426`, `451`) and a TLS connection cut
+        mid-transfer (`SSLEOFError` and other TLS errors; a refused certificate is not transient)."""
         if isinstance(error, ssl.SSLCertVerificationError):
             return False
         return super()._is_transient(error) or isinstance(error, ftplib.error_temp | ssl.SSLError)

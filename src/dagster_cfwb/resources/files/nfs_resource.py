@@ -73,14 +73,16 @@ class _FolderSession(FileSession):
 class NFSResource(FileServerResource):
     """A shared folder mounted on the Dagster machine (NFS, SMB/CIFS or local): same verbs as FTP/SFTP.
 
-    Paths are relative to ``root`` and cannot leave it. Files are read in place (no download) when
-    loading into the lakehouse; ``upload`` writes under a temporary name then renames, so other readers
+    Paths are relative to `root` and cannot leave it. Files are read in place (no download) when
+    loading into the lakehouse; `upload` writes under a temporary name then renames, so other readers
     of the share never see a half-written file.
 
     Example:
     ```python
     share = NFSResource(root="/mnt/echanges/enseignement")
-    result = share.to_lakehouse("depots/*.xlsx", lakehouse, "enseignement/stg/depots.parquet", sheet="Données")
+    result = share.to_lakehouse(
+        "depots/*.xlsx", lakehouse, "enseignement/stg/depots.parquet", sheet="Données"
+    )
     for f in share.list("depots/*.xlsx"):
         share.move(f.path, f"archives/{f.name}")
     ```
@@ -104,5 +106,5 @@ class NFSResource(FileServerResource):
         return _FolderSession(root)
 
     def local_path(self, path: str) -> str | None:
-        """Where ``path`` is on this machine (used by ``to_lakehouse`` to read in place)."""
+        """Where `path` is on this machine (used by `to_lakehouse` to read in place)."""
         return str(_FolderSession(self._root())._path(path))

@@ -62,7 +62,7 @@ def _entry(name: str, attrs) -> tuple[RemoteFile, bool]:
 
 
 class _SFTPStream:
-    """A read-only binary stream over an open SFTP file; a lost connection raises ``ConnectionError``."""
+    """A read-only binary stream over an open SFTP file; a lost connection raises `ConnectionError`."""
 
     def __init__(self, session: _SFTPSession, handle, size: int | None) -> None:
         self._session, self._handle, self._size, self._got, self.closed = session, handle, size, 0, False
@@ -167,7 +167,7 @@ class SFTPResource(FileServerResource):
     """An SFTP server: list, download, upload and archive files, and load them into the lakehouse.
 
     Sign in with a password or a private key. The server's identity is checked against
-    ``known_hosts`` (on by default): an unknown or changed host key stops the connection with an
+    `known_hosts` (on by default): an unknown or changed host key stops the connection with an
     error showing the key the server presented, so an administrator can confirm it. Downloads are
     atomic and resume at the last byte received; uploads are written under a temporary name, then
     renamed.
@@ -178,7 +178,9 @@ class SFTPResource(FileServerResource):
         host="sftp.partner.example", user="etl", private_key=dg.EnvVar("SFTP_KEY"),
         known_hosts="sftp.partner.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI…",
     )
-    result = sftp.to_lakehouse("outbox/*.csv", lakehouse, "finances/stg/factures.parquet", delimiter=";")
+    result = sftp.to_lakehouse(
+        "outbox/*.csv", lakehouse, "finances/stg/factures.parquet", delimiter=";"
+    )
     ```
     """
 

@@ -1,6 +1,6 @@
 """Temporary names of uploads in progress, and removing the ones a failed or dead upload left behind.
 
-An upload writes ``.<name>.<8 hex>.part`` beside its target and renames it when complete. A failed
+An upload writes `.<name>.<8 hex>.part` beside its target and renames it when complete. A failed
 upload removes it; one that could not (the server went away) is removed by the next upload of the
 same target once untouched for a while (a live upload by another run keeps writing, so keeps it fresh).
 """
@@ -21,7 +21,7 @@ __all__ = ["remove_stale_uploads", "temporary_upload_name"]
 
 
 def temporary_upload_name(path: str) -> str:
-    """``inbox/x.csv`` → ``inbox/.x.csv.<8 hex>.part`` (hidden, so ``*`` globs and sensors skip it)."""
+    """`inbox/x.csv` → `inbox/.x.csv.<8 hex>.part` (hidden, so `*` globs and sensors skip it)."""
     folder, name = posixpath.split(path)
     return posixpath.join(folder, f".{name}.{secrets.token_hex(4)}.part")
 
@@ -29,9 +29,9 @@ def temporary_upload_name(path: str) -> str:
 def remove_stale_uploads(
     session: FileSession, path: str, keep: str, older_than_seconds: float, log: Callable[[str], None]
 ) -> list[str]:
-    """Remove temporary files of uploads of ``path`` untouched for ``older_than_seconds``; best effort.
+    """Remove temporary files of uploads of `path` untouched for `older_than_seconds`; best effort.
 
-    Returns the paths removed. ``keep`` (this upload's own temporary name) is never removed; nor is a
+    Returns the paths removed. `keep` (this upload's own temporary name) is never removed; nor is a
     file whose time the server does not give.
     """
     folder, name = posixpath.split(path)

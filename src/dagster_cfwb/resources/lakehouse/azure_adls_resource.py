@@ -29,7 +29,7 @@ def _sql_string(value: str) -> str:
 
 
 def native_azure_extension_path() -> str | None:
-    """Path of the pip-packaged DuckDB ``azure`` extension matching the installed DuckDB, if any."""
+    """Path of the pip-packaged DuckDB `azure` extension matching the installed DuckDB, if any."""
     try:
         import duckdb
         import duckdb_extension_azure
@@ -54,19 +54,19 @@ def _parse_connection_string(value: str) -> dict[str, str]:
 class AzureAdlsResource(LakehouseResource):
     """The lakehouse: Parquet files on Azure Data Lake Storage (or Blob Storage), queried with DuckDB.
 
-    In SQL, ``'azure://<code_location>/<layer>/<table>.parquet'`` names a file in the lakehouse
-    container (``container``, default ``lakehouse``); globs work (``azure://enseignement/stg/*.parquet``).
+    In SQL, `'azure://<code_location>/<layer>/<table>.parquet'` names a file in the lakehouse
+    container (`container`, default `lakehouse`); globs work (`azure://enseignement/stg/*.parquet`).
     Writes go through a temporary local file and one block-blob commit, so no reader ever sees a
     half-written file (Azure discards the uncommitted blocks of an interrupted upload; the next write
     removes a killed writer's local temp file). A column whose Arrow type DuckDB would read back
     changed is refused before writing; a storage error names the lakehouse path and Azure's error
     code (`FileNotFoundError`, `PermissionError`, `ConnectionError` or `OSError`).
 
-    How DuckDB reads Azure here: DuckDB's own ``INSTALL azure`` downloads the extension from the
+    How DuckDB reads Azure here: DuckDB's own `INSTALL azure` downloads the extension from the
     internet, which the platform's servers cannot do. We load the same extension from the
-    ``duckdb-extension-azure`` pip package (native, multi-threaded, ``engine="native"``); where it
-    is missing we fall back to ``adlfs`` registered in DuckDB as an fsspec filesystem
-    (``engine="fsspec"``, pure Python and slower — see ``bench/lakehouse_read.py`` for the ratio).
+    `duckdb-extension-azure` pip package (native, multi-threaded, `engine="native"`); where it
+    is missing we fall back to `adlfs` registered in DuckDB as an fsspec filesystem
+    (`engine="fsspec"`, pure Python and slower — see `bench/lakehouse_read.py` for the ratio).
 
     Example:
 
@@ -79,7 +79,8 @@ class AzureAdlsResource(LakehouseResource):
             client_secret=EnvVar("AZURE_CLIENT_SECRET"),
         ),
     )
-    # or, for Azurite and development: AzureAdlsResource(connection_string=EnvVar("AZURE_STORAGE_CONNECTION_STRING"))
+    # or, for Azurite and development:
+    AzureAdlsResource(connection_string=EnvVar("AZURE_STORAGE_CONNECTION_STRING"))
     ```
     """
 

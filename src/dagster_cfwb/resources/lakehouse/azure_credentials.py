@@ -1,4 +1,4 @@
-"""Ways to sign in to Azure Storage, as a tagged union chosen with ``kind``."""
+"""Ways to sign in to Azure Storage, as a tagged union chosen with `kind`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What every lakehouse backend shares: DuckDB over Parquet files addressed as ``azure://...``.
+"""What every lakehouse backend shares: DuckDB over Parquet files addressed as `azure://...`.
 
 A backend (Azure Data Lake Storage, a local or NFS folder) only says how DuckDB reaches its files
 and how a finished file is stored; querying, streaming, writing Parquet and errors live here.
@@ -38,7 +38,7 @@ _NO_FILES = re.compile(r'No files found that match the pattern "([^"]*)"')
 
 @dataclass(frozen=True)
 class LakehouseFile:
-    """One file of the lakehouse, as returned by ``list``."""
+    """One file of the lakehouse, as returned by `list`."""
 
     path: str  # relative to the lakehouse root, e.g. "enseignement/stg/eleves.parquet"
     size: int
@@ -66,18 +66,18 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
         raise NotImplementedError
 
     def _duckdb_location(self, path: str) -> str:
-        """Where DuckDB finds lakehouse path ``path`` (glob characters allowed)."""
+        """Where DuckDB finds lakehouse path `path` (glob characters allowed)."""
         raise NotImplementedError
 
     def _prepare_duckdb(self, con) -> None:
         """Load extensions and credentials into a fresh DuckDB connection."""
 
     def _staging_dir(self, path: str) -> str | None:
-        """Folder for the temporary file written before publishing ``path`` (None: system temp)."""
+        """Folder for the temporary file written before publishing `path` (None: system temp)."""
         return None
 
     def _store_file(self, local_file: str, path: str) -> None:
-        """Publish a finished local file at lakehouse path ``path`` atomically (it may be moved)."""
+        """Publish a finished local file at lakehouse path `path` atomically (it may be moved)."""
         raise NotImplementedError
 
     def _list(self, prefix: str) -> list[LakehouseFile]:
@@ -91,7 +91,7 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
 
     # -- shared behaviour ---------------------------------------------------------------------
     def rewrite_sql(self, sql: str) -> str:
-        """Return ``sql`` with each ``'azure://path'`` literal replaced by this backend's location."""
+        """Return `sql` with each `'azure://path'` literal replaced by this backend's location."""
         return rewrite_lakehouse_urls(sql, lambda p: self._duckdb_location(normalize_lakehouse_path(p)))
 
     @contextmanager
@@ -127,16 +127,16 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
     def query_blob_storage(self, sql: str, output: str = "polars", params: list | None = None):
         """Run DuckDB SQL over the lakehouse and return the whole result.
 
-        In the SQL, ``'azure://<code_location>/<layer>/<table>.parquet'`` names a lakehouse file;
-        globs such as ``'azure://enseignement/stg/*.parquet'`` read several at once.
+        In the SQL, `'azure://<code_location>/<layer>/<table>.parquet'` names a lakehouse file;
+        globs such as `'azure://enseignement/stg/*.parquet'` read several at once.
 
         Args:
-            sql: DuckDB SQL, e.g. ``"FROM 'azure://enseignement/stg/eleves.parquet'"``.
-            output: ``polars`` (default), ``arrow`` or ``pandas``.
-            params: values for ``?`` placeholders, bound by DuckDB (never formatted into the SQL).
+            sql: DuckDB SQL, e.g. `"FROM 'azure://enseignement/stg/eleves.parquet'"`.
+            output: `polars` (default), `arrow` or `pandas`.
+            params: values for `?` placeholders, bound by DuckDB (never formatted into the SQL).
 
         Returns:
-            A DataFrame (polars by default), so ``df.shape`` gives rows and columns.
+            A DataFrame (polars by default), so `df.shape` gives rows and columns.
 
         Raises:
             FileNotFoundError: no file matches a path in the SQL (the message names root and path).
@@ -162,21 +162,21 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
                 raise self._translate_error(e) from None
 
     def read_table(self, path: str, output: str = "polars"):
-        """Read one lakehouse file (or glob) entirely, e.g. ``read_table("enseignement/stg/eleves.parquet")``."""
+        """Read one lakehouse file (or glob) entirely, e.g. `read_table("enseignement/stg/eleves.parquet")`."""
         location = normalize_lakehouse_path(path).replace("'", "''")
         return self.query_blob_storage(f"FROM 'azure://{location}'", output=output)  # noqa: S608
 
     def write_table(self, data: Any, path: str, *, compression: str = "zstd") -> ParquetWriteResult:
-        """Write ``data`` as one Parquet file at lakehouse path ``path``, atomically.
+        """Write `data` as one Parquet file at lakehouse path `path`, atomically.
 
         Args:
             data: a polars/pandas DataFrame, an Arrow table or reader, or an iterator of Arrow record
                 batches (streamed: memory holds one Parquet row group, at most 122,880 rows or 64 MB, at a time).
-            path: e.g. ``"enseignement/stg/eleves.parquet"`` or ``"azure://enseignement/stg/eleves.parquet"``.
-            compression: Parquet compression codec (``zstd``, ``snappy``, ``gzip``, ``none``).
+            path: e.g. `"enseignement/stg/eleves.parquet"` or `"azure://enseignement/stg/eleves.parquet"`.
+            compression: Parquet compression codec (`zstd`, `snappy`, `gzip`, `none`).
 
         Returns:
-            ParquetWriteResult with the ``azure://`` path, row count, size in bytes and schema.
+            ParquetWriteResult with the `azure://` path, row count, size in bytes and schema.
 
         Raises:
             TypeError: a column has an Arrow type the lakehouse cannot store exactly (a decimal of more
@@ -206,23 +206,23 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
         return ParquetWriteResult(path=f"azure://{clean}", rows=rows, bytes=size, schema=stream.schema)
 
     def list(self, prefix: str = "") -> list[LakehouseFile]:
-        """Files under ``prefix`` (e.g. ``"enseignement/stg/"``), sorted by path."""
+        """Files under `prefix` (e.g. `"enseignement/stg/"`), sorted by path."""
         clean = strip_scheme(prefix) if prefix else ""
         if ".." in clean.split("/"):
             raise ValueError(f"Invalid lakehouse prefix {prefix!r}.")
         return sorted(self._list(clean), key=lambda f: f.path)
 
     def exists(self, path: str) -> bool:
-        """True if the lakehouse file ``path`` exists."""
+        """True if the lakehouse file `path` exists."""
         clean = normalize_lakehouse_path(path)
         return any(f.path == clean for f in self._list(clean))
 
     def delete(self, path: str) -> bool:
-        """Delete the lakehouse file ``path``; returns False if it did not exist."""
+        """Delete the lakehouse file `path`; returns False if it did not exist."""
         return self._delete(normalize_lakehouse_path(path))
 
     def table_path(self, code_location: str, layer: str, table: str) -> str:
-        """``azure://<code_location>/<layer>/<table>.parquet`` for use in SQL."""
+        """`azure://<code_location>/<layer>/<table>.parquet` for use in SQL."""
         return f"azure://{lakehouse_path(code_location, layer, table)}"
 
     def arrow_schema(self, path: str) -> pa.Schema:

@@ -16,8 +16,8 @@ __all__ = ["LocalLakehouseResource"]
 class LocalLakehouseResource(LakehouseResource):
     """Lakehouse stored as Parquet files in a local folder or NFS mount, queried with DuckDB.
 
-    It behaves exactly like `AzureAdlsResource`: ``'azure://enseignement/stg/eleves.parquet'``
-    in SQL means ``<root>/enseignement/stg/eleves.parquet``, so the same asset code runs in the demo,
+    It behaves exactly like `AzureAdlsResource`: `'azure://enseignement/stg/eleves.parquet'`
+    in SQL means `<root>/enseignement/stg/eleves.parquet`, so the same asset code runs in the demo,
     in tests and in production. Files are written aside and renamed into place, so a reader never
     sees a half-written file; the temp file of a writer killed mid-write is removed by the next write
     in that folder. A column whose Arrow type DuckDB would read back changed (a decimal of more than

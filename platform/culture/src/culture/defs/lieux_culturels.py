@@ -33,8 +33,10 @@ def demo_lieux(n: int = 120) -> pl.DataFrame:
     )
 
 
-def _published(written, table_name: str, **extra) -> dg.MaterializeResult:
-    return dg.MaterializeResult(metadata=written_table_metadata(written, table_name, **extra))
+def _published(lakehouse, written, table_name: str, **extra) -> dg.MaterializeResult:
+    return dg.MaterializeResult(
+        metadata=written_table_metadata(written, table_name, lakehouse=lakehouse, **extra)
+    )
 
 
 @dg.asset(
@@ -51,7 +53,7 @@ def _published(written, table_name: str, **extra) -> dg.MaterializeResult:
 )
 def stg_lieux(lakehouse: LakehouseResource) -> dg.MaterializeResult:
     written = lakehouse.write_table(demo_lieux(), "culture/stg/lieux.parquet")
-    return _published(written, "culture/stg/lieux", source="demo source (generated rows)")
+    return _published(lakehouse, written, "culture/stg/lieux", source="demo source (generated rows)")
 
 
 @dg.asset(
@@ -68,7 +70,9 @@ def slv_lieux(lakehouse: LakehouseResource) -> dg.MaterializeResult:
         "SELECT id_lieu, nom, lower(type) AS type, commune, coalesce(places, 0)::INTEGER AS places "
         "FROM 'azure://culture/stg/lieux.parquet'"
     )
-    return _published(lakehouse.write_table(cleaned, "culture/slv/lieux.parquet"), "culture/slv/lieux")
+    return _published(
+        lakehouse, lakehouse.write_table(cleaned, "culture/slv/lieux.parquet"), "culture/slv/lieux"
+    )
 
 
 @dg.asset(
@@ -87,7 +91,10 @@ def gld_lieux_par_commune(lakehouse: LakehouseResource) -> dg.MaterializeResult:
     )
     written = lakehouse.write_table(summary, "culture/gld/lieux_par_commune.parquet")
     return _published(
-        written, "culture/gld/lieux_par_commune", dashboard_url="https://vizu.intranet.example/culture"
+        lakehouse,
+        written,
+        "culture/gld/lieux_par_commune",
+        dashboard_url="https://vizu.intranet.example/culture",
     )
 
 

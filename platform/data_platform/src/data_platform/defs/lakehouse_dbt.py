@@ -23,7 +23,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from dagster_cfwb.cli.platform_layout import dbt_manifest_is_current
-from dagster_cfwb.metadata import table_metadata
+from dagster_cfwb.metadata import lakehouse_location, table_metadata
 from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
 from dagster_cfwb.resources.lakehouse.azure_adls_resource import AzureAdlsResource
 from dagster_cfwb.resources.lakehouse.lakehouse_base import LakehouseResource
@@ -114,7 +114,7 @@ def _lakehouse_file_metadata(lakehouse: LakehouseResource, key: dg.AssetKey) -> 
         schema=empty.schema,
         rows=rows.column("n")[0].as_py(),
         table_name="/".join(key.path),
-        lakehouse_path=url,
+        lakehouse_path=lakehouse_location(lakehouse, path),
         source="dbt model (platform/data_platform/dbt_project)",
     )
 
@@ -143,7 +143,7 @@ def pg_offre_par_commune(
             schema=table.schema,
             rows=loaded.rows,
             table_name=f"{postgresql.database}.public.offre_par_commune",
-            source="azure://data_platform/gld/offre_par_commune.parquet",
+            source=lakehouse_location(lakehouse, "data_platform/gld/offre_par_commune.parquet"),
             seconds=loaded.seconds,
             dashboard_url="https://vizu.intranet.example/offre-communale",
         )

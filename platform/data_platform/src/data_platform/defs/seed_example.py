@@ -10,7 +10,7 @@ import dagster as dg
 import polars as pl
 from dagster import MaterializeResult, MetadataValue, asset
 
-from dagster_cfwb.metadata import table_metadata
+from dagster_cfwb.metadata import lakehouse_location, table_metadata
 from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
 from dagster_cfwb.resources.lakehouse.azure_adls_resource import AzureAdlsResource
 from dagster_cfwb.resources.lakehouse.lakehouse_base import LakehouseResource
@@ -50,7 +50,7 @@ def stg_example(context: dg.AssetExecutionContext, azure_adls: LakehouseResource
             schema=written.schema,
             rows=written.rows,
             table_name="code_location/stg/example",
-            lakehouse_path=f"azure://{written.path.removeprefix('azure://')}",
+            lakehouse_path=lakehouse_location(azure_adls, written.path),
             bytes=written.bytes,
             source="generated in-process (demo rows)",
         )

@@ -46,8 +46,10 @@ def demo_etablissements(n: int = 240) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-def _published(written, table_name: str, **extra) -> dg.MaterializeResult:
-    return dg.MaterializeResult(metadata=written_table_metadata(written, table_name, **extra))
+def _published(lakehouse, written, table_name: str, **extra) -> dg.MaterializeResult:
+    return dg.MaterializeResult(
+        metadata=written_table_metadata(written, table_name, lakehouse=lakehouse, **extra)
+    )
 
 
 @dg.asset(
@@ -66,7 +68,9 @@ def stg_etablissements(
 ) -> dg.MaterializeResult:
     written = lakehouse.write_table(demo_etablissements(), "enseignement/stg/etablissements.parquet")
     context.log.info(f"Imported {written.rows} schools")
-    return _published(written, "enseignement/stg/etablissements", source="demo source (generated rows)")
+    return _published(
+        lakehouse, written, "enseignement/stg/etablissements", source="demo source (generated rows)"
+    )
 
 
 @dg.asset(
@@ -90,7 +94,7 @@ def slv_etablissements(lakehouse: LakehouseResource) -> dg.MaterializeResult:
         """
     )
     written = lakehouse.write_table(cleaned, "enseignement/slv/etablissements.parquet")
-    return _published(written, "enseignement/slv/etablissements")
+    return _published(lakehouse, written, "enseignement/slv/etablissements")
 
 
 @dg.asset(
@@ -112,7 +116,9 @@ def gld_etablissements_par_commune(lakehouse: LakehouseResource) -> dg.Materiali
         """
     )
     written = lakehouse.write_table(summary, "enseignement/gld/etablissements_par_commune.parquet")
-    return _published(written, "enseignement/gld/etablissements_par_commune", dashboard_url=DASHBOARD)
+    return _published(
+        lakehouse, written, "enseignement/gld/etablissements_par_commune", dashboard_url=DASHBOARD
+    )
 
 
 @dg.asset(

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import dagster as dg
 import polars as pl
 
-from dagster_cfwb.metadata import table_metadata
+from dagster_cfwb.metadata import lakehouse_location, table_metadata
 from dagster_cfwb.resources.lakehouse.lakehouse_base import LakehouseResource
 
 from .etablissements import OWNERS, TRANSIENT_RETRY
@@ -64,7 +64,7 @@ def stg_inscriptions(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
             schema=written.schema,
             rows=rows,
             table_name="enseignement/stg/inscriptions",
-            lakehouse_path="azure://enseignement/stg/inscriptions/*.parquet",
+            lakehouse_path=lakehouse_location(lakehouse, "enseignement/stg/inscriptions/*.parquet"),
             source="demo source (generated rows)",
             extra={"days": files},
         )

@@ -1,8 +1,8 @@
-"""Ways to sign in to a REST API, as config models tagged with ``type``, and their httpx auth flows.
+"""Ways to sign in to a REST API, as config models tagged with `type`, and their httpx auth flows.
 
-``none``, ``bearer`` (a fixed token), ``basic`` (user name and password), ``api_key`` (in a header or a
-query parameter) and ``oauth2_client_credentials`` (a token fetched from the token URL, cached, renewed
-before it expires and once more if the API answers 401). The flows plug into httpx's ``Auth`` hook, so
+`none`, `bearer` (a fixed token), `basic` (user name and password), `api_key` (in a header or a
+query parameter) and `oauth2_client_credentials` (a token fetched from the token URL, cached, renewed
+before it expires and once more if the API answers 401). The flows plug into httpx's `Auth` hook, so
 the token request goes through the same connection pool, timeouts and TLS settings as the API calls.
 """
 
@@ -46,7 +46,7 @@ class NoAuth(dg.Config):
 
 
 class BearerAuth(RedactedReprMixin, dg.Config):
-    """A fixed access token sent as ``Authorization: Bearer <token>``."""
+    """A fixed access token sent as `Authorization: Bearer <token>`."""
 
     type: Literal["bearer"] = "bearer"
     token: str = Field(description="The access token. Always pass it as `EnvVar('…')` / `{{ env('…') }}`.")
@@ -78,8 +78,8 @@ class ApiKeyAuth(RedactedReprMixin, dg.Config):
 class OAuth2ClientCredentials(RedactedReprMixin, dg.Config):
     """OAuth2 "client credentials" sign-in (machine to machine), as used by Entra ID, Keycloak, Apigee…
 
-    The token is requested from ``token_url`` on the first call, reused while it is valid, renewed
-    ``refresh_margin_seconds`` before it expires (at most half its lifetime before), and renewed once
+    The token is requested from `token_url` on the first call, reused while it is valid, renewed
+    `refresh_margin_seconds` before it expires (at most half its lifetime before), and renewed once
     more if the API still answers 401.
     """
 
@@ -115,7 +115,7 @@ AUTH_TYPES = ("none", "bearer", "basic", "api_key", "oauth2_client_credentials")
 
 
 def basic_auth_header(username: str, password: str) -> str:
-    """``Basic <base64(username:password)>`` (RFC 7617)."""
+    """`Basic <base64(username:password)>` (RFC 7617)."""
     raw = f"{username}:{password}".encode()
     return "Basic " + base64.b64encode(raw).decode("ascii")
 
@@ -255,10 +255,10 @@ class OAuth2ClientCredentialsFlow(httpx.Auth):
 
 
 def build_httpx_auth(config: RestAuth) -> httpx.Auth | None:
-    """The httpx auth object for a config model (None for ``type: none``).
+    """The httpx auth object for a config model (None for `type: none`).
 
     Raises:
-        ValueError: an unknown auth ``type``.
+        ValueError: an unknown auth `type`.
     """
     if isinstance(config, NoAuth):
         return None

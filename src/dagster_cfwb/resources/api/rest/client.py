@@ -1,6 +1,6 @@
 """A plain-Python REST client: httpx underneath, with auth, retries, rate limiting and pagination.
 
-No Dagster here: :class:`RestApiResource` builds a :class:`RestClient` from its config and hands it
+No Dagster here: `RestApiResource` builds a `RestClient` from its config and hands it
 out, and unit tests use it directly.
 """
 
@@ -79,14 +79,14 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
 
 
 class RestClient:
-    """Call one REST API: ``request``, ``get_json`` and ``iter_pages``, with retries and secrets masked.
+    """Call one REST API: `request`, `get_json` and `iter_pages`, with retries and secrets masked.
 
     Args:
-        base_url: root of the API, e.g. ``https://api.example/v1``; paths are joined to it.
-        auth: an auth config model (``NoAuth``, ``BearerAuth``, ``OAuth2ClientCredentials``…).
-        headers: headers sent with every request (e.g. ``Accept``).
+        base_url: root of the API, e.g. `https://api.example/v1`; paths are joined to it.
+        auth: an auth config model (`NoAuth`, `BearerAuth`, `OAuth2ClientCredentials`…).
+        headers: headers sent with every request (e.g. `Accept`).
         timeout_seconds: connect/read/write timeout of one attempt.
-        retry: when and how long to retry (see :class:`RetryPolicy`).
+        retry: when and how long to retry (see `RetryPolicy`).
         requests_per_second: upper bound on the request rate (None: no limit).
         verify: check the server's TLS certificate (True), a CA bundle path, or False (never in production).
     """
@@ -147,7 +147,7 @@ class RestClient:
         return self._auth.tokens_fetched if isinstance(self._auth, OAuth2ClientCredentialsFlow) else 0
 
     def secrets(self, url: object = None) -> list[str | None]:
-        """Secret values to mask: those of the auth settings, and those in ``url``'s query string."""
+        """Secret values to mask: those of the auth settings, and those in `url`'s query string."""
         found = auth_secrets(self._auth_config, self._auth)
         return found + secret_query_values(url, self._secret_params) if url is not None else found
 
@@ -156,7 +156,7 @@ class RestClient:
 
     def _drop_key_off_host(self, request: httpx.Request) -> None:
         """Keep an API key (header or query parameter) from following a redirect to another host (httpx
-        only strips ``Authorization``); an upgrade from http to https on the same host keeps it, as httpx does."""
+        only strips `Authorization`); an upgrade from http to https on the same host keeps it, as httpx does."""
         if self._key_header is None and not self._secret_params:
             return
         base, url = self._client.base_url, request.url
@@ -194,7 +194,7 @@ class RestClient:
         Raises:
             RestApiHttpError: 4xx other than 401/429, at once (status, masked URL, start of the body).
             RestApiAuthError: 401 (after one token renewal for OAuth2) or the token endpoint refused.
-            RestApiRetriesExhausted: still failing after ``max_retries`` retries.
+            RestApiRetriesExhausted: still failing after `max_retries` retries.
         """
         url = self._url(path)
         log = dg.get_dagster_logger()
@@ -257,7 +257,7 @@ class RestClient:
         return safe_snippet(text, self.secrets(), limit=500)
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        """GET ``path`` and return its JSON body (dict or list).
+        """GET `path` and return its JSON body (dict or list).
 
         Raises:
             RestApiPageError: the body is not valid JSON (the message names the URL).
@@ -330,14 +330,14 @@ class RestClient:
         *,
         max_pages: int | None = None,
     ) -> Iterator[list]:
-        """Yield the records of each page, one list per page, following ``paginator``.
+        """Yield the records of each page, one list per page, following `paginator`.
 
         Each page is requested (and retried) until it succeeds, then yielded exactly once, so a
         retried page never appears twice. A paginator that asks for the same page twice in a row
         stops with an error instead of looping forever.
 
         Raises:
-            RestApiPageError: a page is not JSON, ``record_path`` matches nothing, or the records are
+            RestApiPageError: a page is not JSON, `record_path` matches nothing, or the records are
                 not a list; the message names the URL and the page number.
         """
         walker = parse_paginator(paginator)

@@ -44,7 +44,7 @@ class RestApiRetriesExhausted(RestApiError):
 
 
 class RestApiPageError(RestApiError, ValueError):
-    """A page could not be read as records: not JSON, ``record_path`` matches nothing, or not a list.
+    """A page could not be read as records: not JSON, `record_path` matches nothing, or not a list.
 
     Attributes:
         url: the page URL, with secret query parameters masked.

@@ -1,4 +1,4 @@
-"""Read a value out of a JSON body by a dotted path such as ``data.items`` or ``links.next.href``."""
+"""Read a value out of a JSON body by a dotted path such as `data.items` or `links.next.href`."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ MISSING: Any = _Missing()
 
 
 def get_path(body: Any, path: str | None) -> Any:
-    """The value at ``path`` in ``body``, or :data:`MISSING` when a step does not exist.
+    """The value at `path` in `body`, or `MISSING` when a step does not exist.
 
-    Steps are separated by dots; a step that is a whole number indexes a list (``results.0.id``).
-    An empty path (``None`` or ``""``) returns the body itself.
+    Steps are separated by dots; a step that is a whole number indexes a list (`results.0.id`).
+    An empty path (`None` or `""`) returns the body itself.
 
     Example:
         >>> get_path({"data": {"items": [1, 2]}}, "data.items")

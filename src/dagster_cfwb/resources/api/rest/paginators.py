@@ -1,8 +1,8 @@
-"""How to walk the pages of an API, as config models tagged with ``type``.
+"""How to walk the pages of an API, as config models tagged with `type`.
 
-``page_number`` (``?page=1,2,3…``), ``offset`` (``?offset=0&limit=100``, then 100, 200…), ``cursor``
-(the next cursor read from the body), ``next_url`` (the next page's URL read from the body),
-``link_header`` (RFC 8288 ``Link: <…>; rel="next"``) and ``none`` (one request). Each model decides,
+`page_number` (`?page=1,2,3…`), `offset` (`?offset=0&limit=100`, then 100, 200…), `cursor`
+(the next cursor read from the body), `next_url` (the next page's URL read from the body),
+`link_header` (RFC 8288 `Link: <…>; rel="next"`) and `none` (one request). Each model decides,
 from the page just read, what to request next — or that the walk is over.
 """
 
@@ -65,10 +65,10 @@ class NoPaginator(dg.Config):
 
 
 class PageNumberPaginator(dg.Config):
-    """Pages numbered 1, 2, 3… in a query parameter (``?page=2&per_page=100``).
+    """Pages numbered 1, 2, 3… in a query parameter (`?page=2&per_page=100`).
 
-    Stops at an empty page, at the total number of pages when ``total_pages_path`` is given, or else
-    at a page shorter than ``page_size``.
+    Stops at an empty page, at the total number of pages when `total_pages_path` is given, or else
+    at a page shorter than `page_size`.
     """
 
     type: Literal["page_number"] = "page_number"
@@ -107,10 +107,10 @@ class PageNumberPaginator(dg.Config):
 
 
 class OffsetPaginator(dg.Config):
-    """``?offset=0&limit=100``, then ``offset=100``, ``200``…
+    """`?offset=0&limit=100`, then `offset=100`, `200`…
 
-    Stops at an empty page, when ``offset`` reaches the total given at ``total_path``, or (without
-    ``total_path``) at a page shorter than ``limit``.
+    Stops at an empty page, when `offset` reaches the total given at `total_path`, or (without
+    `total_path`) at a page shorter than `limit`.
     """
 
     type: Literal["offset"] = "offset"
@@ -146,7 +146,7 @@ class OffsetPaginator(dg.Config):
 
 
 class CursorPaginator(dg.Config):
-    """The body names the next page's cursor (``{"items": […], "next_cursor": "abc"}``); sent back as ``?cursor=abc``.
+    """The body names the next page's cursor (`{"items": […], "next_cursor": "abc"}`); sent back as `?cursor=abc`.
 
     Stops when the cursor is missing, null or empty, or the page has no records.
     """
@@ -171,7 +171,7 @@ class CursorPaginator(dg.Config):
 
 
 class NextUrlPaginator(dg.Config):
-    """The body holds the next page's full URL (``{"results": […], "next": "https://…?page=3"}``), as in Django REST APIs.
+    """The body holds the next page's full URL (`{"results": […], "next": "https://…?page=3"}`), as in Django REST APIs.
 
     Stops when that URL is missing, null or empty. A relative URL is resolved against the current page.
     """
@@ -192,7 +192,7 @@ class NextUrlPaginator(dg.Config):
 
 
 class LinkHeaderPaginator(dg.Config):
-    """The next page's URL is in the ``Link`` response header (RFC 8288), as in the GitHub and GitLab APIs."""
+    """The next page's URL is in the `Link` response header (RFC 8288), as in the GitHub and GitLab APIs."""
 
     type: Literal["link_header"] = "link_header"
     rel: str = Field(default="next", description='Link relation that names the next page (`rel="next"`).')
@@ -220,10 +220,10 @@ _ADAPTER: TypeAdapter = TypeAdapter(Paginator)
 
 
 def parse_paginator(value: Any) -> Paginator:
-    """Accept a paginator model, a dict with a ``type`` key (as in YAML), a type name, or None (``none``).
+    """Accept a paginator model, a dict with a `type` key (as in YAML), a type name, or None (`none`).
 
     Raises:
-        ValueError: unknown ``type`` or invalid settings; the message lists the valid types.
+        ValueError: unknown `type` or invalid settings; the message lists the valid types.
     """
     if value is None:
         return NoPaginator()

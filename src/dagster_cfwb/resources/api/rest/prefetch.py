@@ -1,7 +1,7 @@
 """Fetch the next pages on a background thread while the caller converts the current one.
 
 Network waits release the GIL, so while one page's records are typed and written to Parquet, the
-next page is already being downloaded and parsed. At most ``depth`` pages wait in the queue, so
+next page is already being downloaded and parsed. At most `depth` pages wait in the queue, so
 memory stays bounded; an error on either side stops both and is raised to the caller.
 """
 
@@ -24,7 +24,7 @@ class _Failure:
 
 
 def prefetch(make_iterator: Callable[[], Iterator[T]], depth: int = 2) -> Iterator[T]:
-    """Yield the items of ``make_iterator()``, produced on a background thread ``depth`` items ahead.
+    """Yield the items of `make_iterator()`, produced on a background thread `depth` items ahead.
 
     The iterator is created, consumed and closed on that thread (so a client it opens is also
     closed there). If the caller stops early, the producer is told to stop and is joined.

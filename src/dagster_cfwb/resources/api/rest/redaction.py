@@ -21,7 +21,7 @@ def _is_secret_param(name: str, extra: Iterable[str]) -> bool:
 
 
 def mask_url(url: object, secret_params: Iterable[str] = ()) -> str:
-    """``url`` with the values of secret-looking query parameters (``api_key``, ``token``…) replaced by ``**********``.
+    """`url` with the values of secret-looking query parameters (`api_key`, `token`…) replaced by `**********`.
 
     Example:
         >>> mask_url("https://api.example/items?page=2&api_key=abc123")
@@ -44,7 +44,7 @@ def mask_url(url: object, secret_params: Iterable[str] = ()) -> str:
 
 
 def secret_query_values(url: object, secret_params: Iterable[str] = ()) -> list[str]:
-    """The values of the secret-looking query parameters of ``url`` (to mask them wherever they are echoed)."""
+    """The values of the secret-looking query parameters of `url` (to mask them wherever they are echoed)."""
     try:
         query = urlsplit(str(url)).query
     except ValueError:
@@ -55,14 +55,14 @@ def secret_query_values(url: object, secret_params: Iterable[str] = ()) -> list[
 
 
 def safe_snippet(text: str, secrets: Iterable[str | None], limit: int = 300) -> str:
-    """The first ``limit`` characters of a response body, one line, with known secret values masked."""
+    """The first `limit` characters of a response body, one line, with known secret values masked."""
     clean = redact(text, list(secrets))
     clean = " ".join(clean.split())
     return clean if len(clean) <= limit else clean[:limit] + "…"
 
 
 class _HttpxUrlFilter(logging.Filter):
-    """Rewrites httpx's ``HTTP Request: GET <url>`` log lines with secret query values masked."""
+    """Rewrites httpx's `HTTP Request: GET <url>` log lines with secret query values masked."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args and isinstance(record.args, tuple):
@@ -80,7 +80,7 @@ _installed = False
 
 
 def install_httpx_log_redaction() -> None:
-    """Attach (once) a filter to the ``httpx`` logger so request URLs it logs have their query secrets masked."""
+    """Attach (once) a filter to the `httpx` logger so request URLs it logs have their query secrets masked."""
     global _installed
     if not _installed:
         logging.getLogger("httpx").addFilter(_HttpxUrlFilter())

@@ -26,7 +26,7 @@ def is_retryable_error(error: BaseException) -> bool:
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delay in seconds or an HTTP date); None if absent/invalid."""
+    """Seconds to wait from a `Retry-After` header (delay in seconds or an HTTP date); None if absent/invalid."""
     if not value:
         return None
     value = value.strip()
@@ -48,8 +48,8 @@ class RetryPolicy:
 
     Attributes:
         max_retries: retries after the first attempt (0: never retry).
-        backoff_seconds: first wait; the n-th retry waits ``backoff_seconds * 2**(n-1)``, plus up to
-            50 % random jitter, capped at ``max_backoff_seconds``.
+        backoff_seconds: first wait; the n-th retry waits `backoff_seconds * 2**(n-1)`, plus up to
+            50 % random jitter, capped at `max_backoff_seconds`.
         max_backoff_seconds: longest wait between two attempts, including a server's Retry-After.
     """
 
@@ -58,7 +58,7 @@ class RetryPolicy:
     max_backoff_seconds: float = 60.0
 
     def delay(self, retry_number: int, retry_after: float | None = None) -> float:
-        """Seconds to wait before retry number ``retry_number`` (1-based)."""
+        """Seconds to wait before retry number `retry_number` (1-based)."""
         if retry_after is not None:
             return min(retry_after, self.max_backoff_seconds)
         base = self.backoff_seconds * (2 ** max(retry_number - 1, 0))
@@ -66,7 +66,7 @@ class RetryPolicy:
 
 
 class RateLimiter:
-    """Spaces request starts at least ``1 / requests_per_second`` seconds apart (thread-safe)."""
+    """Spaces request starts at least `1 / requests_per_second` seconds apart (thread-safe)."""
 
     def __init__(self, requests_per_second: float | None):
         self._interval = 1.0 / requests_per_second if requests_per_second else 0.0

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -169,7 +170,7 @@ def test_analyst_walkthrough(tmp_path, pg_config, new_schema):
     with clock.step("cfwb check (clean)"):
         check = cli("cfwb", "check")
     assert check.returncode == 0, check.stdout + check.stderr
-    assert check.stdout.startswith("cfwb check: OK, 8 defs.yaml files"), check.stdout
+    assert check.stdout.startswith("cfwb check: OK, "), check.stdout
 
     messages: dict[str, str] = {}
 
@@ -203,14 +204,14 @@ def test_analyst_walkthrough(tmp_path, pg_config, new_schema):
         "'file', 'api'; found 'fichier'." in out
     ), out
     assert "       6 |         kind: fichier" in out
-    assert "1 problem in 8 defs.yaml files" in out
+    assert re.search(r"\ncfwb check: 1 problem in \d+ defs.yaml files", out), out
 
     out = mistake("missing required field", export_yaml, f"      table: {new_schema}.subventions\n", "")
     assert (
         "- src/enseignement/defs/export_subventions/defs.yaml, line 5, field `exports[0].table`: "
-        "required field `table` is missing: Database table written, `table` or `schema.table`" in out
+        "required field `table` is missing: " in out
     ), out
-    assert "1 problem in 8 defs.yaml files" in out
+    assert re.search(r"\ncfwb check: 1 problem in \d+ defs.yaml files", out), out
 
     out = mistake("indentation", import_yaml, "        layer: stg", "       layer: stg")
     assert f"- {where}, line 13: `layer:` is indented 1 space less than `code_location:` (line 12)" in out, (
@@ -218,7 +219,7 @@ def test_analyst_walkthrough(tmp_path, pg_config, new_schema):
     )
     assert "keys of one block must line up" in out
     assert "      13 |        layer: stg\n         |        ^" in out
-    assert "1 problem in 8 defs.yaml files" in out
+    assert re.search(r"\ncfwb check: 1 problem in \d+ defs.yaml files", out), out
 
     with clock.step("cfwb check (fixed)"):
         check = cli("cfwb", "check")

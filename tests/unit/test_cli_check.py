@@ -159,6 +159,17 @@ def test_one_path_given_as_a_file_or_defs_folder(location):
     assert _check(location / "src/enseignement/defs/qualite")[0] == 0
 
 
+def test_one_folder_knows_the_resource_keys_declared_in_another(location):
+    # `partage_enseignement` is declared in defs/ressources/defs.yaml, not in the folder checked.
+    code, problems, text = _check(location / "src/enseignement/defs/import_partage")
+    assert (code, problems) == (0, []), text
+    assert "OK, 1 defs.yaml file checked" in text
+    _edit(location, IMPORT, "kind: file", "kind: fichier")
+    _edit(location, RESOURCES, "kind: nfs", "kind: nfss")  # another file's problem is not shown here
+    code, problems, _ = _check(location / IMPORT)
+    assert code == 1 and len(problems) == 1 and "found 'fichier'" in problems[0]
+
+
 def test_location_load_reports_yaml_syntax_without_pyyaml_traceback(location):
     """What `dg check defs --no-check-yaml` and `dagster dev` show: our message, raised before Dagster parses."""
     _edit(location, IMPORT, "      target: {", "     target: {")

@@ -41,18 +41,29 @@ def run_check(path: str | Path | None = None, *, out: TextIO | None = None) -> i
     by_project: dict[Path | None, list[Path]] = defaultdict(list)
     for file in files:
         by_project[find_project_root(file)].append(file)
-    problems, not_checked, components = [], [], 0
+    problems, not_checked, components, narrowed = [], [], 0, False
     for project_root, project_files in by_project.items():
-        report = check_defs_files(project_files, project_root)
-        problems.extend(report.all_problems)
+        # One file or folder of a location is checked with all the others: a `resource_key` declared
+        # in `defs/ressources/defs.yaml` is then known; only the problems of `project_files` are shown.
+        everything = find_defs_files(project_root) if project_root is not None else []
+        if set(project_files) < set(everything):
+            narrowed = True
+            report = check_defs_files(everything, project_root)
+            wanted = tuple(f"{Path(f).resolve()}{sep}" for f in project_files for sep in (",", ":"))
+            problems.extend(p for p in report.all_problems if p.startswith(wanted))
+        else:
+            report = check_defs_files(project_files, project_root)
+            problems.extend(report.all_problems)
+            components += report.components
         not_checked.extend(report.not_checked)
-        components += report.components
     for problem in problems:
         print(f"- {_relative(problem)}", file=out)
     for item in not_checked:
         print(f"  not checked: {_relative(item)}", file=out)
     seconds = time.perf_counter() - started
-    counted = f"{len(files)} defs.yaml file{'s' if len(files) != 1 else ''}, {components} component{'s' if components != 1 else ''}"
+    counted = f"{len(files)} defs.yaml file{'s' if len(files) != 1 else ''}"
+    if not narrowed:
+        counted += f", {components} component{'s' if components != 1 else ''}"
     if problems:
         print(
             f"cfwb check: {len(problems)} problem{'s' if len(problems) > 1 else ''} in {counted} ({seconds:.1f} s)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,9 @@ def test_scaffold_wires_every_platform_file(platform_copy):
     assert not re.search(r"\{\{(name|NAME|dist_name|description)\}\}", text)  # every placeholder filled
     summary = created.summary()
     assert "cfwb run src/mobilite_urbaine/defs/exemple_communes" in summary  # .venv/bin/cfwb: no activation
+    # the test runs with this install's python (plain `pytest` is found only in an activated .venv)
+    assert f"{sys.executable} -m pytest {folder / 'tests'}" in summary
+    assert not re.search(r"^\s*pytest ", summary, re.MULTILINE)
     # the UI command `cfwb demo` prints: the demo's instance and lakehouse, not a bare `dagster dev`
     home = platform_copy / ".dagster_home"
     assert f"DAGSTER_HOME={home}" in summary and f"CFWB_LAKEHOUSE_ROOT={home / 'lakehouse'}" in summary

@@ -82,3 +82,93 @@ def test_load_error_is_the_components_message_not_dagsters_tree():
     except ComponentTreeException as e:
         message = _plain_message(e)
     assert message == str(yaml_error)
+
+
+@pytest.fixture
+def preview_platform(tmp_path, monkeypatch):
+    """A copy of platform/ with no PostgreSQL configured; the environment and imports restored after."""
+    import shutil
+    import sys
+
+    platform = tmp_path / "platform"
+    shutil.copytree(PLATFORM, platform, ignore=shutil.ignore_patterns(".dagster_home", "target", "logs"))
+    for name in ("CFWB_PG_HOST", "CFWB_PG_PORT", "CFWB_PG_USER", "CFWB_PG_DATABASE", "CFWB_PG_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "unused"))  # restored after the test
+    monkeypatch.setenv("CFWB_LAKEHOUSE_ROOT", str(tmp_path / "lakehouse"))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for module in [m for m in sys.modules if m == "enseignement" or m.startswith("enseignement.")]:
+        monkeypatch.delitem(sys.modules, module)
+    yield platform
+    for module in [m for m in sys.modules if m == "enseignement" or m.startswith("enseignement.")]:
+        del sys.modules[module]
+
+
+def _started(monkeypatch, server=None) -> list:
+    """Record each start of the embedded PostgreSQL (refused unless `server` is given)."""
+    import dagster_cfwb.cli.demo as demo
+
+    calls = []
+
+    def start(data_dir):
+        calls.append(data_dir)
+        if server is None:
+            raise AssertionError("the embedded PostgreSQL was started")
+        return server
+
+    monkeypatch.setattr(demo, "start_embedded_postgres", start)
+    return calls
+
+
+def test_preview_of_a_file_import_and_an_export_starts_no_postgres(preview_platform, monkeypatch):
+    import io
+    import time
+
+    from dagster_cfwb.cli.run import run_target
+
+    calls = _started(monkeypatch)
+    out = io.StringIO()
+    started = time.monotonic()
+    run_target(
+        ["src/enseignement/defs/import_partage", "enseignement/pg/gld_classes_par_commune"],
+        preview=True,
+        platform_dir=preview_platform,
+        cwd=preview_platform / "enseignement",
+        out=out,
+    )
+    print(f"preview without PostgreSQL: {time.monotonic() - started:.1f} s")
+    assert calls == []
+    text = out.getvalue()
+    assert "Athénée royal de Namur" in text and "PostgreSQL" not in text
+    assert "is not built yet" in text  # the export reads the lakehouse only
+
+
+@pytest.mark.postgres
+def test_preview_of_a_database_import_starts_postgres(preview_platform, monkeypatch, pg_config):
+    import io
+
+    from dagster_cfwb.cli.embedded_postgres import EmbeddedPostgres
+    from dagster_cfwb.cli.run import run_target
+
+    if pg_config.get("password"):
+        pytest.skip("the stand-in embedded server has no password")
+    server = EmbeddedPostgres(
+        Path("/nonexistent"),
+        pg_config["host"],
+        int(pg_config["port"]),
+        pg_config["user"],
+        pg_config["database"],
+    )
+    calls = _started(monkeypatch, server)
+    out = io.StringIO()
+    run_target(
+        "enseignement/stg/classes",
+        preview=True,
+        platform_dir=preview_platform,
+        cwd=preview_platform / "enseignement",
+        out=out,
+    )
+    assert len(calls) == 1
+    assert "rows of database" in out.getvalue() and "2026-01-01 00:01:00" in out.getvalue()

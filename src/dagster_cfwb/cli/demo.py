@@ -33,7 +33,14 @@ from dagster_cfwb.cli.platform_layout import (
     read_workspace,
 )
 
-__all__ = ["DemoReport", "planned_checks", "prepare_demo_environment", "run_demo", "ui_command"]
+__all__ = [
+    "DemoReport",
+    "planned_checks",
+    "prepare_demo_environment",
+    "prepare_demo_postgres",
+    "run_demo",
+    "ui_command",
+]
 
 BACKFILL_DAYS = 7
 # Step logs (e.g. "Imported 245 schools", dbt's lines) but not Dagster's DEBUG event lines.
@@ -58,8 +65,17 @@ class DemoReport:
         return not self.failed_steps and not self.checks_failed
 
 
-def prepare_demo_environment(platform_dir: Path, out) -> tuple[dict[str, str], bool]:
+def prepare_demo_environment(
+    platform_dir: Path, out, *, postgres: bool = True
+) -> tuple[dict[str, str], bool]:
     """Set DAGSTER_HOME, the lakehouse and PostgreSQL variables (`cfwb demo` and `cfwb run`).
+
+    Args:
+        platform_dir: the platform folder.
+        out: where to print what is used.
+        postgres: set up PostgreSQL now (starting the embedded one when `CFWB_PG_HOST` is unset,
+            ~8–10 s when it is not running); `False` leaves it to `prepare_demo_postgres`, for a
+            `cfwb run --preview` that may not need a database.
 
     Returns:
         The variables the UI also needs (never the password), and whether PostgreSQL is the embedded one.
@@ -71,6 +87,22 @@ def prepare_demo_environment(platform_dir: Path, out) -> tuple[dict[str, str], b
     azure = os.environ.get("AZURE_STORAGE_CONNECTION_STRING") or os.environ.get("AZURE_STORAGE_ACCOUNT_NAME")
     if not azure:
         env["CFWB_LAKEHOUSE_ROOT"] = os.environ.get("CFWB_LAKEHOUSE_ROOT") or str(home / "lakehouse")
+    os.environ.update(env)
+    embedded = False
+    if postgres:
+        pg_env, embedded = prepare_demo_postgres(platform_dir, out)
+        env.update(pg_env)
+    return env, embedded
+
+
+def prepare_demo_postgres(platform_dir: Path, out) -> tuple[dict[str, str], bool]:
+    """Point `CFWB_PG_*` at PostgreSQL: the server of `CFWB_PG_HOST` when set, else the embedded one
+    (started if it is not running).
+
+    Returns:
+        The variables set (never the password), and whether PostgreSQL is the embedded one.
+    """
+    env: dict[str, str] = {}
     embedded = not os.environ.get("CFWB_PG_HOST")
     if not embedded:
         print(f"PostgreSQL: using the server of CFWB_PG_HOST ({os.environ['CFWB_PG_HOST']}).", file=out)
@@ -83,7 +115,7 @@ def prepare_demo_environment(platform_dir: Path, out) -> tuple[dict[str, str], b
             if os.environ.get(name):
                 env[name] = os.environ[name]
     else:
-        server = start_embedded_postgres(embedded_postgres_dir(home))
+        server = start_embedded_postgres(embedded_postgres_dir(platform_dir / ".dagster_home"))
         env.update(server.env())
         print(f"PostgreSQL: embedded server (pgserver), data in {server.data_dir}.", file=out)
     os.environ.update(env)

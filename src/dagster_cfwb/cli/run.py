@@ -223,11 +223,13 @@ def run_target(
             f"{', '.join(f'`{o}`' for o in others)}."
         )
 
-    from dagster_cfwb.cli.demo import prepare_demo_environment
+    from dagster_cfwb.cli.demo import prepare_demo_environment, prepare_demo_postgres
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Dagster's beta/preview warnings mean nothing to an analyst
-        prepare_demo_environment(platform, out)
+        # A preview writes nothing: PostgreSQL is set up (the embedded one started, ~8–10 s) only
+        # when an import to preview reads it.
+        prepare_demo_environment(platform, out, postgres=not preview)
         from dagster_cfwb.cli.platform_layout import load_location_definitions
 
         defs = load_location_definitions(location)
@@ -237,8 +239,11 @@ def run_target(
             )
         )
         if preview:
-            from dagster_cfwb.cli.run_preview import preview_imports
+            from dagster_cfwb.cli.run_preview import imports_reading_postgres, preview_imports
 
+            if imports_reading_postgres(component_tree(location, defs), keys, defs.resources or {}):
+                prepare_demo_postgres(platform, out)
+                defs = load_location_definitions(location)  # its resources read `CFWB_PG_*` when built
             preview_imports(component_tree(location, defs), keys, defs, out)
             return RunReport()
         report = _materialise(defs, keys, partition, out)

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from dagster_cfwb.metadata import PREVIEW_ROWS
 
-__all__ = ["preview_imports", "preview_rows"]
+__all__ = ["imports_reading_postgres", "preview_imports", "preview_rows"]
 
 
 class _PreviewDone(BaseException):  # noqa: N818 - not an error: it ends the read early
@@ -79,6 +79,18 @@ def _imports_for(tree, keys) -> list[tuple[Any, Any]]:
     return found
 
 
+def imports_reading_postgres(tree, keys, resources) -> list[str]:
+    """Asset keys among `keys` of the imports whose source is a PostgreSQL resource: only their
+    preview needs the database (the embedded one started when `CFWB_PG_HOST` is unset)."""
+    from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
+
+    return [
+        imp.target.asset_key.to_user_string()
+        for _, imp in _imports_for(tree, keys)
+        if isinstance(resources.get(imp.source.resource_key), PostgreSQLResource)
+    ]
+
+
 def _exports_for(tree, keys) -> list[tuple[Any, Any]]:
     """(component, export model) of each key among the location's DatabaseExportComponents."""
     from dagster_cfwb.components.database_export import DatabaseExportComponent
@@ -113,7 +125,11 @@ def _preview_exports(found, resources, out) -> None:
         table = table.slice(0, PREVIEW_ROWS)
         print(f"{key} — first {table.num_rows} rows it would write to `{export.table}`", file=out)
         print(_format(table), file=out)
-        print("(preview only: nothing was written)", file=out)
+        print(
+            f"(preview only: nothing was written; the target `{export.table}` and its database were "
+            "not checked, a run without `--preview` does)",
+            file=out,
+        )
 
 
 def preview_imports(tree, keys, defs, out) -> None:

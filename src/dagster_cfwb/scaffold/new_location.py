@@ -52,7 +52,8 @@ class ScaffoldedLocation:
             (f"{cfwb} run {example}", "run it (demo lakehouse and PostgreSQL)"),
             (f"{cfwb} check", "every defs.yaml, in seconds"),
             (f"{dg} check defs", "what CI runs"),
-            (f"pytest {self.folder / 'tests'}", "the location's test"),
+            # this install's python: plain `pytest` is found only once `.venv` is activated
+            (f"{sys.executable} -m pytest {self.folder / 'tests'}", "the location's test"),
         ]
         width = max(len(command) for command, _ in steps)
         lines += ["Next steps:", f"  cd {self.folder}"]

@@ -197,6 +197,7 @@ def test_analyst_walkthrough(tmp_path, pg_config, new_schema):
         "Did you mean `table`? Valid fields here: `code_location`, `layer`, `table`." in out
     ), out
     assert "      14 |         tabel: subventions" in out
+    assert "required field `table` is missing" not in out, out  # the typo is one problem, not two
 
     out = mistake("wrong value", import_yaml, "kind: file", "kind: fichier")
     assert (

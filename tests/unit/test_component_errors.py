@@ -43,6 +43,15 @@ def test_typo_in_field_names_file_line_and_suggests():
     assert "7 |         tabel: public.eleves" in text  # the line itself is shown
 
 
+def test_typo_of_a_required_field_is_one_problem_not_two():
+    """`tabel:` for `table:` is an unknown field; "required field `table` is missing" would repeat it."""
+    text = load_error({"imports/defs.yaml": IMPORT_OK.replace("stg, table: eleves", "stg, tabel: eleves")})
+    line = _problem_line(text, "imports[0].target.tabel")
+    assert "unknown field `tabel`. Did you mean `table`?" in line
+    assert "required field `table` is missing" not in text
+    assert "(1 problem)" in text
+
+
 def test_missing_required_field_says_what_it_is():
     text = load_error({"imports/defs.yaml": IMPORT_OK.replace(", table: eleves}", "}")})
     line = _problem_line(text, "imports[0].target.table")

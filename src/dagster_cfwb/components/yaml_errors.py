@@ -117,6 +117,22 @@ def _field_list(model: type[BaseModel] | None) -> str:
     return ", ".join(f"`{name}`" for name in model.model_fields) if model else ""
 
 
+def _close_field(name: str, model: type[BaseModel] | None) -> str | None:
+    """The field of `model` an unknown key `name` was most likely meant to be (`tabel` → `table`)."""
+    close = difflib.get_close_matches(name, list(model.model_fields) if model else [], n=1)
+    return close[0] if close else None
+
+
+def _meant_fields(locs: list[list[str | int]], model: type[BaseModel]) -> set[tuple]:
+    """Locs of the fields that unknown keys were meant to be: their "missing" problem repeats the typo."""
+    meant = set()
+    for loc in locs:
+        close = _close_field(str(loc[-1]), _model_at(model, loc[:-1]))
+        if close is not None:
+            meant.add((*loc[:-1], close))
+    return meant
+
+
 def _describe(error: dict, root: type[BaseModel], raw: Any) -> str:
     loc = [p for p in error["loc"]]
     field = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))
@@ -126,9 +142,8 @@ def _describe(error: dict, root: type[BaseModel], raw: Any) -> str:
     found = _show(raw_value if template else error.get("input"), field)
     parent = _model_at(root, loc[:-1])
     if kind == "extra_forbidden":
-        valid = list(parent.model_fields) if parent else []
-        close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
-        hint = f" Did you mean `{close[0]}`?" if close else ""
+        close = _close_field(str(loc[-1]), parent)
+        hint = f" Did you mean `{close}`?" if close else ""
         return f"unknown field `{loc[-1]}`.{hint} Valid fields here: {_field_list(parent)}."
     if kind == "missing":
         text = field_description(parent, field)
@@ -181,12 +196,20 @@ def format_validation_error(
     problems = []
     seen = set()
     filename = None
+    items = []
     for item in error.errors():
-        loc = list(item["loc"])
         # pydantic puts the tag of a failed model validator in the loc; drop non-field parts
-        loc = [p for p in loc if isinstance(p, int) or not str(p).startswith(("function-", "tagged-union"))]
+        loc = [
+            p
+            for p in item["loc"]
+            if isinstance(p, int) or not str(p).startswith(("function-", "tagged-union"))
+        ]
+        items.append((loc, item))
+    unknown = [loc for loc, item in items if item["type"] == "extra_forbidden" and loc]
+    meant = _meant_fields(unknown, model)
+    for loc, item in items:
         key = (tuple(loc), item["type"])
-        if key in seen:
+        if key in seen or (item["type"] == "missing" and tuple(loc) in meant):
             continue
         seen.add(key)
         where = f"field `{yaml_field_path(loc)}`"

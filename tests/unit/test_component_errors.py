@@ -69,6 +69,22 @@ def test_wrong_source_kind_lists_valid_kinds():
     )
 
 
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [("fichier", "file"), ("bdd", "database"), ("csv", "file"), ("files", "file"), ("datab", "database")],
+)
+def test_wrong_source_kind_in_french_or_cut_short_gets_a_suggestion(written, meant):
+    """`fichier` is only 0.55 similar to `file` (difflib's cutoff is 0.6): synonyms and stems help."""
+    text = load_error({"imports/defs.yaml": IMPORT_OK.replace("kind: database", f"kind: {written}")})
+    line = _problem_line(text, "imports[0].source.kind")
+    assert f"found '{written}'. Did you mean '{meant}'?" in line
+
+
+def test_medallion_layer_names_suggest_the_short_layer():
+    text = load_error({"imports/defs.yaml": IMPORT_OK.replace("layer: stg", "layer: silver")})
+    assert "found 'silver'. Did you mean 'slv'?" in _problem_line(text, "imports[0].target.layer")
+
+
 def test_identifier_failing_validation_is_refused_before_anything_runs():
     text = load_error(
         {"imports/defs.yaml": IMPORT_OK.replace("public.eleves", "'public.eleves; DROP TABLE x'")}

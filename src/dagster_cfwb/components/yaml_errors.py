@@ -133,6 +133,48 @@ def _meant_fields(locs: list[list[str | int]], model: type[BaseModel]) -> set[tu
     return meant
 
 
+# Words analysts write for a choice (French, or the medallion names), used only when the choice is valid
+# where the mistake is: `kind: fichier` → `file`, `layer: silver` → `slv`.
+_CHOICE_SYNONYMS = {
+    "fichier": "file",
+    "csv": "file",
+    "excel": "file",
+    "base": "database",
+    "bdd": "database",
+    "db": "database",
+    "sgbd": "database",
+    "staging": "stg",
+    "silver": "slv",
+    "gold": "gld",
+    "quotidien": "daily",
+    "mensuel": "monthly",
+    "avertissement": "warn",
+    "erreur": "error",
+}
+
+
+def _close_choice(given: str, options: list[str]) -> str | None:
+    """The valid choice `given` was most likely meant to be, or None.
+
+    In order: same word in another case, a known synonym, the one choice `given` starts or
+    is the start of (3 letters at least: `files`, `datab`), then the closest spelling.
+    """
+    word = given.strip().lower()
+    for option in options:
+        if option.lower() == word:
+            return option
+    synonym = _CHOICE_SYNONYMS.get(word)
+    if synonym in options:
+        return synonym
+    stems = [
+        o for o in options if len(word) >= 3 and (word.startswith(o.lower()) or o.lower().startswith(word))
+    ]
+    if len(stems) == 1:
+        return stems[0]
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
 def _describe(error: dict, root: type[BaseModel], raw: Any) -> str:
     loc = [p for p in error["loc"]]
     field = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))
@@ -151,10 +193,8 @@ def _describe(error: dict, root: type[BaseModel], raw: Any) -> str:
     if kind in ("literal_error", "enum"):
         expected = error.get("ctx", {}).get("expected", "")
         options = re.findall(r"'([^']*)'", expected)
-        given = str(error.get("input"))
-        by_case = [o for o in options if o.lower() == given.strip().lower()]
-        close = by_case or difflib.get_close_matches(given.lower(), options, n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
+        close = _close_choice(str(error.get("input")), options)
+        hint = f" Did you mean '{close}'?" if close else ""
         expected = expected.replace(" or ", ", ")
         return f"expected one of {expected}; found {found}.{hint}"
     if kind == "list_type" and isinstance(raw_value, dict):

@@ -103,6 +103,16 @@ def test_fields_of_another_source_kind_are_named():
     )
 
 
+def test_file_source_without_path_names_the_one_field_it_needs():
+    broken = IMPORT_OK.replace("kind: database", "kind: file").replace("        table: public.eleves\n", "")
+    line = _problem_line(load_error({"imports/defs.yaml": broken}), "imports[0].source")
+    assert (
+        "a `file` source needs `path` (file path or glob on the share, e.g. `exports/eleves_*.csv`); found none"
+        in line
+    )
+    assert "exactly one of" not in line
+
+
 def test_check_with_missing_parameter_and_bad_severity():
     broken = (
         IMPORT_OK

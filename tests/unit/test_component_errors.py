@@ -127,6 +127,21 @@ def test_check_with_missing_parameter_and_bad_severity():
     assert "line 11" in line and "expected one of 'warn', 'error'; found 'fatal'" in line
 
 
+def test_check_on_an_accented_column_gets_a_dagster_safe_name():
+    """Dagster names allow ASCII only: `not_null_id_bénéficiaire` was refused with a raw traceback."""
+    checks = "      checks:\n        - {type: not_null, columns: [id, bénéficiaire]}\n"
+    with yaml_defs({"imports/defs.yaml": IMPORT_OK + checks}) as defs:
+        names = [key.name for checks_def in defs.asset_checks or [] for key in checks_def.check_keys]
+    assert names == ["not_null_id_beneficiaire"]
+
+
+def test_check_name_with_an_accent_is_refused_with_the_ascii_spelling():
+    checks = "      checks:\n        - {type: not_null, columns: [id], name: vérif_id}\n"
+    line = _problem_line(load_error({"imports/defs.yaml": IMPORT_OK + checks}), "imports[0].checks[0].name")
+    assert "line 10" in line
+    assert "`vérif_id`" in line and "e.g. `verif_id`" in line
+
+
 def test_incremental_without_watermark():
     text = load_error({"imports/defs.yaml": IMPORT_OK + "      mode: incremental\n"})
     assert "`mode: incremental` needs `watermark_column`" in _problem_line(text, "imports[0]")

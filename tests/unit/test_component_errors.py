@@ -304,3 +304,21 @@ def test_resource_password_in_config_is_refused_with_the_fix(monkeypatch):
     line = _problem_line(text, "resources.ecoles_db")
     assert "`config.password` is a secret" in line and "`secrets_from_env: {password: <VARIABLE>}`" in line
     assert "hunter2-in-config" not in text
+
+
+def test_check_on_a_column_written_with_its_accent_says_the_lakehouse_name():
+    """Files are imported with snake_case names: the check's `bénéficiaire` is `beneficiaire` there."""
+    import duckdb
+
+    from dagster_cfwb.checks.check_specs import run_declared_check
+    from dagster_cfwb.components.check_model import Check
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT 1 AS id, 'x' AS beneficiaire")
+    check = Check(type="not_null", columns=["id", "bénéficiaire"])
+    outcome = run_declared_check(con, "t", check)
+    assert not outcome.passed
+    assert outcome.summary == (
+        "column `bénéficiaire` is not in the table. Did you mean `beneficiaire`? (file columns are imported "
+        "in snake_case by default) Columns: `id`, `beneficiaire`."
+    )

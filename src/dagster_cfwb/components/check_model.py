@@ -68,7 +68,7 @@ class Check(dg.Model, dg.Resolvable):
     name: Annotated[
         str | None,
         Resolver.default(
-            description="Name shown in the UI (letters, digits, `_`); default: built from type and columns, e.g. `not_null_id_nom`."
+            description="Name shown in the UI (ASCII letters, digits, `_`); default: built from type and columns, e.g. `not_null_id_nom`."
         ),
     ] = None
     description: Annotated[

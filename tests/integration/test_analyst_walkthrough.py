@@ -197,11 +197,12 @@ def test_analyst_walkthrough(tmp_path, pg_config, new_schema):
         "Did you mean `table`? Valid fields here: `code_location`, `layer`, `table`." in out
     ), out
     assert "      14 |         tabel: subventions" in out
+    assert "required field `table` is missing" not in out, out  # the typo is one problem, not two
 
     out = mistake("wrong value", import_yaml, "kind: file", "kind: fichier")
     assert (
         f"- {where}, line 6, field `imports[0].source.kind`: expected one of 'denodo', 'database', "
-        "'file', 'api'; found 'fichier'." in out
+        "'file', 'api'; found 'fichier'. Did you mean 'file'?" in out
     ), out
     assert "       6 |         kind: fichier" in out
     assert re.search(r"\ncfwb check: 1 problem in \d+ defs.yaml files", out), out

@@ -43,6 +43,15 @@ def test_typo_in_field_names_file_line_and_suggests():
     assert "7 |         tabel: public.eleves" in text  # the line itself is shown
 
 
+def test_typo_of_a_required_field_is_one_problem_not_two():
+    """`tabel:` for `table:` is an unknown field; "required field `table` is missing" would repeat it."""
+    text = load_error({"imports/defs.yaml": IMPORT_OK.replace("stg, table: eleves", "stg, tabel: eleves")})
+    line = _problem_line(text, "imports[0].target.tabel")
+    assert "unknown field `tabel`. Did you mean `table`?" in line
+    assert "required field `table` is missing" not in text
+    assert "(1 problem)" in text
+
+
 def test_missing_required_field_says_what_it_is():
     text = load_error({"imports/defs.yaml": IMPORT_OK.replace(", table: eleves}", "}")})
     line = _problem_line(text, "imports[0].target.table")
@@ -58,6 +67,22 @@ def test_wrong_source_kind_lists_valid_kinds():
         "expected one of 'denodo', 'database', 'file', 'api'; found 'databse'. Did you mean 'database'?"
         in line
     )
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [("fichier", "file"), ("bdd", "database"), ("csv", "file"), ("files", "file"), ("datab", "database")],
+)
+def test_wrong_source_kind_in_french_or_cut_short_gets_a_suggestion(written, meant):
+    """`fichier` is only 0.55 similar to `file` (difflib's cutoff is 0.6): synonyms and stems help."""
+    text = load_error({"imports/defs.yaml": IMPORT_OK.replace("kind: database", f"kind: {written}")})
+    line = _problem_line(text, "imports[0].source.kind")
+    assert f"found '{written}'. Did you mean '{meant}'?" in line
+
+
+def test_medallion_layer_names_suggest_the_short_layer():
+    text = load_error({"imports/defs.yaml": IMPORT_OK.replace("layer: stg", "layer: silver")})
+    assert "found 'silver'. Did you mean 'slv'?" in _problem_line(text, "imports[0].target.layer")
 
 
 def test_identifier_failing_validation_is_refused_before_anything_runs():
@@ -78,6 +103,16 @@ def test_fields_of_another_source_kind_are_named():
     )
 
 
+def test_file_source_without_path_names_the_one_field_it_needs():
+    broken = IMPORT_OK.replace("kind: database", "kind: file").replace("        table: public.eleves\n", "")
+    line = _problem_line(load_error({"imports/defs.yaml": broken}), "imports[0].source")
+    assert (
+        "a `file` source needs `path` (file path or glob on the share, e.g. `exports/eleves_*.csv`); found none"
+        in line
+    )
+    assert "exactly one of" not in line
+
+
 def test_check_with_missing_parameter_and_bad_severity():
     broken = (
         IMPORT_OK
@@ -90,6 +125,21 @@ def test_check_with_missing_parameter_and_bad_severity():
     assert "a `accepted_values` check needs `values`" in _problem_line(text, "imports[0].checks[0]")
     line = _problem_line(text, "imports[0].checks[1].severity")
     assert "line 11" in line and "expected one of 'warn', 'error'; found 'fatal'" in line
+
+
+def test_check_on_an_accented_column_gets_a_dagster_safe_name():
+    """Dagster names allow ASCII only: `not_null_id_bénéficiaire` was refused with a raw traceback."""
+    checks = "      checks:\n        - {type: not_null, columns: [id, bénéficiaire]}\n"
+    with yaml_defs({"imports/defs.yaml": IMPORT_OK + checks}) as defs:
+        names = [key.name for checks_def in defs.asset_checks or [] for key in checks_def.check_keys]
+    assert names == ["not_null_id_beneficiaire"]
+
+
+def test_check_name_with_an_accent_is_refused_with_the_ascii_spelling():
+    checks = "      checks:\n        - {type: not_null, columns: [id], name: vérif_id}\n"
+    line = _problem_line(load_error({"imports/defs.yaml": IMPORT_OK + checks}), "imports[0].checks[0].name")
+    assert "line 10" in line
+    assert "`vérif_id`" in line and "e.g. `verif_id`" in line
 
 
 def test_incremental_without_watermark():
@@ -254,3 +304,21 @@ def test_resource_password_in_config_is_refused_with_the_fix(monkeypatch):
     line = _problem_line(text, "resources.ecoles_db")
     assert "`config.password` is a secret" in line and "`secrets_from_env: {password: <VARIABLE>}`" in line
     assert "hunter2-in-config" not in text
+
+
+def test_check_on_a_column_written_with_its_accent_says_the_lakehouse_name():
+    """Files are imported with snake_case names: the check's `bénéficiaire` is `beneficiaire` there."""
+    import duckdb
+
+    from dagster_cfwb.checks.check_specs import run_declared_check
+    from dagster_cfwb.components.check_model import Check
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT 1 AS id, 'x' AS beneficiaire")
+    check = Check(type="not_null", columns=["id", "bénéficiaire"])
+    outcome = run_declared_check(con, "t", check)
+    assert not outcome.passed
+    assert outcome.summary == (
+        "column `bénéficiaire` is not in the table. Did you mean `beneficiaire`? (file columns are imported "
+        "in snake_case by default) Columns: `id`, `beneficiaire`."
+    )

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -15,6 +16,7 @@ import dagster as dg
 
 from dagster_cfwb.checks import table_checks as tc
 from dagster_cfwb.metadata import markdown_preview
+from dagster_cfwb.transfer.column_names import snake_case
 
 __all__ = [
     "DeclaredCheck",
@@ -110,10 +112,38 @@ def _previous_row_count(instance, asset_key: dg.AssetKey) -> int | None:
     return int(value.value) if value is not None else None
 
 
+def _missing_column(con, source: str, check: DeclaredCheck) -> tc.CheckOutcome | None:
+    wanted = [*(check.columns or []), *([check.column] if check.column else [])]
+    if not wanted:
+        return None
+    present = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]  # noqa: S608
+    absent = next((c for c in wanted if c not in present), None)
+    if absent is None:
+        return None
+    by_lower = {p.lower(): p for p in present}
+    close = by_lower.get(snake_case(absent)) or by_lower.get(absent.lower())
+    if close is None:
+        near = difflib.get_close_matches(absent, present, n=1)
+        close = near[0] if near else None
+    hint = f" Did you mean `{close}`?" if close else ""
+    if close is not None and close == snake_case(absent):
+        hint += " (file columns are imported in snake_case by default)"
+    columns = ", ".join(f"`{p}`" for p in present)
+    summary = f"column `{absent}` is not in the table.{hint} Columns: {columns}."
+    return tc.CheckOutcome(False, summary, 0, None, {"missing_column": absent})
+
+
 def run_declared_check(
     con, source: str, check: DeclaredCheck, *, previous_rows: int | None = None
 ) -> tc.CheckOutcome:
-    """Evaluate one declared check with DuckDB over `source` (SQL that reads the table)."""
+    """Evaluate one declared check with DuckDB over `source` (SQL that reads the table).
+
+    A column the check names but the table lacks fails the check with the column's likely
+    lakehouse name (e.g. `bénéficiaire` → `beneficiaire`), instead of DuckDB's binder error.
+    """
+    missing = _missing_column(con, source, check)
+    if missing is not None:
+        return missing
     if check.type == "not_null":
         return tc.check_not_null(con, source, check.columns or [])
     if check.type == "unique":

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 import dagster as dg
 from dagster.components import Resolver
 from pydantic import field_validator, model_validator
 
+from dagster_cfwb.transfer.column_names import snake_case
 from dagster_cfwb.transfer.identifiers import validate_identifier
 
 __all__ = ["CHECK_TYPES", "CheckModel", "refuse_change_check_on_partitions", "Check"]
@@ -25,6 +27,17 @@ _CHECK_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "schema": (("expected_columns",), ("allow_extra_columns",)),
 }
 _COMMON = {"type", "severity", "name", "description"}
+
+
+_DAGSTER_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _dagster_safe(part: str) -> str:
+    """`part` if Dagster accepts it in a name, else its ASCII snake_case (`bénéficiaire` → `beneficiaire`).
+
+    Only the check's name changes; the column itself is read as written.
+    """
+    return part if _DAGSTER_NAME.fullmatch(part) else snake_case(part) or "column"
 
 
 class Check(dg.Model, dg.Resolvable):
@@ -55,7 +68,7 @@ class Check(dg.Model, dg.Resolvable):
     name: Annotated[
         str | None,
         Resolver.default(
-            description="Name shown in the UI (letters, digits, `_`); default: built from type and columns, e.g. `not_null_id_nom`."
+            description="Name shown in the UI (ASCII letters, digits, `_`); default: built from type and columns, e.g. `not_null_id_nom`."
         ),
     ] = None
     description: Annotated[
@@ -155,10 +168,23 @@ class Check(dg.Model, dg.Resolvable):
             validate_identifier(column, what="column")
         return value
 
-    @field_validator("column", "name")
+    @field_validator("column")
+    @classmethod
+    def _check_column(cls, value: str | None) -> str | None:
+        return validate_identifier(value, what="column") if value is not None else None
+
+    @field_validator("name")
     @classmethod
     def _check_name(cls, value: str | None) -> str | None:
-        return validate_identifier(value, what="column or check") if value is not None else None
+        if value is None:
+            return None
+        validate_identifier(value, what="check")
+        if not _DAGSTER_NAME.fullmatch(value):
+            raise ValueError(
+                f"the check name `{value}` must use ASCII letters, digits and `_` only (Dagster's rule for "
+                f"names), e.g. `{_dagster_safe(value)}`"
+            )
+        return value
 
     @field_validator("expected_columns")
     @classmethod
@@ -172,7 +198,7 @@ class Check(dg.Model, dg.Resolvable):
         if self.name:
             return self.name
         parts = [self.type, *(self.columns or []), *([self.column] if self.column else [])]
-        return "_".join(parts)[:63]
+        return "_".join(_dagster_safe(p) for p in parts)[:63]
 
 
 CheckModel = Check  # former name; the UI shows a YAML block as `<class name>Model`

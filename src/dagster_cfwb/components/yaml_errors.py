@@ -117,6 +117,64 @@ def _field_list(model: type[BaseModel] | None) -> str:
     return ", ".join(f"`{name}`" for name in model.model_fields) if model else ""
 
 
+def _close_field(name: str, model: type[BaseModel] | None) -> str | None:
+    """The field of `model` an unknown key `name` was most likely meant to be (`tabel` → `table`)."""
+    close = difflib.get_close_matches(name, list(model.model_fields) if model else [], n=1)
+    return close[0] if close else None
+
+
+def _meant_fields(locs: list[list[str | int]], model: type[BaseModel]) -> set[tuple]:
+    """Locs of the fields that unknown keys were meant to be: their "missing" problem repeats the typo."""
+    meant = set()
+    for loc in locs:
+        close = _close_field(str(loc[-1]), _model_at(model, loc[:-1]))
+        if close is not None:
+            meant.add((*loc[:-1], close))
+    return meant
+
+
+# Words analysts write for a choice (French, or the medallion names), used only when the choice is valid
+# where the mistake is: `kind: fichier` → `file`, `layer: silver` → `slv`.
+_CHOICE_SYNONYMS = {
+    "fichier": "file",
+    "csv": "file",
+    "excel": "file",
+    "base": "database",
+    "bdd": "database",
+    "db": "database",
+    "sgbd": "database",
+    "staging": "stg",
+    "silver": "slv",
+    "gold": "gld",
+    "quotidien": "daily",
+    "mensuel": "monthly",
+    "avertissement": "warn",
+    "erreur": "error",
+}
+
+
+def _close_choice(given: str, options: list[str]) -> str | None:
+    """The valid choice `given` was most likely meant to be, or None.
+
+    In order: same word in another case, a known synonym, the one choice `given` starts or
+    is the start of (3 letters at least: `files`, `datab`), then the closest spelling.
+    """
+    word = given.strip().lower()
+    for option in options:
+        if option.lower() == word:
+            return option
+    synonym = _CHOICE_SYNONYMS.get(word)
+    if synonym in options:
+        return synonym
+    stems = [
+        o for o in options if len(word) >= 3 and (word.startswith(o.lower()) or o.lower().startswith(word))
+    ]
+    if len(stems) == 1:
+        return stems[0]
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
 def _describe(error: dict, root: type[BaseModel], raw: Any) -> str:
     loc = [p for p in error["loc"]]
     field = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))
@@ -126,9 +184,8 @@ def _describe(error: dict, root: type[BaseModel], raw: Any) -> str:
     found = _show(raw_value if template else error.get("input"), field)
     parent = _model_at(root, loc[:-1])
     if kind == "extra_forbidden":
-        valid = list(parent.model_fields) if parent else []
-        close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
-        hint = f" Did you mean `{close[0]}`?" if close else ""
+        close = _close_field(str(loc[-1]), parent)
+        hint = f" Did you mean `{close}`?" if close else ""
         return f"unknown field `{loc[-1]}`.{hint} Valid fields here: {_field_list(parent)}."
     if kind == "missing":
         text = field_description(parent, field)
@@ -136,10 +193,8 @@ def _describe(error: dict, root: type[BaseModel], raw: Any) -> str:
     if kind in ("literal_error", "enum"):
         expected = error.get("ctx", {}).get("expected", "")
         options = re.findall(r"'([^']*)'", expected)
-        given = str(error.get("input"))
-        by_case = [o for o in options if o.lower() == given.strip().lower()]
-        close = by_case or difflib.get_close_matches(given.lower(), options, n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
+        close = _close_choice(str(error.get("input")), options)
+        hint = f" Did you mean '{close}'?" if close else ""
         expected = expected.replace(" or ", ", ")
         return f"expected one of {expected}; found {found}.{hint}"
     if kind == "list_type" and isinstance(raw_value, dict):
@@ -181,12 +236,20 @@ def format_validation_error(
     problems = []
     seen = set()
     filename = None
+    items = []
     for item in error.errors():
-        loc = list(item["loc"])
         # pydantic puts the tag of a failed model validator in the loc; drop non-field parts
-        loc = [p for p in loc if isinstance(p, int) or not str(p).startswith(("function-", "tagged-union"))]
+        loc = [
+            p
+            for p in item["loc"]
+            if isinstance(p, int) or not str(p).startswith(("function-", "tagged-union"))
+        ]
+        items.append((loc, item))
+    unknown = [loc for loc, item in items if item["type"] == "extra_forbidden" and loc]
+    meant = _meant_fields(unknown, model)
+    for loc, item in items:
         key = (tuple(loc), item["type"])
-        if key in seen:
+        if key in seen or (item["type"] == "missing" and tuple(loc) in meant):
             continue
         seen.add(key)
         where = f"field `{yaml_field_path(loc)}`"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 import dagster as dg
 from dagster.components import Resolver
 from pydantic import field_validator, model_validator
 
+from dagster_cfwb.components.yaml_errors import field_description
 from dagster_cfwb.transfer.identifiers import validate_identifier
 from dagster_cfwb.transfer.lakehouse_paths import lakehouse_path
 
@@ -257,6 +259,8 @@ class Source(dg.Model, dg.Resolvable):
         chosen = [name for name in given if name in wanted]
         if len(chosen) != 1:
             found = f"found {', '.join(f'`{c}`' for c in chosen)}" if chosen else "found none"
+            if len(wanted) == 1:
+                raise ValueError(f"a `{self.kind}` source needs `{wanted[0]}` ({_what(wanted[0])}); {found}")
             raise ValueError(
                 f"a `{self.kind}` source needs exactly one of {' or '.join(f'`{w}`' for w in wanted)}; {found}"
             )
@@ -270,6 +274,12 @@ class Source(dg.Model, dg.Resolvable):
         """A one-line description of the source for metadata, e.g. `database postgresql: public.eleves`."""
         what = self.table or self.view or self.path or self.endpoint or "query"
         return f"{self.kind} `{self.resource_key}`: {what}"
+
+
+def _what(field: str) -> str:
+    """The description of `Source.<field>` without its "`file` only:" lead and final period."""
+    text = field_description(Source, field) or ""
+    return re.sub(r"^`\w+` only: ", "", text).rstrip(".")
 
 
 SourceModel = Source  # former name; the UI shows a YAML block as `<class name>Model`

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 
 from dagster_cfwb.notifications.http_post import NotificationError
 from dagster_cfwb.notifications.message import Notification
-from dagster_cfwb.resources.secrets import redact
+from dagster_cfwb.transfer.secret_masking import redact
 
 __all__ = ["build_email", "send_email"]
 

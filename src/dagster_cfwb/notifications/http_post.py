@@ -9,7 +9,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
-from dagster_cfwb.resources.secrets import redact
+from dagster_cfwb.transfer.secret_masking import redact
 
 __all__ = ["NotificationError", "post_json"]
 

@@ -1,21 +1,10 @@
-"""Keep secrets out of reprs, logs and error messages."""
+"""Keep secrets out of reprs, logs and error messages (the masking itself: `transfer/secret_masking.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from dagster_cfwb.transfer.secret_masking import MASK, is_secret_field, redact
 
 __all__ = ["MASK", "RedactedReprMixin", "is_secret_field", "redact"]
-
-MASK = "**********"
-_SECRET_WORDS = ("password", "secret", "token", "key", "connection_string", "credential", "sas")
-
-
-def is_secret_field(name: str) -> bool:
-    """True for config field names that hold secrets (password, client_secret, api_key, …)."""
-    lowered = name.lower()
-    return any(word in lowered for word in _SECRET_WORDS) and not lowered.endswith(
-        ("_env", "_name", "_path", "_id")
-    )
 
 
 class RedactedReprMixin:
@@ -27,11 +16,3 @@ class RedactedReprMixin:
                 yield name, MASK
             else:
                 yield name, value
-
-
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every occurrence of each non-empty secret in `text` by `**********`."""
-    for secret in secrets:
-        if secret and len(secret) >= 3:
-            text = text.replace(secret, MASK)
-    return text

@@ -33,7 +33,6 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
-from dagster_cfwb.resources.secrets import redact
 from dagster_cfwb.transfer.mysql_result_types import (
     is_date_code,
     mysql_field_to_arrow,
@@ -41,6 +40,7 @@ from dagster_cfwb.transfer.mysql_result_types import (
     mysql_type_name,
     unreadable_date_error,
 )
+from dagster_cfwb.transfer.secret_masking import redact
 
 __all__ = [
     "ConnectorxError",

@@ -42,7 +42,7 @@ class UnsupportedTypeError(_BaseUnsupportedTypeError):
 class LoadDialect:
     """Base class: the engine-specific parts of a bulk load (see the module docstring)."""
 
-    name: str = "?"  # quoting dialect key of :func:`quote_identifier`
+    name: str = "?"  # quoting dialect key of `quote_identifier`
     engine: str = "?"  # human name used in messages, e.g. "MariaDB"
     # True when bulk_insert runs inside the caller's transaction (so a failed append rolls back);
     # False when the bulk path commits on its own connection (SQL Server bulk copy): appends then

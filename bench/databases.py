@@ -45,8 +45,8 @@ from _data import mixed_table  # noqa: E402
 from dagster_cfwb.resources.db.mysql_resource import MySQLResource  # noqa: E402
 from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource  # noqa: E402
 from dagster_cfwb.transfer.identifiers import QualifiedName  # noqa: E402
-from dagster_cfwb.transfer.mysql_load import MySQLDialect  # noqa: E402
-from dagster_cfwb.transfer.mysql_text import encode_load_data_rows, is_hex_column  # noqa: E402
+from dagster_cfwb.transfer.mysql.load import MySQLDialect  # noqa: E402
+from dagster_cfwb.transfer.mysql.text_protocol import encode_load_data_rows, is_hex_column  # noqa: E402
 
 SCHEMA = "bench_db3"
 REPEAT = 2  # fast methods: best of two runs
@@ -120,7 +120,7 @@ def postgres_extract(rows: int, slow_rows: int) -> None:
         rows,
         timed(lambda: count_batches(pg.iter_batches(sql)), REPEAT),
     )
-    from dagster_cfwb.transfer.pg_extract import iter_postgres_batches
+    from dagster_cfwb.transfer.postgres.extract import iter_postgres_batches
 
     def named_cursor() -> None:
         with psycopg.connect(PG_URL) as conn:

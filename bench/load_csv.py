@@ -100,7 +100,7 @@ def child(method: str, csv_path: str, out_dir: str, encoding: str, decimal_comma
 
     if method == "cfwb":
         from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
-        from dagster_cfwb.transfer.file_load import load_file_to_lakehouse
+        from dagster_cfwb.transfer.files.load import load_file_to_lakehouse
     elif method == "polars_sink":
         import polars  # noqa: F401
     elif method == "duckdb_copy":

@@ -28,7 +28,7 @@ from _data import mixed_table  # noqa: E402
 
 from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource  # noqa: E402
 from dagster_cfwb.transfer.identifiers import QualifiedName  # noqa: E402
-from dagster_cfwb.transfer.pg_types import pg_column_definitions  # noqa: E402
+from dagster_cfwb.transfer.postgres.types import pg_column_definitions  # noqa: E402
 
 
 def settings() -> dict:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dagster_cfwb.transfer.file_errors import FileParseError
+from dagster_cfwb.transfer.files.errors import FileParseError
 
 
 @dataclass

@@ -19,7 +19,7 @@ import pytest
 
 from dagster_cfwb.transfer.identifiers import IdentifierError
 from dagster_cfwb.transfer.load_result import LoadError
-from dagster_cfwb.transfer.pg_types import UnsupportedTypeError
+from dagster_cfwb.transfer.postgres.types import UnsupportedTypeError
 
 ENGINES = [
     pytest.param("postgres", marks=pytest.mark.postgres, id="postgres"),

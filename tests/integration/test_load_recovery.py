@@ -27,7 +27,7 @@ from dagster_cfwb.transfer.arrow_stream import to_arrow_stream
 from dagster_cfwb.transfer.dialect_load import load_with_dialect
 from dagster_cfwb.transfer.identifiers import IdentifierError
 from dagster_cfwb.transfer.load_result import LoadError
-from dagster_cfwb.transfer.mysql_load import MySQLDialect
+from dagster_cfwb.transfer.mysql.load import MySQLDialect
 
 LONG = "é" * 31  # 62 bytes: the longest all-'é' name PostgreSQL allows
 LONGER = "é" * 40  # 80 bytes: refused by PostgreSQL, fine for MariaDB (40 characters)
@@ -226,7 +226,7 @@ def test_maria_next_load_drops_tables_of_dead_sessions_only(maria):
 
 @pytest.mark.mysql
 def test_maria_staging_tables_of_older_versions_are_dropped_once_a_day_old(maria, monkeypatch):
-    from dagster_cfwb.transfer import mysql_load
+    from dagster_cfwb.transfer.mysql import load as mysql_load
 
     db, _ = maria
     db.execute("CREATE TABLE `_cfwb_stg_t_0badc0de` (id BIGINT)")  # the name before load owners
@@ -391,7 +391,7 @@ def test_maria_cleanup_never_drops_the_staging_table_of_a_load_still_running(mar
 def test_pg_date64_and_nanosecond_durations_load_exactly_or_are_refused(pg):
     import datetime as dt
 
-    from dagster_cfwb.transfer.pg_types import UnsupportedTypeError
+    from dagster_cfwb.transfer.postgres.types import UnsupportedTypeError
 
     db, s = pg
     data = pa.table(

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pytest
 
 from dagster_cfwb.resources.db.mysql_resource import MySQLResource
-from dagster_cfwb.transfer.mysql_connectorx import _failure, connectorx_url
+from dagster_cfwb.transfer.mysql.connectorx_reader import _failure, connectorx_url
 from dagster_cfwb.transfer.sql_dialect import UnsupportedTypeError
 
 pytest.importorskip("connectorx")

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from dagster_cfwb.resources.db.mysql_resource import MySQLResource
-from dagster_cfwb.transfer import mysql_load
+from dagster_cfwb.transfer.mysql import load as mysql_load
 from dagster_cfwb.transfer.sql_dialect import UnsupportedTypeError
 
 pytestmark = pytest.mark.mysql

@@ -394,7 +394,7 @@ def _pg_interval_parts(db, i: int) -> tuple:
 def test_unrepresentable_values_are_refused_naming_column_type_and_cast(
     type_db, reader, index, local_lakehouse
 ):
-    from dagster_cfwb.transfer.pg_read_plan import UnrepresentableValueError
+    from dagster_cfwb.transfer.postgres.read_plan import UnrepresentableValueError
 
     case, name = TYPES[index], column(index)
     db = resource(type_db, reader)

@@ -144,7 +144,7 @@ def test_iter_batches_streams_bounded_batches(postgresql):
 def test_both_extract_engines_give_the_same_values(postgresql, engine):
     import psycopg
 
-    from dagster_cfwb.transfer.pg_extract import iter_postgres_batches
+    from dagster_cfwb.transfer.postgres.extract import iter_postgres_batches
 
     sql = (
         'SELECT \'{"a": [1, true], "b": "é"}\'::jsonb AS j, \'[1, 2]\'::json AS k, 12.50::numeric AS n, '
@@ -168,7 +168,7 @@ def test_both_extract_engines_give_the_same_values(postgresql, engine):
 def test_types_arrow_cannot_infer_are_read_as_text_without_adbc(postgresql):
     import psycopg
 
-    from dagster_cfwb.transfer.pg_extract import iter_postgres_batches
+    from dagster_cfwb.transfer.postgres.extract import iter_postgres_batches
 
     sql = "SELECT inet '10.0.0.1/8' AS net, int4range(1, 5) AS r, ARRAY[1, 2] AS a"
     with psycopg.connect(
@@ -181,7 +181,7 @@ def test_types_arrow_cannot_infer_are_read_as_text_without_adbc(postgresql):
 def test_unmapped_types_keep_one_schema_across_batches_without_adbc(postgresql):
     import psycopg
 
-    from dagster_cfwb.transfer.pg_extract import iter_postgres_batches
+    from dagster_cfwb.transfer.postgres.extract import iter_postgres_batches
 
     sql = "SELECT CASE WHEN g > 3 THEN inet '10.0.0.1' END AS net FROM generate_series(1, 6) g ORDER BY g"
     with psycopg.connect(

@@ -18,8 +18,15 @@ pytestmark = [pytest.mark.azurite, pytest.mark.postgres]
 def gld_example(context, azure_adls: AzureAdlsResource, postgresql: PostgreSQLResource):
     df = azure_adls.query_blob_storage("FROM 'azure://code_location/stg/example.parquet'")
     postgresql.copy_from_df(df, "example")
-    return MaterializeResult(metadata={"dagster/row_count": df.shape[0], "num_columns": df.shape[1],
-        "dashboard_url": MetadataValue.url("https://vizu.intranet.example/dash")})
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": df.shape[0],
+            "num_columns": df.shape[1],
+            "dashboard_url": MetadataValue.url("https://vizu.intranet.example/dash"),
+        }
+    )
+
+
 # ----------------------------------------------------------------------------------------------
 
 

@@ -7,8 +7,8 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from dagster_cfwb.transfer.csv_files import CsvOptions, read_csv_batches
-from dagster_cfwb.transfer.file_errors import FileParseError
+from dagster_cfwb.transfer.files.csv_files import CsvOptions, read_csv_batches
+from dagster_cfwb.transfer.files.errors import FileParseError
 
 
 def _read(path, **options) -> pa.Table:

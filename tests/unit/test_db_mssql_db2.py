@@ -17,13 +17,13 @@ import pytest
 from dagster_cfwb.resources.db.db2_resource import DB2Resource, db2_connection_string
 from dagster_cfwb.resources.db.mssql_resource import MSSQLResource, mssql_connection_string
 from dagster_cfwb.transfer.arrow_stream import to_arrow_stream
-from dagster_cfwb.transfer.db2_load import DB2Dialect, iter_db2_batches
-from dagster_cfwb.transfer.db2_types import arrow_to_db2_type
+from dagster_cfwb.transfer.db2.load import DB2Dialect, iter_db2_batches
+from dagster_cfwb.transfer.db2.types import arrow_to_db2_type
 from dagster_cfwb.transfer.dialect_load import load_with_dialect
 from dagster_cfwb.transfer.identifiers import IdentifierError, QualifiedName
 from dagster_cfwb.transfer.load_result import LoadError
-from dagster_cfwb.transfer.mssql_load import MSSQLDialect, iter_mssql_batches
-from dagster_cfwb.transfer.mssql_types import arrow_to_mssql_type
+from dagster_cfwb.transfer.mssql.load import MSSQLDialect, iter_mssql_batches
+from dagster_cfwb.transfer.mssql.types import arrow_to_mssql_type
 from dagster_cfwb.transfer.sql_dialect import UnsupportedTypeError
 
 

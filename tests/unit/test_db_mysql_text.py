@@ -9,9 +9,9 @@ import pyarrow as pa
 import pytest
 
 from dagster_cfwb.transfer.identifiers import QualifiedName
-from dagster_cfwb.transfer.mysql_load import MySQLDialect
-from dagster_cfwb.transfer.mysql_text import encode_load_data_rows
-from dagster_cfwb.transfer.mysql_types import arrow_to_mysql_type, mysql_type_holds
+from dagster_cfwb.transfer.mysql.load import MySQLDialect
+from dagster_cfwb.transfer.mysql.text_protocol import encode_load_data_rows
+from dagster_cfwb.transfer.mysql.types import arrow_to_mysql_type, mysql_type_holds
 from dagster_cfwb.transfer.sql_dialect import UnsupportedTypeError
 
 

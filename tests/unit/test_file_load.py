@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dagster_cfwb.transfer.file_errors import FileParseError
-from dagster_cfwb.transfer.file_load import load_file_to_lakehouse
+from dagster_cfwb.transfer.files.errors import FileParseError
+from dagster_cfwb.transfer.files.load import load_file_to_lakehouse
 
 
 def _files_in(lakehouse) -> list[Path]:

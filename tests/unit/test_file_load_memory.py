@@ -16,7 +16,7 @@ CHILD = textwrap.dedent(
     import json, resource, sys
     import pyarrow as pa
     from dagster_cfwb.transfer.arrow_stream import to_arrow_stream
-    from dagster_cfwb.transfer.file_load import load_file_to_lakehouse
+    from dagster_cfwb.transfer.files.load import load_file_to_lakehouse
     from dagster_cfwb.transfer.parquet_files import write_parquet_atomic
 
     class Folder:  # the lakehouse's write_table, without importing Dagster

@@ -16,8 +16,8 @@ from dagster_cfwb.transfer.column_names import (
     resolve_schema_keys,
     snake_case,
 )
-from dagster_cfwb.transfer.file_errors import FileParseError
-from dagster_cfwb.transfer.file_load import load_file_to_lakehouse
+from dagster_cfwb.transfer.files.errors import FileParseError
+from dagster_cfwb.transfer.files.load import load_file_to_lakehouse
 from dagster_cfwb.transfer.identifiers import validate_identifier
 
 
@@ -146,7 +146,7 @@ def test_na_in_number_and_date_columns_is_null_by_default(tmp_path, local_lakeho
 def test_na_in_a_text_column_is_kept_as_text_and_reported(tmp_path, local_lakehouse, caplog):
     f = tmp_path / "pays.csv"
     f.write_text('pays,nom,note\nNA,Namibie,\nCH,,""\nFR,NULL,x\n')
-    with caplog.at_level(logging.WARNING, logger="dagster_cfwb.transfer.file_load"):
+    with caplog.at_level(logging.WARNING, logger="dagster_cfwb.transfer.files.load"):
         result, table = _load(f, local_lakehouse)
     assert table.column("pays").to_pylist() == ["NA", "CH", "FR"]  # Namibia's code is not lost
     assert table.column("nom").to_pylist() == ["Namibie", None, "NULL"]  # empty field: NULL, as before

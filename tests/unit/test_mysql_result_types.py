@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pyarrow as pa
 import pytest
 
-from dagster_cfwb.transfer.mysql_connectorx import ConnectorxValueError, _failure
-from dagster_cfwb.transfer.mysql_result_types import mysql_field_to_arrow, mysql_type_name
+from dagster_cfwb.transfer.mysql.connectorx_reader import ConnectorxValueError, _failure
+from dagster_cfwb.transfer.mysql.result_types import mysql_field_to_arrow, mysql_type_name
 from dagster_cfwb.transfer.sql_dialect import UnsupportedTypeError
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from dagster_cfwb.transfer.pg_read_plan import (
+from dagster_cfwb.transfer.postgres.read_plan import (
     UnrepresentableValueError,
     arrow_schema,
     finish_batch,

@@ -1,8 +1,9 @@
 """Plain-Python data movement shared by every resource (no Dagster here).
 
-Arrow streams (`arrow_stream`), identifier safety (`identifiers`), Parquet files
-(`parquet_files`), lakehouse paths (`lakehouse_paths`), load results
-(`load_result`) and one module family per engine (`pg_*`, `mysql_*`…).
+A small generic core — Arrow streams (`arrow_stream`), identifier safety (`identifiers`),
+Parquet files (`parquet_files`), lakehouse paths (`lakehouse_paths`), load results
+(`load_result`), SQL dialects (`sql_dialect`, `dialect_load`) — under one sub-package per
+engine or protocol: `postgres/`, `mysql/`, `mssql/`, `db2/`, `files/`.
 """
 
 from dagster_cfwb.transfer.arrow_stream import ArrowStream, to_arrow_stream, to_output

@@ -2,7 +2,7 @@
 
 An engine (MySQL/MariaDB, SQL Server, DB2) subclasses `LoadDialect` and fills in only what
 differs: identifier quoting, the Arrow → column type table, the bulk path, the swap statements and
-the upsert statement. PostgreSQL keeps its own loader (`dagster_cfwb.transfer.pg_load`),
+the upsert statement. PostgreSQL keeps its own loader (`dagster_cfwb.transfer.postgres.load`),
 because its DDL is transactional and the whole load fits in one transaction.
 
 Staging and old tables are named `_cfwb_stg_<target>_<session>_<8 hex>` / `_cfwb_old_…`:
@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from dagster_cfwb.transfer.arrow_stream import ArrowStream
 from dagster_cfwb.transfer.identifiers import QualifiedName, derived_name, quote_identifier
-from dagster_cfwb.transfer.pg_types import UnsupportedTypeError as _BaseUnsupportedTypeError
+from dagster_cfwb.transfer.postgres.types import UnsupportedTypeError as _BaseUnsupportedTypeError
 
 __all__ = ["STAGING_NAME", "LoadDialect", "UnsupportedTypeError"]
 

@@ -19,7 +19,7 @@ from dagster_cfwb.transfer.arrow_stream import to_output
 from dagster_cfwb.transfer.identifiers import QualifiedName, quote_identifier, split_table_name
 from dagster_cfwb.transfer.load_result import LoadResult
 from dagster_cfwb.transfer.parquet_files import ParquetWriteResult
-from dagster_cfwb.transfer.pg_declare_fetch import iter_declare_fetch_batches, iter_simple_query_batches
+from dagster_cfwb.transfer.postgres.declare_fetch import iter_declare_fetch_batches, iter_simple_query_batches
 
 __all__ = ["DenodoResource", "build_view_query", "describe_view_vql", "list_views_vql"]
 

@@ -8,7 +8,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from dagster_cfwb.resources.db.sql_resource import SQLDatabaseResource
-from dagster_cfwb.transfer.db2_load import DB2Dialect, iter_db2_batches
+from dagster_cfwb.transfer.db2.load import DB2Dialect, iter_db2_batches
 
 __all__ = ["DB2Resource", "db2_connection_string"]
 
@@ -48,7 +48,7 @@ class DB2Resource(SQLDatabaseResource):
     swaps it in with `RENAME TABLE` in one transaction, so the old table survives any failure;
     `mode="upsert"` runs one `MERGE` on `keys`. Parameters use `?` placeholders. DB2 keeps
     names exactly as quoted, so `"eleves"` and `"ELEVES"` are two tables: write names as they
-    exist. Column types: `dagster_cfwb.transfer.db2_types`.
+    exist. Column types: `dagster_cfwb.transfer.db2.types`.
 
     **Tested without a server**: no DB2 can run on the machine that builds this library, so the
     generated SQL, the type mapping and the driver calls are checked by unit tests against a

@@ -8,7 +8,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from dagster_cfwb.resources.db.sql_resource import SQLDatabaseResource
-from dagster_cfwb.transfer.mssql_load import MSSQLDialect, iter_mssql_batches
+from dagster_cfwb.transfer.mssql.load import MSSQLDialect, iter_mssql_batches
 
 __all__ = ["MSSQLResource", "mssql_connection_string"]
 
@@ -51,7 +51,7 @@ class MSSQLResource(SQLDatabaseResource):
     swaps it in with two `sp_rename` calls in one transaction, so the old table survives any
     failure; `mode="upsert"` runs one `MERGE` on `keys`; `mode="append"` goes through a
     staging table too, because bulk copy commits on its own connection. Parameters in `query` /
-    `execute` use `?` placeholders. Column types: `dagster_cfwb.transfer.mssql_types`.
+    `execute` use `?` placeholders. Column types: `dagster_cfwb.transfer.mssql.types`.
 
     **Tested without a server**: no SQL Server can run on the machine that builds this library, so
     the generated SQL, the type mapping and the driver calls are checked by unit tests against a

@@ -12,16 +12,16 @@ import pyarrow as pa
 from pydantic import Field
 
 from dagster_cfwb.resources.db.sql_resource import SQLDatabaseResource
-from dagster_cfwb.transfer.mysql_connectorx import (
+from dagster_cfwb.transfer.mysql.connectorx_reader import (
     ConnectorxError,
     connectorx_url,
     describe_query,
     iter_connectorx_batches,
     not_exact_reason,
 )
-from dagster_cfwb.transfer.mysql_extract import iter_mysql_batches
-from dagster_cfwb.transfer.mysql_load import MySQLDialect
-from dagster_cfwb.transfer.mysql_result_types import mysql_result_schema
+from dagster_cfwb.transfer.mysql.extract import iter_mysql_batches
+from dagster_cfwb.transfer.mysql.load import MySQLDialect
+from dagster_cfwb.transfer.mysql.result_types import mysql_result_schema
 from dagster_cfwb.transfer.sql_dialect import UnsupportedTypeError
 
 __all__ = ["MySQLResource"]
@@ -52,11 +52,11 @@ class MySQLResource(SQLDatabaseResource):
     removes the staging table. `mode="upsert"` uses `INSERT … ON DUPLICATE KEY UPDATE` where a
     primary key or unique index covers exactly `keys`, and otherwise deletes the matching keys then
     inserts, in one transaction. Column types: see
-    `dagster_cfwb.transfer.mysql_types` (text is stored as utf8mb4, so any Unicode fits).
+    `dagster_cfwb.transfer.mysql.types` (text is stored as utf8mb4, so any Unicode fits).
 
     Queries are read by connectorx (fast) when every result column is of a type it reads exactly and
     there are no `params`, else by our pymysql reader; both give the same types and values (see
-    `dagster_cfwb.transfer.mysql_connectorx`). `extract_path(sql)` says which one a query gets.
+    `dagster_cfwb.transfer.mysql.connectorx_reader`). `extract_path(sql)` says which one a query gets.
     Every MariaDB type is read exactly (`BOOLEAN` as the `int8` it holds, `TIME` as a duration), as
     the server's text (`ENUM`, `SET`, `JSON`, `INET6`, `UUID`), or refused before the first batch
     with an error naming the column and the cast to use (`FLOAT`: `CAST(col AS DOUBLE)`; spatial

@@ -11,8 +11,8 @@ from pydantic import Field
 from dagster_cfwb.resources.db.sql_resource import SQLDatabaseResource
 from dagster_cfwb.transfer.identifiers import QualifiedName
 from dagster_cfwb.transfer.load_result import LoadResult
-from dagster_cfwb.transfer.pg_extract import iter_postgres_batches
-from dagster_cfwb.transfer.pg_load import load_postgres, pg_table_columns
+from dagster_cfwb.transfer.postgres.extract import iter_postgres_batches
+from dagster_cfwb.transfer.postgres.load import load_postgres, pg_table_columns
 
 __all__ = ["PostgreSQLResource"]
 
@@ -25,7 +25,7 @@ class PostgreSQLResource(SQLDatabaseResource):
     default) the rows go to a staging table — over `copy_streams` parallel connections for large
     loads — that replaces the old table in one short transaction: if anything fails, the old table
     and its rows are untouched and the staging table is dropped. A missing
-    table is created from the data's columns (type table in `dagster_cfwb.transfer.pg_types`).
+    table is created from the data's columns (type table in `dagster_cfwb.transfer.postgres.types`).
 
     Example:
 

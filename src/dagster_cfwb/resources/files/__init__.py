@@ -10,7 +10,7 @@ from dagster_cfwb.resources.files.file_server_base import (
 from dagster_cfwb.resources.files.ftp_resource import FTPResource
 from dagster_cfwb.resources.files.nfs_resource import NFSResource
 from dagster_cfwb.resources.files.sftp_resource import SFTPResource
-from dagster_cfwb.transfer.file_listing import RemoteFile
+from dagster_cfwb.transfer.files.listing import RemoteFile
 
 __all__ = [
     "FTPResource",

@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 
 from dagster_cfwb.resources.files.file_server_base import FileServerResource
-from dagster_cfwb.transfer.file_listing import RemoteFile
+from dagster_cfwb.transfer.files.listing import RemoteFile
 
 __all__ = ["FILE_PATH_TAG", "file_from_run_tags", "new_files_sensor"]
 

@@ -22,8 +22,8 @@ from pydantic import Field
 from dagster_cfwb.resources.files.file_session import FileSession
 from dagster_cfwb.resources.files.upload_temps import remove_stale_uploads, temporary_upload_name
 from dagster_cfwb.resources.secrets import RedactedReprMixin, redact
-from dagster_cfwb.transfer.file_listing import RemoteFile, has_glob, match_files, split_pattern
-from dagster_cfwb.transfer.file_load import FileLoadResult, load_file_to_lakehouse
+from dagster_cfwb.transfer.files.listing import RemoteFile, has_glob, match_files, split_pattern
+from dagster_cfwb.transfer.files.load import FileLoadResult, load_file_to_lakehouse
 
 __all__ = [
     "FileServerConnectionError",
@@ -385,7 +385,7 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
             lakehouse: the lakehouse resource (`AzureAdlsResource` or `LocalLakehouseResource`).
             lakehouse_path: e.g. `"enseignement/stg/eleves.parquet"`.
             format: `csv`, `excel`, `json`, `ndjson`, `parquet`; default from the extension.
-            **options: reading options of `dagster_cfwb.transfer.file_load.load_file_to_lakehouse`
+            **options: reading options of `dagster_cfwb.transfer.files.load.load_file_to_lakehouse`
                 (`delimiter`, `encoding`, `decimal_comma`, `schema`, `sheet`…).
 
         Returns:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from dagster_cfwb.transfer.file_listing import RemoteFile
+from dagster_cfwb.transfer.files.listing import RemoteFile
 
 __all__ = ["FileSession"]
 

@@ -18,7 +18,7 @@ import posixpath
 import re
 from datetime import UTC, datetime, tzinfo
 
-from dagster_cfwb.transfer.file_listing import RemoteFile
+from dagster_cfwb.transfer.files.listing import RemoteFile
 
 __all__ = ["FTPLister", "parse_list_line", "parse_ftp_time", "reply_code"]
 

@@ -21,7 +21,7 @@ from dagster_cfwb.resources.files.file_server_base import (
     FileSession,
 )
 from dagster_cfwb.resources.files.ftp_listing import FTPLister, reply_code
-from dagster_cfwb.transfer.file_listing import RemoteFile
+from dagster_cfwb.transfer.files.listing import RemoteFile
 
 __all__ = ["FTPResource"]
 

@@ -10,7 +10,7 @@ from typing import BinaryIO
 from pydantic import Field
 
 from dagster_cfwb.resources.files.file_server_base import FileServerResource, FileSession
-from dagster_cfwb.transfer.file_listing import RemoteFile, utc_from_timestamp
+from dagster_cfwb.transfer.files.listing import RemoteFile, utc_from_timestamp
 
 __all__ = ["NFSResource"]
 

@@ -16,7 +16,7 @@ from dagster_cfwb.resources.files.file_server_base import (
     FileSession,
     HostKeyError,
 )
-from dagster_cfwb.transfer.file_listing import RemoteFile, utc_from_timestamp
+from dagster_cfwb.transfer.files.listing import RemoteFile, utc_from_timestamp
 
 __all__ = ["SFTPResource"]
 

@@ -66,7 +66,7 @@ def to_wire(batch: pa.RecordBatch, wire: pa.Schema) -> pa.RecordBatch:
         try:
             columns.append(col if col.type == f.type else col.cast(f.type, safe=True))
         except pa.ArrowInvalid as e:
-            from dagster_cfwb.transfer.pg_types import UnsupportedTypeError
+            from dagster_cfwb.transfer.postgres.types import UnsupportedTypeError
 
             raise UnsupportedTypeError(
                 f"Column `{f.name}` of type {col.type} holds a value PostgreSQL cannot store exactly as "
@@ -89,7 +89,7 @@ def copy_batches_binary(
     Args:
         cursor: an open psycopg 3 cursor; the caller owns the transaction.
         table: target table, whose columns named like `schema`'s fields must have the types of
-            `dagster_cfwb.transfer.pg_types.arrow_to_pg_type` for `wire_schema`
+            `dagster_cfwb.transfer.postgres.types.arrow_to_pg_type` for `wire_schema`
             (binary COPY is exact; `decimal256` columns arrive as text).
         schema: Arrow schema of every batch.
         batches: record batches, consumed once.

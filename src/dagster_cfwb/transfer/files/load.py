@@ -24,10 +24,10 @@ import pyarrow.compute as pc
 
 from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS, ArrowStream
 from dagster_cfwb.transfer.column_names import check_column_names_mode, original_names, rename_schema
-from dagster_cfwb.transfer.csv_files import NULL_MARKERS, CsvOptions, arrow_type
-from dagster_cfwb.transfer.file_errors import FileParseError
-from dagster_cfwb.transfer.file_formats import ReadOptions, detect_format, open_file_batches
-from dagster_cfwb.transfer.file_listing import RemoteFile, has_glob, utc_from_timestamp
+from dagster_cfwb.transfer.files.csv_files import NULL_MARKERS, CsvOptions, arrow_type
+from dagster_cfwb.transfer.files.errors import FileParseError
+from dagster_cfwb.transfer.files.formats import ReadOptions, detect_format, open_file_batches
+from dagster_cfwb.transfer.files.listing import RemoteFile, has_glob, utc_from_timestamp
 from dagster_cfwb.transfer.parquet_files import file_sha256
 
 __all__ = ["FileLoadResult", "FileSource", "SourceFile", "load_file_to_lakehouse"]

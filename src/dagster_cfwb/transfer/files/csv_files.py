@@ -21,8 +21,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from dagster_cfwb.transfer.column_names import resolve_schema_keys, snake_case
-from dagster_cfwb.transfer.csv_numbers import NumberColumns, keep_codes_as_text
-from dagster_cfwb.transfer.file_errors import FileParseError
+from dagster_cfwb.transfer.files.csv_numbers import NumberColumns, keep_codes_as_text
+from dagster_cfwb.transfer.files.errors import FileParseError
 
 __all__ = ["NULL_MARKERS", "CsvOptions", "arrow_type", "read_csv_batches"]
 

@@ -33,7 +33,7 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
-from dagster_cfwb.transfer.mysql_result_types import (
+from dagster_cfwb.transfer.mysql.result_types import (
     is_date_code,
     mysql_field_to_arrow,
     mysql_result_schema,

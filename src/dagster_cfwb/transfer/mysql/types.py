@@ -1,6 +1,6 @@
 """Arrow → MySQL/MariaDB type mapping of loads (the columns `copy_from_df` creates).
 
-Extracts type each result column in `dagster_cfwb.transfer.mysql_result_types`; the last column
+Extracts type each result column in `dagster_cfwb.transfer.mysql.result_types`; the last column
 below says what a loaded column reads back as.
 
 | Arrow type (load)                  | MySQL/MariaDB column         | Arrow type (extract)           |

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from dagster_cfwb.transfer.pg_extract import bind_client_side, fetch_batches, text_loaders
+from dagster_cfwb.transfer.postgres.extract import bind_client_side, fetch_batches, text_loaders
 
 __all__ = ["bind_client_side", "iter_declare_fetch_batches", "iter_simple_query_batches"]
 

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from dagster_cfwb.transfer.arrow_stream import ArrowStream
 from dagster_cfwb.transfer.identifiers import QualifiedName
-from dagster_cfwb.transfer.mssql_types import arrow_to_mssql_type, mssql_type_holds
+from dagster_cfwb.transfer.mssql.types import arrow_to_mssql_type, mssql_type_holds
 from dagster_cfwb.transfer.sql_dialect import LoadDialect, UnsupportedTypeError
 
 __all__ = ["MSSQLDialect", "iter_mssql_batches"]

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dagster_cfwb.transfer.arrow_stream import ArrowStream
-from dagster_cfwb.transfer.db2_types import arrow_to_db2_type, db2_field_to_arrow, db2_type_holds
+from dagster_cfwb.transfer.db2.types import arrow_to_db2_type, db2_field_to_arrow, db2_type_holds
 from dagster_cfwb.transfer.identifiers import QualifiedName
 from dagster_cfwb.transfer.sql_dialect import LoadDialect, UnsupportedTypeError
 

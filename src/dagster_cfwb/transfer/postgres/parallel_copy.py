@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 import pyarrow as pa
 
 from dagster_cfwb.transfer.identifiers import QualifiedName, quote_identifier
-from dagster_cfwb.transfer.pg_copy import _encoder_for, to_wire, wire_schema
+from dagster_cfwb.transfer.postgres.copy import _encoder_for, to_wire, wire_schema
 
 __all__ = ["parallel_copy_binary"]
 

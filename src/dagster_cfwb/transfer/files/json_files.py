@@ -22,8 +22,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dagster_cfwb.transfer.csv_numbers import float_changes
-from dagster_cfwb.transfer.file_errors import FileParseError
+from dagster_cfwb.transfer.files.csv_numbers import float_changes
+from dagster_cfwb.transfer.files.errors import FileParseError
 
 __all__ = ["read_json_batches"]
 

@@ -33,8 +33,8 @@ import pyarrow as pa
 from dagster_cfwb.transfer.arrow_stream import ArrowStream
 from dagster_cfwb.transfer.identifiers import QualifiedName
 from dagster_cfwb.transfer.load_folders import load_folder, remove_orphan_load_folders
-from dagster_cfwb.transfer.mysql_text import encode_load_data_rows, is_hex_column, python_rows
-from dagster_cfwb.transfer.mysql_types import arrow_to_mysql_type, mysql_type_holds
+from dagster_cfwb.transfer.mysql.text_protocol import encode_load_data_rows, is_hex_column, python_rows
+from dagster_cfwb.transfer.mysql.types import arrow_to_mysql_type, mysql_type_holds
 from dagster_cfwb.transfer.sql_dialect import STAGING_NAME, LoadDialect, UnsupportedTypeError
 
 __all__ = ["MySQLDialect", "load_data_sql"]

@@ -1,6 +1,6 @@
 """Stream a PostgreSQL query result as Arrow record batches with bounded memory.
 
-Both readers follow one per-column plan (`dagster_cfwb.transfer.pg_read_plan`, the extract type
+Both readers follow one per-column plan (`dagster_cfwb.transfer.postgres.read_plan`, the extract type
 table in `docs/databases.md`): each value arrives exact in a natural Arrow type, or in PostgreSQL's
 own text form, or the read stops with an error naming the column, its type and the cast to use.
 
@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 
 import pyarrow as pa
 
-from dagster_cfwb.transfer.pg_read_plan import (
+from dagster_cfwb.transfer.postgres.read_plan import (
     TEXT_SETTINGS,
     UnrepresentableValueError,
     arrow_schema,

@@ -11,10 +11,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dagster_cfwb.transfer.column_names import rename_schema, resolve_schema_keys
-from dagster_cfwb.transfer.csv_files import CsvOptions, arrow_type, read_csv_batches
-from dagster_cfwb.transfer.excel_files import read_excel_sheet
-from dagster_cfwb.transfer.file_errors import FileParseError
-from dagster_cfwb.transfer.json_files import duckdb_message, read_json_batches
+from dagster_cfwb.transfer.files.csv_files import CsvOptions, arrow_type, read_csv_batches
+from dagster_cfwb.transfer.files.errors import FileParseError
+from dagster_cfwb.transfer.files.excel_files import read_excel_sheet
+from dagster_cfwb.transfer.files.json_files import duckdb_message, read_json_batches
 
 __all__ = ["FILE_FORMATS", "ReadOptions", "detect_format", "open_file_batches"]
 

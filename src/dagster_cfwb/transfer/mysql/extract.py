@@ -17,14 +17,14 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dagster_cfwb.transfer.mysql_result_types import (
+from dagster_cfwb.transfer.mysql.result_types import (
     is_date_code,
     mysql_result_schema,
     mysql_type_name,
     text_protocol_refusal,
     unreadable_date_error,
 )
-from dagster_cfwb.transfer.mysql_wire import read_columns
+from dagster_cfwb.transfer.mysql.wire import read_columns
 
 __all__ = ["iter_mysql_batches"]
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dagster_cfwb.transfer.column_names import resolve_schema_keys
-from dagster_cfwb.transfer.file_errors import FileParseError
+from dagster_cfwb.transfer.files.errors import FileParseError
 
 __all__ = ["read_excel_sheet"]
 

@@ -29,10 +29,10 @@ from dagster_cfwb.transfer.load_result import (
     refuse_duplicate_keys,
     refuse_null_keys,
 )
-from dagster_cfwb.transfer.pg_copy import copy_batches_binary, text_carried, wire_schema
-from dagster_cfwb.transfer.pg_parallel_copy import parallel_copy_binary
-from dagster_cfwb.transfer.pg_staging import drop_orphan_staging, mark_staging, staging_name, swap_in
-from dagster_cfwb.transfer.pg_types import arrow_to_pg_type, pg_column_definitions
+from dagster_cfwb.transfer.postgres.copy import copy_batches_binary, text_carried, wire_schema
+from dagster_cfwb.transfer.postgres.parallel_copy import parallel_copy_binary
+from dagster_cfwb.transfer.postgres.staging import drop_orphan_staging, mark_staging, staging_name, swap_in
+from dagster_cfwb.transfer.postgres.types import arrow_to_pg_type, pg_column_definitions
 
 __all__ = ["load_postgres", "pg_table_columns"]
 
@@ -214,7 +214,7 @@ def load_postgres(
         on_progress: called with the cumulative row count after each batch.
         connect: opens another connection like `conn`; with `streams` > 1 a `replace` of more
             than one batch is copied over that many connections in parallel (see
-            `dagster_cfwb.transfer.pg_parallel_copy`), then swapped in by `conn`.
+            `dagster_cfwb.transfer.postgres.parallel_copy`), then swapped in by `conn`.
         streams: number of parallel COPY streams for `replace`.
 
     Raises:

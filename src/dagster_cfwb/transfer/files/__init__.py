@@ -1,0 +1,1 @@
+"""Files to Arrow: CSV, Excel, JSON/NDJSON and Parquet readers, listings and the file-to-lakehouse load."""

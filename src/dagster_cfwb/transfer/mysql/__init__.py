@@ -1,0 +1,1 @@
+"""MySQL / MariaDB: readers (connectorx, text protocol), the result type contract, LOAD DATA loads."""

@@ -99,6 +99,16 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
         default=None,
         description="Memory DuckDB may use before spilling to disk, e.g. `4GB`. Empty: DuckDB's default (80% of RAM).",
     )
+    delta_reader: Literal["duckdb", "delta-rs"] = Field(
+        default="duckdb",
+        description=(
+            "How `delta_scan('azure://...')` in SQL reads a Delta table: `duckdb` (DuckDB's delta "
+            "extension from pip: parallel, reads the Delta features of tables written by Fabric or "
+            "Databricks; loading it costs about a second per query) or `delta-rs` (the table's files "
+            "opened by delta-rs and handed to DuckDB as Arrow: no load cost, best for many short "
+            "queries). Both give the same rows; `bench/delta_write.py` measures them."
+        ),
+    )
     default_format: Format = Field(
         default="parquet",
         description=(
@@ -230,7 +240,7 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
         `'azure://...'` literals become this backend's locations; `delta_scan('azure://...')` is read by
         DuckDB's delta extension where it reaches the storage, else registered in `con` from delta-rs.
         """
-        if DELTA_SCAN.search(sql) and not self._prepare_delta_scan(con):
+        if DELTA_SCAN.search(sql) and (self.delta_reader == "delta-rs" or not self._prepare_delta_scan(con)):
             sql = register_delta_scans(
                 con,
                 sql,

@@ -162,6 +162,11 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
         """Load DuckDB's delta extension into `con`; False if it cannot read this backend."""
         return False
 
+    def _remove_folder(self, path: str) -> None:
+        """Delete every file under folder `path` (the leftovers of a table that was never created)."""
+        for file in self._list(path + "/"):
+            self._delete(file.path)
+
     # -- shared behaviour ---------------------------------------------------------------------
     def rewrite_sql(self, sql: str) -> str:
         """Return `sql` with each `'azure://path'` literal replaced by this backend's location."""
@@ -401,16 +406,24 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
                     f"A Delta table is a folder: write it at `{clean.removesuffix('.parquet')}`, not at `{clean}`."
                 )
             self._prepare_delta_write(clean)
-            return self._delta_call(
-                write_delta,
-                clean,
-                data=data,
-                mode=mode,
-                keys=keys,
-                partition_by=partition_by,
-                replace_where=replace_where,
-                compression=compression,
-            )
+            existed = self.is_delta_table(clean)
+            try:
+                return self._delta_call(
+                    write_delta,
+                    clean,
+                    data=data,
+                    mode=mode,
+                    keys=keys,
+                    partition_by=partition_by,
+                    replace_where=replace_where,
+                    compression=compression,
+                )
+            except BaseException:
+                # A new table that failed before its first commit: remove the data files written so far
+                # (an existing table keeps its versions; files of a failed commit go at the next vacuum).
+                if not existed and not self.is_delta_table(clean):
+                    self._remove_folder(clean)
+                raise
         if chosen != "parquet":
             raise ValueError(f"Unknown lakehouse format `{chosen}`; expected `parquet` or `delta`.")
         if mode != "replace" or keys or partition_by or replace_where:

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS
+from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.mysql.result_types import (
     is_date_code,
     mysql_result_schema,
@@ -133,7 +134,7 @@ def iter_mysql_batches(
                 columns = [pa.array([], pa.large_binary()) for _ in fields]
             n = len(columns[0])
             arrays = [_convert(col, f, t) for col, f, t in zip(columns, fields, schema.types, strict=True)]
-            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+            yield record_batch(arrays, schema)
             yielded = True
             if n < batch_rows:
                 break

@@ -65,9 +65,10 @@ def test_sql_reads_delta_tables_with_time_travel(lakehouse):
     then = lakehouse.query_blob_storage(f"SELECT count(*) AS n FROM delta_scan('azure://{T}', version => 0)")
     assert (now["n"][0], then["n"][0]) == (3, 2)
     assert _rows(lakehouse, version=0) == [(1, "a"), (2, "b")]
-    first_commit = lakehouse.table_history(T)[-1]["timestamp"]
-    assert _rows(lakehouse, version=first_commit) == [(1, "a"), (2, "b")]  # "as of" a moment
-    assert len(_rows(lakehouse, version=first_commit.isoformat())) == 2
+    if isinstance(lakehouse, LocalLakehouseResource):  # Azure's commit-file times are whole seconds
+        first_commit = lakehouse.table_history(T)[-1]["timestamp"]
+        assert _rows(lakehouse, version=first_commit) == [(1, "a"), (2, "b")]  # "as of" a moment
+        assert len(_rows(lakehouse, version=first_commit.isoformat())) == 2
     batches = list(lakehouse.iter_batches(f"SELECT * FROM delta_scan('azure://{T}') ORDER BY id"))
     assert sum(b.num_rows for b in batches) == 3
 

@@ -35,6 +35,7 @@ import pyarrow as pa
 from dagster_cfwb.components.incremental_window import parse_lookback, window_start
 from dagster_cfwb.components.source_reading import Filter, WrittenTable, write_source
 from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS
+from dagster_cfwb.transfer.delta.delta_write import DeltaWriteResult
 
 __all__ = ["IncrementalCounts", "run_incremental_import", "staging_path"]
 
@@ -443,7 +444,7 @@ def run_incremental_import(
             log.info("No new or changed rows: the table is unchanged.")
     finally:
         lakehouse.delete(staging)
-    delta_metadata = result.metadata() if hasattr(result, "rows_inserted") else {}
+    delta_metadata = result.metadata() if isinstance(result, DeltaWriteResult) else {}
     extra = {
         **incoming.extra_metadata,
         **delta_metadata,

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from dagster_cfwb.components.source_suggestions import similar_files, similar_tables
 from dagster_cfwb.resources.protocols import ArrowSource, LakehouseLoader, LakehouseWriter
+from dagster_cfwb.transfer.delta.delta_write import DeltaWriteResult
 from dagster_cfwb.transfer.source_select import Filter
 
 __all__ = ["Filter", "WrittenTable", "column_descriptions", "source_select", "write_source", "written"]
@@ -45,7 +46,7 @@ def source_select(
 
 def written(result: Any, **extra: Any) -> WrittenTable:
     """A `WrittenTable` for what `write_table` returned (a Parquet file or a Delta commit)."""
-    delta = result.metadata() if hasattr(result, "rows_inserted") else {}
+    delta = result.metadata() if isinstance(result, DeltaWriteResult) else {}
     rows = result.table_rows if delta and result.table_rows is not None else result.rows
     return WrittenTable(
         path=result.path,

@@ -23,7 +23,7 @@ def output_folder(ctx: dict, name: str) -> str:
 
 
 def source_sql(ctx: dict) -> str:
-    return f'SELECT * FROM "{ctx["schema"]}".src'
+    return f'SELECT * FROM "{ctx["schema"]}".{ctx["src"]}'
 
 
 def duckdb_scanner(ctx: dict):
@@ -32,7 +32,7 @@ def duckdb_scanner(ctx: dict):
     def job():
         with duckdb_connect("postgres_scanner") as con:
             attach_postgres(con, ctx, "pg")
-            con.execute(f"COPY pg.\"{ctx['schema']}\".src TO '{path}' (FORMAT parquet)")
+            con.execute(f"COPY pg.\"{ctx['schema']}\".{ctx['src']} TO '{path}' (FORMAT parquet)")
         return Parquet(path)
 
     return job
@@ -106,7 +106,7 @@ def dlt_extract(ctx: dict, url: str | None = None, schema: str | None = None):
     folder = output_folder(ctx, "dlt")
     source = sql_table(
         credentials=url or pg_url(ctx),
-        table="src",
+        table=ctx["src"],
         schema=schema or ctx["schema"],
         backend="pyarrow",
         chunk_size=65_536,
@@ -116,7 +116,7 @@ def dlt_extract(ctx: dict, url: str | None = None, schema: str | None = None):
 
     def job():
         pipeline.run(source, loader_file_format="parquet", write_disposition="replace")
-        return Parquet(os.path.join(folder, "bench", "src", "*.parquet"))
+        return Parquet(os.path.join(folder, "bench", ctx["src"], "*.parquet"))
 
     return job
 
@@ -128,7 +128,7 @@ def sling_extract(ctx: dict, url: str | None = None, stream: str | None = None):
         run_sling(
             ctx,
             "--src-conn", "SRC",
-            "--src-stream", stream or f"{ctx['schema']}.src",
+            "--src-stream", stream or f"{ctx['schema']}.{ctx['src']}",
             "--tgt-object", f"file://{folder}/src.parquet",
             SRC=url or pg_url(ctx) + "?sslmode=disable",
         )  # fmt: skip
@@ -163,8 +163,9 @@ def setup(ctx: dict) -> None:
     pg = PostgreSQLResource(**ctx["pg"])
     pg.execute(f'DROP SCHEMA IF EXISTS "{ctx["schema"]}" CASCADE')
     pg.execute(f'CREATE SCHEMA "{ctx["schema"]}"')
-    pg.copy_from_df(pq.ParquetFile(ctx["ref"]).iter_batches(65_536), "src", schema=ctx["schema"])
-    pg.execute(f'ANALYZE "{ctx["schema"]}".src')
+    for c in (ctx, ctx["slow"]):
+        pg.copy_from_df(pq.ParquetFile(c["ref"]).iter_batches(65_536), c["src"], schema=ctx["schema"])
+        pg.execute(f'ANALYZE "{ctx["schema"]}".{c["src"]}')
 
 
 def teardown(ctx: dict) -> None:

@@ -3,6 +3,8 @@
 Environment knobs:
 - `BENCH_ROWS` (default 2,000,000): rows of the database tables; the lakehouse query set has 5×.
 - `BENCH_REPEAT` (default 3): runs per method, each in a new process; the fastest is kept.
+- `BENCH_SLOW_ROWS` (default a tenth of `BENCH_ROWS`): rows for the peers marked † (one run each),
+  which take minutes per run at full size.
 - `BENCH_ONLY`: comma-separated families to run (`pg_extract,pg_load,mariadb,lakehouse_queries`).
 - `BENCH_WRITE_DOCS=1`: also replace the marked results section of docs/performance.md.
 
@@ -15,6 +17,7 @@ import importlib
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -47,16 +50,17 @@ def write_reference(path: str, rows: int, batch: int = 250_000) -> None:
     writer.close()
 
 
-def render(table: Table, reference: dict) -> str:
+def render(table: Table, ctx: dict) -> str:
     """Markdown: rows/s, ratio to the reference (or the fastest), peak RSS, correctness."""
     done = [r for r in table.results if r.error is None]
-    rates = {r.method.label: (r.method.rows or reference["rows"]) / r.seconds for r in done}
+    rates = {r.method.label: (ctx["slow"] if r.method.slow else ctx)["rows"] / r.seconds for r in done}
     ref_label = table.reference or max(rates, key=rates.get, default=None)
     ref_rate = rates.get(ref_label) or 1.0
     vs = f"vs {ref_label}" if table.reference else "vs fastest"
     lines = [f"| {table.title} | {table.unit} | {vs} | peak RSS | check |", "|---|---:|---:|---:|---|"]
     for r in table.results:
-        label = f"**{r.method.label}**" if r.method.ours else r.method.label
+        label = f"**{r.method.label}**" if r.method.ours else r.method.label + (" †" if r.method.slow else "")
+        reference = (ctx["slow"] if r.method.slow else ctx)["checksum"]
         if r.error:
             lines.append(f"| {label} | — | — | — | failed: {r.error.replace('|', '/')} |")
             continue
@@ -65,9 +69,18 @@ def render(table: Table, reference: dict) -> str:
         if r.method.ours:
             cells = [f"**{c}**" for c in cells]
         lines.append(f"| {label} | {' | '.join(cells)} | {verdict(r.check, reference)} |")
-    if table.note:
-        lines += ["", table.note]
-    return "\n".join(lines)
+    notes = [table.note] if table.note else []
+    if any(m.slow for m in table.methods):
+        notes.append(
+            f"† one run on the first {ctx['slow']['rows']:,} rows: at full size it takes minutes per run."
+        )
+    return "\n".join(lines + ([""] + notes if notes else []))
+
+
+def import_rss_mb(modules: str) -> float:
+    """Peak RSS of a fresh interpreter that only imports `modules`: the floor under a method's figure."""
+    code = f"import {modules}; print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])"
+    return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout) / 1024
 
 
 def header(rows: int, repeat: int, seconds: float) -> str:
@@ -79,7 +92,9 @@ def header(rows: int, repeat: int, seconds: float) -> str:
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores ({platform.machine()}), "
         f"{rows:,} rows × 9 columns, best of {repeat}, every method in its own process; the whole run "
         f"took {seconds / 60:.1f} min. Peak RSS is the client's (the method's process and the largest "
-        f"program it ran), not the database server's. Versions: {versions}."
+        f"program it ran), not the database server's; importing the library's resources alone takes "
+        f"{import_rss_mb('dagster_cfwb.resources.db.postgresql_resource, dagster_cfwb.resources.db.mysql_resource'):,.0f} MB, "
+        f"pyarrow + duckdb {import_rss_mb('pyarrow.parquet, duckdb'):,.0f} MB. Versions: {versions}."
     )
 
 
@@ -116,9 +131,15 @@ def main() -> None:
                 "user": os.environ.get("CFWB_MYSQL_USER", "root"),
             },
         }
-        write_reference(ctx["ref"], rows)
+        slow = min(rows, env_int("BENCH_SLOW_ROWS", max(rows // 10, 1)))
+        ctx["src"], ctx["slow"] = (
+            "src",
+            {"rows": slow, "ref": os.path.join(work, "small.parquet"), "src": "src_small"},
+        )
         ctx["columns"] = mixed_table(1).column_names
-        reference = checksum(Parquet(ctx["ref"]), ctx)
+        for c in (ctx, ctx["slow"]):
+            write_reference(c["ref"], c["rows"])
+            c["checksum"] = checksum(Parquet(c["ref"]), ctx)
         for name in families:
             module = importlib.import_module(name)
             module.setup(ctx)
@@ -128,9 +149,7 @@ def main() -> None:
                         result = run(method, ctx, repeat)
                         table.results.append(result)
                         print(f"  {method.label}: {result.seconds:.2f} s {result.error or ''}", flush=True)
-                    text = (
-                        module.render(table, ctx) if hasattr(module, "render") else render(table, reference)
-                    )
+                    text = (getattr(module, "render", None) or render)(table, ctx)
                     print("\n" + text + "\n", flush=True)
                     sections.append(text)
             finally:

@@ -28,7 +28,7 @@ class Method:
     func: str  # "module:function" in bench/, called as function(ctx, *args)
     args: tuple = ()
     ours: bool = False  # the library's own method: printed in bold
-    rows: int | None = None  # rows it handles, if not the table's (None: ctx["rows"])
+    slow: bool = False  # too slow for the full size: one run on ctx["slow"] (fewer rows, own reference)
 
 
 @dataclass
@@ -60,6 +60,8 @@ def run(method: Method, ctx: dict, repeat: int) -> Result:
     """Best (shortest) of `repeat` runs, each in a new process; peak RSS is the largest of the runs.
     The output is checked after the first run (the same method writes the same output each time)."""
     result = Result(method)
+    if method.slow:
+        ctx, repeat = dict(ctx, **ctx["slow"]), 1
     for i in range(repeat):
         call = json.dumps([method.func, list(method.args), i == 0])
         try:

@@ -4,7 +4,7 @@
 # `make test` and the runtime dependencies stay without them. Idempotent; ~15 s when cached.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+[ -x .venv/bin/uv ] || scripts/setup.sh  # the project's .venv provides uv and the Python
 if [ ! -x bench/.venv/bin/python ]; then
   .venv/bin/uv venv --quiet --python .venv/bin/python bench/.venv
 fi

@@ -141,7 +141,7 @@ def tables() -> list[Table]:
                 Method("DuckDB `ATTACH … (TYPE postgres)` `CREATE TABLE AS`", f"{here}:duckdb_attach"),
                 Method("server `COPY … FROM file (FORMAT binary)`", f"{here}:server_copy"),
                 Method("ADBC `adbc_ingest` (streamed)", f"{here}:adbc_ingest"),
-                Method("dlt postgres (parquet loader files)", f"{here}:dlt_load"),
+                Method("dlt postgres (parquet loader files)", f"{here}:dlt_load", once=True),
             ],
             reference="server `COPY … FROM file (FORMAT binary)`",
         )

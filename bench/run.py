@@ -59,7 +59,11 @@ def render(table: Table, ctx: dict) -> str:
     vs = f"vs {ref_label}" if table.reference else "vs fastest"
     lines = [f"| {table.title} | {table.unit} | {vs} | peak RSS | check |", "|---|---:|---:|---:|---|"]
     for r in table.results:
-        label = f"**{r.method.label}**" if r.method.ours else r.method.label + (" †" if r.method.slow else "")
+        label = (
+            f"**{r.method.label}**"
+            if r.method.ours
+            else r.method.label + (" †" if r.method.slow else " ‡" if r.method.once else "")
+        )
         reference = (ctx["slow"] if r.method.slow else ctx)["checksum"]
         if r.error:
             lines.append(f"| {label} | — | — | — | failed: {r.error.replace('|', '/')} |")

@@ -29,6 +29,7 @@ class Method:
     args: tuple = ()
     ours: bool = False  # the library's own method: printed in bold
     slow: bool = False  # too slow for the full size: one run on ctx["slow"] (fewer rows, own reference)
+    once: bool = False  # slow, but measured at full size: one run
 
 
 @dataclass
@@ -62,6 +63,8 @@ def run(method: Method, ctx: dict, repeat: int) -> Result:
     result = Result(method)
     if method.slow:
         ctx, repeat = dict(ctx, **ctx["slow"]), 1
+    if method.once:
+        repeat = 1
     for i in range(repeat):
         call = json.dumps([method.func, list(method.args), i == 0])
         try:

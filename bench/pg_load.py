@@ -127,6 +127,12 @@ def tables() -> list[Table]:
                     ours=True,
                 ),
                 Method(
+                    "`copy_from_df(table)` (a whole table already in memory)",
+                    f"{here}:ours_load",
+                    ("memory",),
+                    ours=True,
+                ),
+                Method(
                     "`copy_from_df(..., copy_streams=1)` (streamed)",
                     f"{here}:ours_load",
                     ("streamed", 1),

@@ -65,7 +65,8 @@ def _relation(con, output, ctx: dict) -> str:
 
 def checksum(output, ctx: dict) -> dict:
     """Row count, whole-row and per-column checksums, and DuckDB types of `output`'s columns."""
-    with duckdb_connect("postgres_scanner", "mysql_scanner") as con:
+    extensions = {PgTable: ("postgres_scanner",), MyTable: ("mysql_scanner",)}.get(type(output), ())
+    with duckdb_connect(*extensions) as con:
         relation = _relation(con, output, ctx)
         types = {
             name.lower(): (name, t) for name, t, *_ in con.execute(f"DESCRIBE FROM {relation}").fetchall()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 
 from checks import verdict
 from peers import duckdb_connect
@@ -125,7 +126,11 @@ def setup(ctx: dict) -> None:
 def teardown(ctx: dict) -> None:
     for proc in _AZURITE:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=60)  # Azurite can take a while to exit on a loaded machine
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
     _AZURITE.clear()
     shutil.rmtree(os.path.join(ctx["work"], "lake"), ignore_errors=True)
     ctx["columns"] = ctx.pop("saved_columns")

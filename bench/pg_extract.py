@@ -122,6 +122,8 @@ def dlt_extract(ctx: dict, url: str | None = None, schema: str | None = None):
 
 
 def sling_extract(ctx: dict, url: str | None = None, stream: str | None = None):
+    """Sling into a folder of Parquet files: with a single-file target (`file://…/x.parquet`) Sling 1.4.11
+    keeps only its last chunk of a large table (299,446 of 2,000,000 rows here), and says nothing."""
     folder = output_folder(ctx, "sling")
 
     def job():
@@ -129,7 +131,8 @@ def sling_extract(ctx: dict, url: str | None = None, stream: str | None = None):
             ctx,
             "--src-conn", "SRC",
             "--src-stream", stream or f"{ctx['schema']}.{ctx['src']}",
-            "--tgt-object", f"file://{folder}/src.parquet",
+            "--tgt-object", f"file://{folder}/",
+            "--tgt-options", '{"format": "parquet", "file_max_rows": 500000}',
             SRC=url or pg_url(ctx) + "?sslmode=disable",
         )  # fmt: skip
         return Parquet(os.path.join(folder, "**", "*.parquet"))

@@ -76,8 +76,10 @@ def render(table: Table, ctx: dict) -> str:
     notes = [table.note] if table.note else []
     if any(m.slow for m in table.methods):
         notes.append(
-            f"† one run on the first {ctx['slow']['rows']:,} rows: at full size it takes minutes per run."
+            f"† one run on {ctx['slow']['rows']:,} rows of the same kind: at full size a run takes many minutes."
         )
+    if any(m.once for m in table.methods):
+        notes.append("‡ one run at full size: a run takes minutes.")
     return "\n".join(lines + ([""] + notes if notes else []))
 
 
@@ -157,7 +159,10 @@ def main() -> None:
                     print("\n" + text + "\n", flush=True)
                     sections.append(text)
             finally:
-                module.teardown(ctx)
+                try:
+                    module.teardown(ctx)
+                except Exception as e:  # the figures stand; say what may be left behind
+                    print(f"teardown of {name} failed: {e!r}", file=sys.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     body = header(rows, repeat, time.perf_counter() - began) + "\n\n" + "\n\n".join(sections)

@@ -23,8 +23,9 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dagster_cfwb.transfer.arrow_stream import ArrowStream
+from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS, ArrowStream
 from dagster_cfwb.transfer.db2.types import arrow_to_db2_type, db2_field_to_arrow, db2_type_holds
+from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.identifiers import QualifiedName
 from dagster_cfwb.transfer.sql_dialect import LoadDialect, UnsupportedTypeError
 
@@ -143,7 +144,7 @@ class DB2Dialect(LoadDialect):
 
 
 def iter_db2_batches(
-    conn, sql: str, params=None, *, batch_rows: int = 65_536, driver=None
+    conn, sql: str, params=None, *, batch_rows: int = DEFAULT_BATCH_ROWS, driver=None
 ) -> Iterator[pa.RecordBatch]:
     """Yield the rows of `sql` as Arrow record batches of at most `batch_rows` rows.
 
@@ -176,7 +177,7 @@ def iter_db2_batches(
                 pa.array([v if v is None or not pa.types.is_string(t) else str(v) for v in col], t)
                 for col, t in zip(columns, types, strict=True)
             ]
-            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+            yield record_batch(arrays, schema)
             yielded = True
             if len(rows) < batch_rows:
                 break

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS
+from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.mysql.result_types import (
     is_date_code,
     mysql_result_schema,
@@ -89,7 +91,9 @@ def _convert(raw: pa.Array, field, target: pa.DataType) -> pa.Array:
         ) from e
 
 
-def iter_mysql_batches(conn, sql: str, params=None, *, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
+def iter_mysql_batches(
+    conn, sql: str, params=None, *, batch_rows: int = DEFAULT_BATCH_ROWS
+) -> Iterator[pa.RecordBatch]:
     """Yield the rows of `sql` as record batches of at most `batch_rows` rows.
 
     Args:
@@ -130,7 +134,7 @@ def iter_mysql_batches(conn, sql: str, params=None, *, batch_rows: int = 65_536)
                 columns = [pa.array([], pa.large_binary()) for _ in fields]
             n = len(columns[0])
             arrays = [_convert(col, f, t) for col, f, t in zip(columns, fields, schema.types, strict=True)]
-            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+            yield record_batch(arrays, schema)
             yielded = True
             if n < batch_rows:
                 break

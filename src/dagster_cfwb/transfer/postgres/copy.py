@@ -13,14 +13,16 @@ from collections.abc import Callable, Iterable
 
 import pyarrow as pa
 
+from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.identifiers import QualifiedName, quote_identifier
 
-__all__ = ["copy_batches_binary", "text_carried", "wire_schema"]
+__all__ = ["copy_batches_binary", "encoder_for", "text_carried", "to_wire", "wire_schema"]
 
 _DONE = object()
 
 
-def _encoder_for(schema: pa.Schema):
+def encoder_for(schema: pa.Schema):
+    """pgpq's binary COPY encoder for Arrow batches of `schema` (the COPY's wire schema)."""
     try:
         import pgpq
     except ImportError as e:  # pragma: no cover - depends on the environment
@@ -72,7 +74,7 @@ def to_wire(batch: pa.RecordBatch, wire: pa.Schema) -> pa.RecordBatch:
                 f"Column `{f.name}` of type {col.type} holds a value PostgreSQL cannot store exactly as "
                 f"{f.type} ({e}). Round it first, e.g. cast to {f.type} in your query."
             ) from e
-    return pa.RecordBatch.from_arrays(columns, schema=wire)
+    return record_batch(columns, wire)
 
 
 def copy_batches_binary(
@@ -100,7 +102,7 @@ def copy_batches_binary(
         The number of rows copied.
     """
     wire = wire_schema(schema)
-    encoder = _encoder_for(wire)
+    encoder = encoder_for(wire)
     columns = ", ".join(quote_identifier(f.name, what="column") for f in schema)
     sql = f"COPY {table.quoted()} ({columns}) FROM STDIN (FORMAT binary)"  # noqa: S608 - quoted identifiers
     chunks: queue.Queue = queue.Queue(maxsize=queue_depth)

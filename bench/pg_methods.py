@@ -61,6 +61,7 @@ LOAD_METHODS = {
     "server COPY FROM file (binary)": "the server reading a binary COPY file of the same rows from its disk",
     "ours copy_from_df(whole table)": "an Arrow table already in memory, default copy_streams",
     "ours copy_from_df(whole table), 1 stream": "the same with copy_streams=1",
+    "ours copy_from_df(polars DataFrame)": "a polars DataFrame already in memory (the design's example)",
     "ours copy_from_df(pq.read_table(f))": "the read of the whole file counted in the load",
     "ours copy_from_df(iter_batches)": "ParquetFile.iter_batches streamed, default copy_streams",
     "ours copy_from_df(iter_batches), 1 stream": "the same with copy_streams=1",
@@ -342,6 +343,11 @@ def _load(method: str, rows: int):
     if method.startswith("ours copy_from_df(whole table)"):
         table = pq.read_table(path)
         return lambda: pg.copy_from_df(table, target).rows, target
+    if method == "ours copy_from_df(polars DataFrame)":
+        import polars as pl
+
+        frame = pl.read_parquet(path)
+        return lambda: pg.copy_from_df(frame, target).rows, target
     if method == "ours copy_from_df(pq.read_table(f))":
         return lambda: pg.copy_from_df(pq.read_table(path), target).rows, target
     if method.startswith("ours copy_from_df(iter_batches)"):

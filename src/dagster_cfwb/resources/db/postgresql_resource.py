@@ -73,7 +73,10 @@ class PostgreSQLResource(SQLDatabaseResource):
         default=2,
         description=(
             "Parallel COPY connections for a `replace` load of more than one batch (each keeps one "
-            "server core busy). 1 loads over a single connection."
+            "server process busy). 1 loads over a single connection. Default 2: on a quiet 2-core server "
+            "two streams load ~25 % faster than one; when the server's cores are already busy they cost "
+            "~10 % more server CPU and gain nothing, so set 1 for a loaded or single-core server "
+            "(measurements in `docs/performance.md`)."
         ),
     )
     application_name: str = Field(
@@ -83,7 +86,8 @@ class PostgreSQLResource(SQLDatabaseResource):
         default="auto",
         description=(
             "How query results are read: `auto` (ADBC when `adbc-driver-postgresql` is installed, else "
-            "psycopg), `adbc` (binary COPY decoded in C++, fastest) or `psycopg` (a server-side cursor, "
+            "psycopg), `adbc` (binary COPY decoded in C++ on a background thread while the rows already read "
+            "are written, fastest) or `psycopg` (a server-side cursor, "
             "slower). Both give the same Arrow types and values (type table in `docs/databases.md`). "
             "Not used by `DenodoResource`, which always reads with `DECLARE … CURSOR` / `FETCH`."
         ),

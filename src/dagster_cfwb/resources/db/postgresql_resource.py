@@ -73,10 +73,9 @@ class PostgreSQLResource(SQLDatabaseResource):
         default=2,
         description=(
             "Parallel COPY connections for a `replace` load of more than one batch (each keeps one "
-            "server process busy). 1 loads over a single connection. Default 2: on a quiet 2-core server "
-            "two streams load ~25 % faster than one; when the server's cores are already busy they cost "
-            "~10 % more server CPU and gain nothing, so set 1 for a loaded or single-core server "
-            "(measurements in `docs/performance.md`)."
+            "server process busy). 1 loads over a single connection. Default 2: measured on a 2-core "
+            "server, two streams load 4–10 % faster than one (up to ~25 % on a quiet machine) for ~15 % "
+            "more server CPU; set 1 for a single-core server (measurements in `docs/performance.md`)."
         ),
     )
     application_name: str = Field(

@@ -14,15 +14,15 @@ from dagster_cfwb.resources.api.rest import (
     RetryPolicy,
 )
 from dagster_cfwb.resources.api.rest.auth import auth_secrets, basic_auth_header, build_httpx_auth
-from dagster_cfwb.resources.api.rest.json_path import MISSING, get_path
-from dagster_cfwb.resources.api.rest.redaction import mask_url, safe_snippet, secret_query_values
-from dagster_cfwb.resources.api.rest.retries import (
+from dagster_cfwb.resources.api.rest_api_resource import RestApiResource
+from dagster_cfwb.transfer.rest.json_path import MISSING, get_path
+from dagster_cfwb.transfer.rest.redaction import mask_url, safe_snippet, secret_query_values
+from dagster_cfwb.transfer.rest.retries import (
     RateLimiter,
     is_retryable_error,
     is_retryable_status,
     parse_retry_after,
 )
-from dagster_cfwb.resources.api.rest_api_resource import RestApiResource
 
 
 def test_mask_url():

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from dagster_cfwb.resources.api.rest.prefetch import prefetch
+from dagster_cfwb.transfer.prefetch import prefetch
 
 
 def test_items_in_order_and_closed_on_producer_thread():
@@ -17,7 +17,7 @@ def test_items_in_order_and_closed_on_producer_thread():
         finally:
             closed_on.append(threading.current_thread().name)
 
-    assert list(prefetch(pages, depth=2)) == list(range(10))
+    assert list(prefetch(pages, depth=2, name="cfwb-page-prefetch")) == list(range(10))
     assert closed_on == ["cfwb-page-prefetch"]
 
 
@@ -41,7 +41,7 @@ def test_consumer_stopping_early_stops_the_producer():
             produced.append(i)
             yield i
 
-    for item in prefetch(pages, depth=2):
+    for item in prefetch(pages, depth=2, name="cfwb-page-prefetch"):
         if item == 3:
             break
     time.sleep(0.3)

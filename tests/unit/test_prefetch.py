@@ -65,3 +65,19 @@ def test_error_creating_the_iterator_is_raised_not_a_hang():
     consumer.start()
     consumer.join(timeout=10)
     assert not consumer.is_alive() and "bad paginator" in str(outcome[0])
+
+
+def test_items_never_taken_are_discarded():
+    discarded = []
+
+    def files():
+        yield from range(100)
+
+    taken = []
+    for item in prefetch(files, depth=3, discard=discarded.append):
+        taken.append(item)
+        if item == 4:
+            break
+    assert taken == [0, 1, 2, 3, 4]
+    assert sorted(discarded) == list(range(5, 5 + len(discarded)))  # none lost, none twice
+    assert 1 <= len(discarded) <= 3 + 1  # the queue, and the one the producer held

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TypeVar
 
 __all__ = ["prefetch"]
@@ -33,7 +33,7 @@ def prefetch(
     *,
     name: str = "cfwb-prefetch",
     discard: Callable[[T], None] | None = None,
-) -> Iterator[T]:
+) -> Generator[T, None, None]:
     """Yield the items of `make_iterator()`, produced on a background thread `depth` items ahead.
 
     The iterator is created, consumed and closed on that thread (so a client it opens is also

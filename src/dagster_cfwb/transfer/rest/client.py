@@ -24,7 +24,7 @@ from dagster_cfwb.transfer.rest.exceptions import (
     TokenEndpointUnavailable,
 )
 from dagster_cfwb.transfer.rest.json_path import MISSING, get_path
-from dagster_cfwb.transfer.rest.pagination import PageContext, Pagination, SinglePage
+from dagster_cfwb.transfer.rest.pagination import PageContext, PageRequest, Pagination, SinglePage
 from dagster_cfwb.transfer.rest.redaction import (
     install_httpx_log_redaction,
     mask_url,
@@ -142,7 +142,7 @@ class RestClient:
     def secrets(self, url: object = None) -> list[str | None]:
         """Secret values to mask: those of the auth settings, and those in `url`'s query string."""
         found = self._sign_in.secret_values()
-        return found + secret_query_values(url, self._secret_params) if url is not None else found
+        return [*found, *secret_query_values(url, self._secret_params)] if url is not None else found
 
     def mask(self, url: object) -> str:
         return mask_url(url, self._secret_params)
@@ -335,7 +335,7 @@ class RestClient:
                 not a list; the message names the URL and the page number.
         """
         walker = paginator if paginator is not None else SinglePage()
-        request = walker.first_request(path, dict(params or {}))
+        request: PageRequest | None = walker.first_request(path, dict(params or {}))
         seen: set[str] = set()
         page = 0
         while request is not None:

@@ -16,12 +16,12 @@ from notification_servers import start_http_recorder, start_smtp_server  # noqa:
 from dagster_cfwb.notifications import (  # noqa: E402
     Notification,
     NotificationError,
-    RunFilter,
     adaptive_card,
     send_email,
     send_ntfy,
     send_teams,
 )
+from dagster_cfwb.sensors import RunFilter  # noqa: E402
 
 pytestmark = [pytest.mark.http, pytest.mark.smtp]
 

@@ -1,0 +1,197 @@
+"""LakehouseIOManager: polars, LazyFrame, pandas and Arrow round trips with daily partitions,
+on a local lakehouse folder and on Azurite, metadata included."""
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from dagster_cfwb.io_managers import LakehouseIOManager
+from dagster_cfwb.resources.lakehouse.azure_adls_resource import AzureAdlsResource
+from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
+
+DAYS = ["2026-01-01", "2026-01-02", "2026-01-03"]
+DAILY = dg.DailyPartitionsDefinition(start_date=DAYS[0], end_date="2026-01-04")  # exactly DAYS
+
+
+@pytest.fixture(params=["local", pytest.param("azure", marks=pytest.mark.azurite)])
+def lakehouse(request, tmp_path):
+    if request.param == "local":
+        return LocalLakehouseResource(root=str(tmp_path / "lake"))
+    return request.getfixturevalue("azure_adls")
+
+
+def day_rows(day: str) -> pa.Table:
+    d = dt.date.fromisoformat(day)
+    return pa.table(
+        {
+            "jour": pa.array([d, d], pa.date32()),
+            "id": pa.array([d.day * 10 + 1, None], pa.int64()),
+            "nom": ["élève 🎓", None],
+            "montant": [float("nan"), None] if d.day == 2 else [1.25, -0.0],
+            "actif": [True, None],
+        }
+    )
+
+
+def as_kind(table: pa.Table, kind: str):
+    if kind == "arrow":
+        return table
+    if kind == "pandas":
+        return table.to_pandas(types_mapper=lambda t: pd.ArrowDtype(t))
+    frame = pl.from_arrow(table)
+    return frame.lazy() if kind == "lazy" else frame
+
+
+ANNOTATIONS = {"polars": pl.DataFrame, "lazy": pl.LazyFrame, "pandas": pd.DataFrame, "arrow": pa.Table}
+
+
+def _run(assets, io_manager, **kwargs) -> dg.ExecuteInProcessResult:
+    return dg.materialize(assets, resources={"io_manager": io_manager}, raise_on_error=True, **kwargs)
+
+
+def _failure(assets, io_manager, **kwargs) -> str:
+    """The error a user sees for the failed step: its type and message, causes included."""
+    result = dg.materialize(assets, resources={"io_manager": io_manager}, raise_on_error=False, **kwargs)
+    assert not result.success
+    error = result.get_step_failure_events()[0].step_failure_data.error
+    parts = []
+    while error is not None:
+        parts.append(f"{error.cls_name}: {error.message}")
+        error = error.cause
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("kind", ["polars", "lazy", "pandas", "arrow"])
+def test_round_trip_with_daily_partitions(lakehouse, kind):
+    annotation = ANNOTATIONS[kind]
+    seen = {}
+
+    @dg.asset(key=["enseignement", "stg", "inscriptions"], partitions_def=DAILY,
+              metadata={"cfwb/partition_column": "jour"})  # fmt: skip
+    def stg_inscriptions(context: dg.AssetExecutionContext):
+        keys = context.partition_keys
+        return as_kind(pa.concat_tables([day_rows(k) for k in keys]), kind)
+
+    def slv(stg_inscriptions):
+        seen["type"] = type(stg_inscriptions)
+        return stg_inscriptions
+
+    slv.__annotations__ = {"stg_inscriptions": annotation}
+    slv_asset = dg.asset(
+        key=["enseignement", "slv", "inscriptions"],
+        ins={"stg_inscriptions": dg.AssetIn(key=["enseignement", "stg", "inscriptions"])},
+    )(slv)
+
+    io_manager = LakehouseIOManager(lakehouse=lakehouse)
+    first = _run([stg_inscriptions], io_manager, partition_key=DAYS[0])
+    # a single-run backfill of the two other days: one frame, split into one file per day
+    _run([stg_inscriptions], io_manager, tags={
+        "dagster/asset_partition_range_start": DAYS[1], "dagster/asset_partition_range_end": DAYS[2]})  # fmt: skip
+    result = _run([stg_inscriptions, slv_asset], io_manager, selection=[slv_asset])
+
+    assert issubclass(seen["type"], annotation)
+    expected = pa.concat_tables([day_rows(d) for d in DAYS])
+    back = lakehouse.read_table("enseignement/slv/inscriptions.parquet", output="arrow")
+    assert str(back.to_pylist()) == str(expected.to_pylist())  # str: NaN == NaN, -0.0 kept
+    assert [f.path for f in lakehouse.list("enseignement/stg/inscriptions/")] == [
+        f"enseignement/stg/inscriptions/{d}.parquet" for d in DAYS
+    ]
+
+    meta = first.asset_materializations_for_node("enseignement__stg__inscriptions")[0].metadata
+    assert meta["dagster/row_count"].value == 2
+    columns = meta["dagster/column_schema"].schema.columns
+    assert [(c.name, c.type) for c in columns][:2] == [("jour", "date32[day]"), ("id", "int64")]
+    assert [c.name for c in columns] == ["jour", "id", "nom", "montant", "actif"]
+    path = meta["lakehouse_path"].value
+    assert path.endswith("enseignement/stg/inscriptions/2026-01-01.parquet")
+    assert path.startswith("azure://" if isinstance(lakehouse, AzureAdlsResource) else "/")
+    slv_meta = result.asset_materializations_for_node("enseignement__slv__inscriptions")[0].metadata
+    assert slv_meta["dagster/row_count"].value == 6
+    assert slv_meta["dagster/table_name"].value == "enseignement/slv/inscriptions"
+
+
+def test_partition_range_is_loaded_as_one_frame_and_partitions_are_rewritten_alone(local_lakehouse):
+    @dg.asset(key=["culture", "stg", "visites"], partitions_def=DAILY)
+    def stg_visites(context: dg.AssetExecutionContext) -> pl.DataFrame:
+        return pl.from_arrow(day_rows(context.partition_key))
+
+    @dg.asset(
+        key=["culture", "gld", "visites"],
+        partitions_def=DAILY,
+        ins={"stg_visites": dg.AssetIn(key=["culture", "stg", "visites"],
+             partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1))},
+    )  # fmt: skip
+    def gld_visites(stg_visites) -> pl.DataFrame:  # no annotation on the input: polars
+        assert isinstance(stg_visites, pl.DataFrame)
+        return stg_visites.group_by("jour", maintain_order=True).len()
+
+    io_manager = LakehouseIOManager(lakehouse=local_lakehouse)
+    for day in DAYS[:2]:
+        _run([stg_visites], io_manager, partition_key=day)
+    before = (local_lakehouse.list("culture/stg/visites/"))[0].modified
+    _run([stg_visites, gld_visites], io_manager, selection=[gld_visites], partition_key=DAYS[1])
+    assert local_lakehouse.list("culture/stg/visites/")[0].modified == before  # day 1 untouched
+    back = local_lakehouse.read_table("culture/gld/visites/2026-01-02.parquet")
+    assert back.rows() == [(dt.date(2026, 1, 1), 2), (dt.date(2026, 1, 2), 2)]
+
+    # day 3's upstream is missing: plain error naming the asset and the partition
+    message = _failure([stg_visites, gld_visites], io_manager, selection=[gld_visites], partition_key=DAYS[2])
+    assert "FileNotFoundError: Asset `culture/stg/visites`: 1 of the 2 partitions" in message
+    assert "`2026-01-03`" in message
+
+
+def test_none_writes_nothing_and_wrong_types_are_refused_with_the_asset_name(local_lakehouse):
+    @dg.asset(key=["x", "stg", "rien"])
+    def rien():
+        return None
+
+    @dg.asset(key=["x", "stg", "liste"])
+    def liste():
+        return [1, 2]
+
+    @dg.asset(key=["x", "stg", "duree"])
+    def duree() -> pa.Table:
+        return pa.table({"d": pa.array([1], pa.duration("s"))})
+
+    @dg.asset(key=["x", "stg", "indexe"])
+    def indexe() -> pd.DataFrame:
+        return pd.DataFrame({"a": [1]}, index=pd.Index(["k"], name="cle"))
+
+    io_manager = LakehouseIOManager(lakehouse=local_lakehouse)
+    assert _run([rien], io_manager).success
+    assert local_lakehouse.list("x/") == []
+    for asset, words in [
+        (liste, ["TypeError: Asset `x/stg/liste`", "builtins.list", "polars DataFrame"]),
+        (duree, ["TypeError: Asset `x/stg/duree`", "`d`", "duration"]),
+        (indexe, ["ValueError: Asset `x/stg/indexe`", "reset_index"]),
+    ]:
+        message = _failure([asset], io_manager)
+        assert all(w in message for w in words), message
+    assert local_lakehouse.list("x/") == []
+
+
+def test_code_location_and_layer_from_config_and_tags(local_lakehouse):
+    @dg.asset(tags={"cfwb/layer": "gld"})
+    def resume() -> pl.DataFrame:
+        return pl.DataFrame({"a": [1]})
+
+    @dg.asset
+    def stg_example() -> pl.DataFrame:
+        return pl.DataFrame({"a": [2]})
+
+    @dg.asset(key=["slv", "propre"])
+    def propre(resume: pa.Table, stg_example: pd.DataFrame) -> pa.Table:
+        return pa.concat_tables([resume, pa.Table.from_pandas(stg_example, preserve_index=False)])
+
+    _run([resume, stg_example, propre], LakehouseIOManager(lakehouse=local_lakehouse, code_location="demo"))
+    assert [f.path for f in local_lakehouse.list("demo/")] == [
+        "demo/gld/resume.parquet",
+        "demo/slv/propre.parquet",
+        "demo/stg/example.parquet",
+    ]
+    message = _failure([resume], LakehouseIOManager(lakehouse=local_lakehouse))
+    assert "ValueError: Asset `resume`: its key gives no code location" in message

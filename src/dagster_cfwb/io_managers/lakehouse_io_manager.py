@@ -89,9 +89,10 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
     def slv_eleves(stg_eleves: pl.DataFrame) -> pl.DataFrame:
         return stg_eleves.with_columns(pl.col("nom").str.to_uppercase())
 
+    lakehouse = LocalLakehouseResource(root="lakehouse")
     defs = dg.Definitions(
         assets=[stg_eleves, slv_eleves],
-        resources={"io_manager": LakehouseIOManager(lakehouse=LocalLakehouseResource(root="lakehouse"))},
+        resources={"io_manager": LakehouseIOManager(lakehouse=lakehouse)},
     )
     ```
     """

@@ -65,53 +65,70 @@ def _failure(assets, io_manager, **kwargs) -> str:
     return "\n".join(parts)
 
 
-@pytest.mark.parametrize("kind", ["polars", "lazy", "pandas", "arrow"])
-def test_round_trip_with_daily_partitions(lakehouse, kind):
+KINDS = ["polars", "lazy", "pandas", "arrow"]
+
+
+def _pipeline(kind: str, fmt: str, seen: dict):
+    """A daily import returning frames of `kind`, and a downstream asset whose input is annotated `kind`."""
     annotation = ANNOTATIONS[kind]
-    seen = {}
+    stg_key = ["enseignement", "stg", f"inscriptions_{kind}"]
 
-    @dg.asset(key=["enseignement", "stg", "inscriptions"], partitions_def=DAILY,
-              metadata={"cfwb/partition_column": "jour"})  # fmt: skip
-    def stg_inscriptions(context: dg.AssetExecutionContext):
-        keys = context.partition_keys
-        return as_kind(pa.concat_tables([day_rows(k) for k in keys]), kind)
+    @dg.asset(key=stg_key, partitions_def=DAILY,
+              metadata={"cfwb/partition_column": "jour", "cfwb/format": fmt})  # fmt: skip
+    def stg(context: dg.AssetExecutionContext):
+        return as_kind(pa.concat_tables([day_rows(k) for k in context.partition_keys]), kind)
 
-    def slv(stg_inscriptions):
-        seen["type"] = type(stg_inscriptions)
-        return stg_inscriptions
+    def slv(upstream):
+        seen[kind] = type(upstream)
+        return upstream
 
-    slv.__annotations__ = {"stg_inscriptions": annotation}
+    slv.__annotations__ = {"upstream": annotation, "return": annotation}
     slv_asset = dg.asset(
-        key=["enseignement", "slv", "inscriptions"],
-        ins={"stg_inscriptions": dg.AssetIn(key=["enseignement", "stg", "inscriptions"])},
+        key=["enseignement", "slv", f"inscriptions_{kind}"],
+        metadata={"cfwb/format": fmt},
+        ins={"upstream": dg.AssetIn(key=stg_key)},
     )(slv)
+    return stg, slv_asset
 
+
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+def test_round_trip_with_daily_partitions(lakehouse, fmt):
+    """Each kind of frame: a daily import (one run for day 1, one single-run backfill of days 2-3,
+    split per day), then a downstream asset that loads all three days as one frame of its annotated type."""
+    seen = {}
+    pipelines = [_pipeline(kind, fmt, seen) for kind in KINDS]
+    stgs, slvs = [p[0] for p in pipelines], [p[1] for p in pipelines]
     io_manager = LakehouseIOManager(lakehouse=lakehouse)
-    first = _run([stg_inscriptions], io_manager, partition_key=DAYS[0])
-    # a single-run backfill of the two other days: one frame, split into one file per day
-    _run([stg_inscriptions], io_manager, tags={
+    first = _run(stgs, io_manager, partition_key=DAYS[0])
+    _run(stgs, io_manager, tags={
         "dagster/asset_partition_range_start": DAYS[1], "dagster/asset_partition_range_end": DAYS[2]})  # fmt: skip
-    result = _run([stg_inscriptions, slv_asset], io_manager, selection=[slv_asset])
+    result = _run([*stgs, *slvs], io_manager, selection=slvs)
 
-    assert issubclass(seen["type"], annotation)
-    expected = pa.concat_tables([day_rows(d) for d in DAYS])
-    back = lakehouse.read_table("enseignement/slv/inscriptions.parquet", output="arrow")
-    assert str(back.to_pylist()) == str(expected.to_pylist())  # str: NaN == NaN, -0.0 kept
-    assert [f.path for f in lakehouse.list("enseignement/stg/inscriptions/")] == [
-        f"enseignement/stg/inscriptions/{d}.parquet" for d in DAYS
-    ]
-
-    meta = first.asset_materializations_for_node("enseignement__stg__inscriptions")[0].metadata
-    assert meta["dagster/row_count"].value == 2
-    columns = meta["dagster/column_schema"].schema.columns
-    assert [(c.name, c.type) for c in columns][:2] == [("jour", "date32[day]"), ("id", "int64")]
-    assert [c.name for c in columns] == ["jour", "id", "nom", "montant", "actif"]
-    path = meta["lakehouse_path"].value
-    assert path.endswith("enseignement/stg/inscriptions/2026-01-01.parquet")
-    assert path.startswith("azure://" if isinstance(lakehouse, AzureAdlsResource) else "/")
-    slv_meta = result.asset_materializations_for_node("enseignement__slv__inscriptions")[0].metadata
-    assert slv_meta["dagster/row_count"].value == 6
-    assert slv_meta["dagster/table_name"].value == "enseignement/slv/inscriptions"
+    expected = str(pa.concat_tables([day_rows(d) for d in DAYS]).to_pylist())  # str: NaN == NaN, -0.0 kept
+    for kind in KINDS:
+        assert issubclass(seen[kind], ANNOTATIONS[kind]), (kind, seen[kind])
+        stored = f"enseignement/slv/inscriptions_{kind}" + (".parquet" if fmt == "parquet" else "")
+        assert str(lakehouse.read_table(stored, output="arrow").to_pylist()) == expected, kind
+        meta = first.asset_materializations_for_node(f"enseignement__stg__inscriptions_{kind}")[0].metadata
+        assert meta["dagster/row_count"].value == 2
+        columns = meta["dagster/column_schema"].schema.columns
+        assert [c.name for c in columns] == ["jour", "id", "nom", "montant", "actif"]
+        assert [c.type for c in columns][:2] == ["date32[day]", "int64"]
+        path = meta["lakehouse_path"].value
+        assert path.startswith("azure://" if isinstance(lakehouse, AzureAdlsResource) else "/")
+        slv_meta = result.asset_materializations_for_node(f"enseignement__slv__inscriptions_{kind}")[0].metadata
+        assert slv_meta["dagster/row_count"].value == 6
+        assert slv_meta["dagster/table_name"].value == f"enseignement/slv/inscriptions_{kind}"
+        if fmt == "parquet":
+            assert path.endswith(f"enseignement/stg/inscriptions_{kind}/2026-01-01.parquet")
+            assert [f.path for f in lakehouse.list(f"enseignement/stg/inscriptions_{kind}/")] == [
+                f"enseignement/stg/inscriptions_{kind}/{d}.parquet" for d in DAYS
+            ]
+        else:
+            assert path.endswith(f"enseignement/stg/inscriptions_{kind}")
+            assert meta["delta_version"].value == 0 and slv_meta["delta_version"].value == 0
+            history = lakehouse.table_history(f"enseignement/stg/inscriptions_{kind}")
+            assert [h["version"] for h in history] == [2, 1, 0]  # day 1, then one commit per backfilled day
 
 
 def test_partition_range_is_loaded_as_one_frame_and_partitions_are_rewritten_alone(local_lakehouse):

@@ -2,11 +2,11 @@
 
 # No `from __future__ import annotations`: Dagster reads the `ResourceDependency` annotation at class creation.
 
-from typing import Any, Literal
+from typing import Any
 
 import dagster as dg
 import pyarrow as pa
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from dagster_cfwb.io_managers.asset_tables import AssetTable, asset_table
 from dagster_cfwb.io_managers.frame_kinds import frame_kind_for_annotation, from_arrow, to_arrow_table
@@ -108,13 +108,21 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
             'its code location (`["enseignement", "slv", "eleves"]`).'
         ),
     )
-    format: Literal["parquet", "delta"] = Field(
-        default="parquet",
+    format: str | None = Field(
+        default=None,
         description=(
             "How tables are stored unless an asset's metadata `cfwb/format` says otherwise: `parquet` "
-            "(one file per table or per partition) or `delta` (a Delta Lake table: history, restore, merge)."
+            "(one file per table or per partition) or `delta` (a Delta Lake table: history, restore, "
+            "merge). Empty: the lakehouse resource's `default_format` (`parquet` unless set)."
         ),
     )
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str | None) -> str | None:
+        if value is not None and value not in FORMATS:
+            raise ValueError(f"`format` is `{value}`; expected `parquet`, `delta`, or empty.")
+        return value
+
     compression: str = Field(
         default="zstd",
         description="Parquet compression codec of the written files: `zstd` (default), `snappy`, `gzip` or `none`.",
@@ -130,8 +138,11 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
         except ValueError as e:
             raise _with_asset(e, _asset_name(context)) from None
 
+    def _default_format(self) -> str:
+        return self.format or getattr(self.lakehouse, "default_format", "parquet")
+
     def _format(self, metadata: dict[str, Any], asset: str) -> str:
-        value = metadata.get(FORMAT_KEY, self.format)
+        value = metadata.get(FORMAT_KEY, self._default_format())
         value = getattr(value, "value", value)
         if value not in FORMATS:
             raise ValueError(
@@ -214,7 +225,12 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
         if fmt == "delta":
             results = [
                 self.lakehouse.write_table(
-                    part, place.path, format="delta", mode="replace", replace_where={column: values[key]}
+                    part,
+                    place.path,
+                    format="delta",
+                    mode="replace",
+                    partition_by=[column],
+                    replace_where={column: values[key]},
                 )
                 for key, part in parts.items()
             ]
@@ -295,13 +311,13 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
         return from_arrow(table, kind)
 
     def _stored_format(self, place: AssetTable) -> str:
-        """The format the table is stored in when its asset does not say: Delta if a log is there."""
-        is_delta = getattr(self.lakehouse, "is_delta_table", None)
-        if is_delta is not None and self.format == "parquet":
-            return "delta" if is_delta(place.path) else "parquet"
-        if is_delta is not None and self.format == "delta":
-            return "delta" if is_delta(place.path) or not self.lakehouse.list(place.path) else "parquet"
-        return self.format
+        """The format of an asset whose definition here does not say (e.g. another location's):
+        Delta if a Delta table is at its path, Parquet if its files are there, else the default."""
+        if self.lakehouse.is_delta_table(place.path):
+            return "delta"
+        if self._default_format() == "delta" and self.lakehouse.list(place.path):
+            return "parquet"
+        return self._default_format()
 
     def _read_parquet_partitions(
         self, place: AssetTable, keys: list[str], allow_missing: bool, asset: str
@@ -332,16 +348,30 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
     ) -> pa.Table:
         import pyarrow.compute as pc
 
+        from dagster_cfwb.transfer.identifiers import quote_identifier
+
         asset = _asset_name(context)
         if column is None:
             raise ValueError(
                 f"Asset `{asset}` is partitioned and stored as Delta but has no metadata "
                 f"`{PARTITION_COLUMN_KEY}`: the IO manager cannot tell which rows belong to which partition."
             )
-        table = self.lakehouse.read_table(place.path, output="arrow")
-        values = self._partition_values(context, keys, table.schema.field(column).type, column)
-        data = table.column(column)
-        wanted = pa.array(list(values.values()), data.type)
-        table = table.filter(pc.fill_null(pc.is_in(data, wanted), False))
+        schema = self.lakehouse.query_blob_storage(
+            f"SELECT * FROM delta_scan('azure://{place.path}') LIMIT 0", output="arrow"
+        ).schema  # noqa: S608 - our own validated path
+        if column not in schema.names:
+            raise KeyError(
+                f"Asset `{asset}` declares `{PARTITION_COLUMN_KEY}: {column}`, but its Delta table "
+                f"`{place.path}` has no column `{column}` (columns: {', '.join(schema.names)})."
+            )
+        values = self._partition_values(context, keys, schema.field(column).type, column)
+        placeholders = ", ".join("?" for _ in values)
+        table = self.lakehouse.query_blob_storage(
+            f"SELECT * FROM delta_scan('azure://{place.path}') "  # noqa: S608 - validated names, bound values
+            f"WHERE {quote_identifier(column, 'duckdb')} IN ({placeholders})",
+            output="arrow",
+            params=list(values.values()),
+        )
+        wanted = pa.array(list(values.values()), table.schema.field(column).type)
         order = pc.index_in(table.column(column), wanted)
-        return table.take(pc.sort_indices(order, options=pc.SortOptions(null_placement="at_end")))
+        return table.take(pc.sort_indices(order))

@@ -116,7 +116,9 @@ def test_round_trip_with_daily_partitions(lakehouse, fmt):
         assert [c.type for c in columns][:2] == ["date32[day]", "int64"]
         path = meta["lakehouse_path"].value
         assert path.startswith("azure://" if isinstance(lakehouse, AzureAdlsResource) else "/")
-        slv_meta = result.asset_materializations_for_node(f"enseignement__slv__inscriptions_{kind}")[0].metadata
+        slv_meta = result.asset_materializations_for_node(f"enseignement__slv__inscriptions_{kind}")[
+            0
+        ].metadata
         assert slv_meta["dagster/row_count"].value == 6
         assert slv_meta["dagster/table_name"].value == f"enseignement/slv/inscriptions_{kind}"
         if fmt == "parquet":

@@ -116,6 +116,7 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
             "merge). Empty: the lakehouse resource's `default_format` (`parquet` unless set)."
         ),
     )
+
     @field_validator("format")
     @classmethod
     def _known_format(cls, value: str | None) -> str | None:

@@ -214,3 +214,27 @@ def test_code_location_and_layer_from_config_and_tags(local_lakehouse):
     ]
     message = _failure([resume], LakehouseIOManager(lakehouse=local_lakehouse))
     assert "ValueError: Asset `resume`: its key gives no code location" in message
+
+
+def test_delta_needs_a_partition_column_and_one_folder_holds_one_format(local_lakehouse):
+    @dg.asset(key=["x", "stg", "jours"], partitions_def=DAILY, metadata={"cfwb/format": "delta"})
+    def sans_colonne(context: dg.AssetExecutionContext) -> pa.Table:
+        return day_rows(context.partition_key)
+
+    @dg.asset(key=["x", "stg", "jours"], partitions_def=DAILY)
+    def en_parquet(context: dg.AssetExecutionContext) -> pa.Table:
+        return day_rows(context.partition_key)
+
+    @dg.asset(key=["x", "stg", "jours"], partitions_def=DAILY,
+              metadata={"cfwb/format": "delta", "cfwb/partition_column": "jour"})  # fmt: skip
+    def en_delta(context: dg.AssetExecutionContext) -> pa.Table:
+        return day_rows(context.partition_key)
+
+    io_manager = LakehouseIOManager(lakehouse=local_lakehouse)
+    message = _failure([sans_colonne], io_manager, partition_key=DAYS[0])
+    assert "ValueError: Asset `x/stg/jours` is partitioned and stored as Delta" in message
+    assert "cfwb/partition_column" in message
+    _run([en_parquet], io_manager, partition_key=DAYS[0])
+    message = _failure([en_delta], io_manager, partition_key=DAYS[1])
+    assert "Cannot create Delta table `x/stg/jours`" in message and "2026-01-01.parquet" in message
+    assert not local_lakehouse.is_delta_table("x/stg/jours")

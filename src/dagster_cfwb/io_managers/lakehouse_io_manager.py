@@ -178,6 +178,7 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
         fmt = self._format(metadata, asset)
         table = to_arrow_table(obj, asset=asset)
         try:
+            self._refuse_mixed_formats(place, fmt, partitioned=context.has_asset_partitions)
             if context.has_asset_partitions:
                 written = self._write_partitions(
                     context, table, place, fmt, metadata.get(PARTITION_COLUMN_KEY)
@@ -190,6 +191,23 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
                 raise
             raise named from e
         context.add_output_metadata(written)
+
+    def _refuse_mixed_formats(self, place: AssetTable, fmt: str, *, partitioned: bool) -> None:
+        """One folder holds Parquet partition files or a Delta table, never both (a vacuum of the
+        table would delete the files; a reader would see one or the other)."""
+        if fmt == "delta" and not self.lakehouse.is_delta_table(place.path):
+            files = [f.path for f in self.lakehouse.list(place.path + "/")]
+            if files:
+                raise ValueError(
+                    f"Cannot create Delta table `{place.path}`: the folder already holds {len(files)} other "
+                    f"files (e.g. `{files[0]}`), Parquet partitions written before. Nothing was written. "
+                    "Move or delete them (`lakehouse.delete`), or keep `cfwb/format: parquet`."
+                )
+        elif fmt == "parquet" and partitioned and self.lakehouse.is_delta_table(place.path):
+            raise ValueError(
+                f"Cannot write Parquet partition files into `{place.path}`: it is a Delta table. Nothing was "
+                "written. Set `cfwb/format: delta` on the asset, or move the table away first."
+            )
 
     def _write_whole(self, table: pa.Table, place: AssetTable, fmt: str) -> dict[str, Any]:
         if fmt == "delta":

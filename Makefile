@@ -19,3 +19,4 @@ bench: setup
 	@scripts/start-services.sh
 	.venv/bin/python bench/load_postgres.py
 	.venv/bin/python bench/lakehouse_read.py
+	.venv/bin/python bench/delta_write.py

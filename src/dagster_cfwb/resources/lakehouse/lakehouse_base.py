@@ -208,7 +208,7 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
 
         with self.duckdb_connection() as con:
             try:
-                table = con.execute(self._delta_sql(con, sql), params).to_arrow_table()
+                table = con.execute(self.sql_for(con, sql), params).to_arrow_table()
             except duckdb.Error as e:
                 raise self._translate_error(e) from None
         return to_output(table, output)
@@ -219,14 +219,17 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
 
         with self.duckdb_connection() as con:
             try:
-                reader = con.execute(self._delta_sql(con, sql), params).to_arrow_reader(batch_rows)
+                reader = con.execute(self.sql_for(con, sql), params).to_arrow_reader(batch_rows)
                 yield from reader
             except duckdb.Error as e:
                 raise self._translate_error(e) from None
 
-    def _delta_sql(self, con, sql: str) -> str:
-        """`sql` rewritten for this backend; `delta_scan('azure://...')` read by DuckDB's delta
-        extension where it reaches the storage, else registered in DuckDB from delta-rs (Arrow)."""
+    def sql_for(self, con, sql: str) -> str:
+        """`sql` rewritten to run on DuckDB connection `con` (from `duckdb_connection`).
+
+        `'azure://...'` literals become this backend's locations; `delta_scan('azure://...')` is read by
+        DuckDB's delta extension where it reaches the storage, else registered in `con` from delta-rs.
+        """
         if DELTA_SCAN.search(sql) and not self._prepare_delta_scan(con):
             sql = register_delta_scans(
                 con,
@@ -247,6 +250,27 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
             if message == str(e):
                 raise
             raise type(e)(message) from None
+
+    def delta_path(self, path: str) -> str | None:
+        """The Delta table a table path names, or None: `x/stg/t.parquet` or `x/stg/t` → `x/stg/t` when that
+        folder is a Delta table (a component's table is `<table>.parquet` as a file, `<table>` as Delta)."""
+        clean = normalize_lakehouse_path(path)
+        if any(c in clean for c in "*?["):
+            return None
+        folder = clean.removesuffix(".parquet")
+        return folder if self.is_delta_table(folder) else None
+
+    def table_relation(self, con, path: str) -> str:
+        """DuckDB SQL naming the table at `path` on connection `con`: `read_parquet('…')` for files and
+        globs, `delta_scan('…')` for a Delta table (see `delta_path`)."""
+        delta = self.delta_path(path)
+        if delta is not None:
+            return self.sql_for(con, "delta_scan('azure://" + delta.replace("'", "''") + "')")
+        return (
+            "read_parquet("
+            + self.rewrite_sql("'azure://" + normalize_lakehouse_path(path).replace("'", "''") + "'")
+            + ")"
+        )
 
     def is_delta_table(self, path: str) -> bool:
         """True if lakehouse path `path` holds a Delta table (a folder with a `_delta_log`)."""

@@ -34,7 +34,8 @@ class LocalLakehouseResource(LakehouseResource):
     lakehouse.write_table(df, "enseignement/stg/eleves.parquet")
     df = lakehouse.query_blob_storage("FROM 'azure://enseignement/stg/eleves.parquet'")
     # a Delta table (a folder with a transaction log): merge, history, time travel
-    lakehouse.write_table(df, "enseignement/stg/eleves", format="delta", mode="merge", keys=["id"])
+    lakehouse.write_table(df, "enseignement/stg/eleves", format="delta", mode="merge",
+                          keys=["id"])
     df = lakehouse.query_blob_storage("FROM delta_scan('azure://enseignement/stg/eleves')")
     ```
     """

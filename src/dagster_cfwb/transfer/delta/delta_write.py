@@ -50,6 +50,7 @@ class DeltaWriteResult:
     rows_deleted: int
     schema: pa.Schema = field(repr=False)
     columns_added: tuple[str, ...] = ()
+    table_rows: int | None = None  # rows of the table at `version` (from the log's file statistics)
 
     @property
     def rows(self) -> int:
@@ -294,7 +295,15 @@ def write_delta(
         rows_deleted=deleted,
         schema=pa.schema(after.schema().to_arrow()),
         columns_added=tuple(added),
+        table_rows=_table_rows(uri, storage_options, path, int(entry["version"])),
     )
+
+
+def _table_rows(uri: str, storage_options: dict[str, str] | None, path: str, version: int) -> int | None:
+    try:
+        return open_delta(uri, storage_options, path, version=version).to_pyarrow_dataset().count_rows()
+    except Exception:  # noqa: BLE001 - a count for metadata only; the commit is done
+        return None
 
 
 def _rows_replaced(table, replace_where: Mapping[str, object] | None) -> int:

@@ -195,15 +195,15 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
     def _refuse_mixed_formats(self, place: AssetTable, fmt: str, *, partitioned: bool) -> None:
         """One folder holds Parquet partition files or a Delta table, never both (a vacuum of the
         table would delete the files; a reader would see one or the other)."""
-        if fmt == "delta" and not self.lakehouse.is_delta_table(place.path):
-            files = [f.path for f in self.lakehouse.list(place.path + "/")]
-            if files:
-                raise ValueError(
-                    f"Cannot create Delta table `{place.path}`: the folder already holds {len(files)} other "
-                    f"files (e.g. `{files[0]}`), Parquet partitions written before. Nothing was written. "
-                    "Move or delete them (`lakehouse.delete`), or keep `cfwb/format: parquet`."
-                )
-        elif fmt == "parquet" and partitioned and self.lakehouse.is_delta_table(place.path):
+        files = [f.path for f in self.lakehouse.list(place.path + "/")]
+        logged = any(f"{place.path}/_delta_log/" in f for f in files)
+        if fmt == "delta" and files and not logged:
+            raise ValueError(
+                f"Cannot create Delta table `{place.path}`: the folder already holds {len(files)} other "
+                f"files (e.g. `{files[0]}`), Parquet partitions written before. Nothing was written. "
+                "Move or delete them (`lakehouse.delete`), or keep `cfwb/format: parquet`."
+            )
+        if fmt == "parquet" and partitioned and logged:
             raise ValueError(
                 f"Cannot write Parquet partition files into `{place.path}`: it is a Delta table. Nothing was "
                 "written. Set `cfwb/format: delta` on the asset, or move the table away first."

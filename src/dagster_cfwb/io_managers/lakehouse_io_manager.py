@@ -195,6 +195,8 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
     def _refuse_mixed_formats(self, place: AssetTable, fmt: str, *, partitioned: bool) -> None:
         """One folder holds Parquet partition files or a Delta table, never both (a vacuum of the
         table would delete the files; a reader would see one or the other)."""
+        if fmt == "parquet" and not partitioned:
+            return  # the file `<path>.parquet` is beside the folder, not in it
         files = [f.path for f in self.lakehouse.list(place.path + "/")]
         logged = any(f"{place.path}/_delta_log/" in f for f in files)
         if fmt == "delta" and files and not logged:
@@ -214,7 +216,7 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
             result = self.lakehouse.write_table(table, place.path, format="delta", mode="replace")
             return self._delta_metadata(place, [result], table.schema, table.num_rows)
         result = self.lakehouse.write_table(table, place.parquet_file, compression=self.compression)
-        return self._metadata(place, result.schema, result.rows, place.parquet_file, bytes=result.bytes)
+        return self._metadata(place, result.schema, result.rows, place.parquet_file, size=result.bytes)
 
     def _write_partitions(
         self, context: dg.OutputContext, table: pa.Table, place: AssetTable, fmt: str, column: str | None
@@ -264,19 +266,19 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
             results[0].schema,
             sum(r.rows for r in results),
             shown,
-            bytes=sum(r.bytes for r in results),
+            size=sum(r.bytes for r in results),
             extra={"partitions_written": dg.MetadataValue.int(len(results))} if len(results) > 1 else None,
         )
 
     def _metadata(
-        self, place: AssetTable, schema: pa.Schema, rows: int, path: str, *, bytes=None, extra=None
-    ) -> dict[str, Any]:  # noqa: A002
+        self, place: AssetTable, schema: pa.Schema, rows: int, path: str, *, size=None, extra=None
+    ) -> dict[str, Any]:
         return table_metadata(
             schema=schema,
             rows=rows,
             table_name=place.path,
             lakehouse_path=lakehouse_location(self.lakehouse, path),
-            bytes=bytes,
+            bytes=size,
             extra=extra,
         )
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 
 import pyarrow as pa
 
+from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.postgres.read_plan import (
     TEXT_SETTINGS,
     UnrepresentableValueError,
@@ -161,7 +162,7 @@ def _iter_adbc(conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBat
 
 
 def _empty(schema: pa.Schema) -> pa.RecordBatch:
-    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+    return record_batch([pa.array([], f.type) for f in schema], schema)
 
 
 # -- psycopg reader ----------------------------------------------------------------------------

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dagster_cfwb.transfer.exact_cast import record_batch
+
 __all__ = [
     "TEXT_SETTINGS",
     "ColumnPlan",
@@ -403,7 +405,7 @@ def finish_batch(plan: list[ColumnPlan], batch: pa.RecordBatch, schema: pa.Schem
             )
         else:
             arrays.append(_finish(p, batch.column(i - 1)))
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+    return record_batch(arrays, schema)
 
 
 def arrow_schema(plan: list[ColumnPlan]) -> pa.Schema:

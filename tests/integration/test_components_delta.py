@@ -25,7 +25,10 @@ KEY = dg.AssetKey(["enseignement", "stg", "eleves"])
 
 @pytest.fixture
 def lakehouse(tmp_path):
-    return LocalLakehouseResource(root=str(tmp_path / "lakehouse"), default_format="delta")
+    # delta-rs reads the many short queries of a run without loading DuckDB's extension each time
+    return LocalLakehouseResource(
+        root=str(tmp_path / "lakehouse"), default_format="delta", delta_reader="delta-rs"
+    )
 
 
 def _seed(postgresql, schema: str, rows: int) -> None:
@@ -144,6 +147,7 @@ def test_export_reads_a_delta_table(postgresql, pg_schema, lakehouse):
           resource_key: postgresql
           table: {pg_schema}.eleves_gld
     """
+    lakehouse = LocalLakehouseResource(root=lakehouse.root, default_format="delta")  # DuckDB's extension
     resources = {"postgresql": postgresql, "lakehouse": lakehouse}
     with yaml_defs({"imports/defs.yaml": _yaml(pg_schema), "exports/defs.yaml": export}) as defs:
         assert run_assets(defs, resources).success

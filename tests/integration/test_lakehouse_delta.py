@@ -65,15 +65,26 @@ def test_sql_reads_delta_tables_with_time_travel(lakehouse):
     then = lakehouse.query_blob_storage(f"SELECT count(*) AS n FROM delta_scan('azure://{T}', version => 0)")
     assert (now["n"][0], then["n"][0]) == (3, 2)
     assert _rows(lakehouse, version=0) == [(1, "a"), (2, "b")]
+    first_commit = lakehouse.table_history(T)[-1]["timestamp"]
+    assert _rows(lakehouse, version=first_commit) == [(1, "a"), (2, "b")]  # "as of" a moment
+    assert len(_rows(lakehouse, version=first_commit.isoformat())) == 2
     batches = list(lakehouse.iter_batches(f"SELECT * FROM delta_scan('azure://{T}') ORDER BY id"))
     assert sum(b.num_rows for b in batches) == 3
 
 
-def test_sql_falls_back_to_delta_rs_where_the_extension_cannot_reach_the_storage(azurite, tmp_path):
-    fsspec = AzureAdlsResource(connection_string=azurite, container="delta-fsspec", engine="fsspec")
-    fsspec.write_table(_eleves([1, 2], ["a", "b"]), T, format="delta")
-    fsspec.write_table(_eleves([3], ["c"]), T, format="delta", mode="append")
-    df = fsspec.query_blob_storage(
+@pytest.mark.parametrize("backend", ["local", pytest.param("azure-fsspec", marks=pytest.mark.azurite)])
+def test_sql_reads_through_delta_rs_when_asked_or_where_the_extension_cannot_reach(
+    backend, request, tmp_path
+):
+    if backend == "local":
+        lakehouse = LocalLakehouseResource(root=str(tmp_path / "lake"), delta_reader="delta-rs")
+    else:  # adlfs is invisible to DuckDB's delta extension
+        lakehouse = AzureAdlsResource(
+            connection_string=request.getfixturevalue("azurite"), container="delta-fsspec", engine="fsspec"
+        )
+    lakehouse.write_table(_eleves([1, 2], ["a", "b"]), T, format="delta")
+    lakehouse.write_table(_eleves([3], ["c"]), T, format="delta", mode="append")
+    df = lakehouse.query_blob_storage(
         f"SELECT (SELECT count(*) FROM delta_scan('azure://{T}')) AS now, "
         f"(SELECT count(*) FROM delta_scan('azure://{T}', version => 0)) AS then"
     )
@@ -101,6 +112,28 @@ def test_two_concurrent_appenders_both_land(lakehouse):
     assert lakehouse.table_history(T)[0]["version"] == 6
 
 
+def test_a_merge_conflicting_with_another_writer_fails_clearly_and_keeps_the_other_version(
+    tmp_path, monkeypatch
+):
+    from dagster_cfwb.transfer.delta import DeltaConflictError, delta_write
+
+    lakehouse = LocalLakehouseResource(root=str(tmp_path / "lake"))
+    lakehouse.write_table(_eleves([1, 2], ["a", "b"]), T, format="delta")
+    opened = delta_write.open_delta
+
+    def open_then_another_writer_replaces(*args, **kwargs):
+        table = opened(*args, **kwargs)  # our snapshot: version 0
+        monkeypatch.setattr(delta_write, "open_delta", opened)
+        lakehouse.write_table(_eleves([7], ["autre"]), T, format="delta")  # version 1, by someone else
+        return table
+
+    monkeypatch.setattr(delta_write, "open_delta", open_then_another_writer_replaces)
+    with pytest.raises(DeltaConflictError, match="Another writer changed Delta table .* Run the write again"):
+        lakehouse.write_table(_eleves([1], ["A"]), T, format="delta", mode="merge", keys=["id"])
+    assert _rows(lakehouse) == [(7, "autre")]
+    assert lakehouse.table_history(T)[0]["version"] == 1
+
+
 def test_schema_evolution_adds_columns_and_refuses_type_changes(lakehouse):
     lakehouse.write_table(_eleves([1], ["a"]), T, format="delta")
     added = lakehouse.write_table(_eleves([2], ["b"], age=[12]), T, format="delta", mode="append")
@@ -116,6 +149,9 @@ def test_schema_evolution_adds_columns_and_refuses_type_changes(lakehouse):
 
 
 def test_bad_input_is_refused_before_any_commit(lakehouse):
+    assert not lakehouse.is_delta_table(T)  # on Azure: not even the container exists yet
+    with pytest.raises(FileNotFoundError, match=f"No Delta table at lakehouse path `{T}`"):
+        lakehouse.table_history(T)
     lakehouse.write_table(_eleves([1, 2], ["a", "b"]), T, format="delta")
     with pytest.raises(ValueError, match="needs `keys`"):
         lakehouse.write_table(_eleves([3], ["c"]), T, format="delta", mode="merge")
@@ -185,9 +221,11 @@ def test_types_round_trip_exactly_or_are_refused(lakehouse):
     assert back.column("u8").to_pylist() == [200]
     assert back.column("ts").to_pylist() == [dt.datetime(2026, 1, 1, 8, 0, 0, 1)]
     assert back.column("tz").to_pylist()[0] == dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    with pytest.raises(ValueError, match="would change"):
-        nanos = pa.table({"ts": pa.array([1], pa.timestamp("ns"))})
-        lakehouse.write_table(nanos, "enseignement/stg/nanos", format="delta")
+    good = pa.record_batch({"ts": pa.array([dt.datetime(2026, 1, 1)] * 50_000, pa.timestamp("ns"))})
+    nanos = pa.record_batch({"ts": pa.array([1], pa.timestamp("ns"))})
+    with pytest.raises(ValueError, match="would change"):  # found in the second batch, after a file was begun
+        lakehouse.write_table(iter([good, nanos]), "enseignement/stg/nanos", format="delta")
+    assert lakehouse.list("enseignement/stg/nanos") == []  # a table never created leaves nothing behind
     with pytest.raises(TypeError, match="no unsigned integers"):
         lakehouse.write_table(
             pa.table({"n": pa.array([1], pa.uint64())}), "enseignement/stg/u", format="delta"

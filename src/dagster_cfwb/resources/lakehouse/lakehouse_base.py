@@ -99,6 +99,16 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
         default=None,
         description="Memory DuckDB may use before spilling to disk, e.g. `4GB`. Empty: DuckDB's default (80% of RAM).",
     )
+    delta_reader: Literal["duckdb", "delta-rs"] = Field(
+        default="duckdb",
+        description=(
+            "How `delta_scan('azure://...')` in SQL reads a Delta table: `duckdb` (DuckDB's delta "
+            "extension from pip: parallel, reads the Delta features of tables written by Fabric or "
+            "Databricks; loading it costs about a second per query) or `delta-rs` (the table's files "
+            "opened by delta-rs and handed to DuckDB as Arrow: no load cost, best for many short "
+            "queries). Both give the same rows; `bench/delta_write.py` measures them."
+        ),
+    )
     default_format: Format = Field(
         default="parquet",
         description=(
@@ -151,6 +161,11 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
     def _prepare_delta_scan(self, con) -> bool:
         """Load DuckDB's delta extension into `con`; False if it cannot read this backend."""
         return False
+
+    def _remove_folder(self, path: str) -> None:
+        """Delete every file under folder `path` (the leftovers of a table that was never created)."""
+        for file in self._list(path + "/"):
+            self._delete(file.path)
 
     # -- shared behaviour ---------------------------------------------------------------------
     def rewrite_sql(self, sql: str) -> str:
@@ -230,7 +245,7 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
         `'azure://...'` literals become this backend's locations; `delta_scan('azure://...')` is read by
         DuckDB's delta extension where it reaches the storage, else registered in `con` from delta-rs.
         """
-        if DELTA_SCAN.search(sql) and not self._prepare_delta_scan(con):
+        if DELTA_SCAN.search(sql) and (self.delta_reader == "delta-rs" or not self._prepare_delta_scan(con)):
             sql = register_delta_scans(
                 con,
                 sql,
@@ -391,16 +406,24 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
                     f"A Delta table is a folder: write it at `{clean.removesuffix('.parquet')}`, not at `{clean}`."
                 )
             self._prepare_delta_write(clean)
-            return self._delta_call(
-                write_delta,
-                clean,
-                data=data,
-                mode=mode,
-                keys=keys,
-                partition_by=partition_by,
-                replace_where=replace_where,
-                compression=compression,
-            )
+            existed = self.is_delta_table(clean)
+            try:
+                return self._delta_call(
+                    write_delta,
+                    clean,
+                    data=data,
+                    mode=mode,
+                    keys=keys,
+                    partition_by=partition_by,
+                    replace_where=replace_where,
+                    compression=compression,
+                )
+            except BaseException:
+                # A new table that failed before its first commit: remove the data files written so far
+                # (an existing table keeps its versions; files of a failed commit go at the next vacuum).
+                if not existed and not self.is_delta_table(clean):
+                    self._remove_folder(clean)
+                raise
         if chosen != "parquet":
             raise ValueError(f"Unknown lakehouse format `{chosen}`; expected `parquet` or `delta`.")
         if mode != "replace" or keys or partition_by or replace_where:

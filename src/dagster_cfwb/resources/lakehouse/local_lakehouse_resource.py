@@ -60,8 +60,10 @@ class LocalLakehouseResource(LakehouseResource):
     def _delta_uri(self, path: str) -> str:
         return str(self._root() / path)
 
-    def _prepare_delta_write(self, path: str) -> None:
-        (self._root() / path).mkdir(parents=True, exist_ok=True)
+    def _remove_folder(self, path: str) -> None:
+        import shutil
+
+        shutil.rmtree(self._root() / path, ignore_errors=True)
 
     def _prepare_delta_scan(self, con) -> bool:
         return load_delta_extension(con)

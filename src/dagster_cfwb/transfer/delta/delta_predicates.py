@@ -65,10 +65,14 @@ def check_replace_where(batch: pa.RecordBatch, replace_where: Mapping[str, objec
                 f"have (columns: {', '.join(batch.schema.names)}). Nothing was committed."
             )
         values = batch.column(column)
-        scalar = (
-            pa.scalar(value).cast(values.type) if not isinstance(value, date | datetime) else pa.scalar(value)
-        )
-        matches = pc.equal(values, scalar.cast(values.type))
+        try:
+            scalar = pa.scalar(value).cast(values.type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise TypeError(
+                f"`replace_where` of Delta table `{path}`: {value!r} cannot be compared with column "
+                f"`{column}` of type `{values.type}`."
+            ) from None
+        matches = pc.equal(values, scalar)
         if pc.sum(pc.fill_null(matches, False).cast(pa.int64())).as_py() != batch.num_rows:
             raise ValueError(
                 f"Cannot replace rows of Delta table `{path}` where `{column}` = {value!r}: some rows of the "

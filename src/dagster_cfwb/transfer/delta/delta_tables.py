@@ -7,6 +7,7 @@ object-store options of its backend; `path` is the lakehouse path used in messag
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = [
 ]
 
 Version = int | str | datetime | None
+_NOT_FOUND = re.compile(r"ContainerNotFound|404 Not Found")
 
 
 class DeltaConflictError(RuntimeError):
@@ -42,7 +44,12 @@ def _deltalake():
 
 def is_delta_table(uri: str, storage_options: dict[str, str] | None = None) -> bool:
     """True if `uri` holds a Delta table (a `_delta_log` folder with at least one commit)."""
-    return _deltalake().DeltaTable.is_deltatable(uri, storage_options=storage_options)
+    try:
+        return _deltalake().DeltaTable.is_deltatable(uri, storage_options=storage_options)
+    except OSError as e:
+        if _NOT_FOUND.search(str(e)):  # Azure: the container itself does not exist yet
+            return False
+        raise
 
 
 def _missing_version(path: str, version: Version, detail: str) -> ValueError:
@@ -57,7 +64,9 @@ def translate_delta_error(error: Exception, path: str, *, version: Version = Non
     """A delta-rs error as a built-in error naming the lakehouse table (`FileNotFoundError`...)."""
     deltalake = _deltalake()
     message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    if isinstance(error, deltalake.exceptions.TableNotFoundError):
+    if isinstance(error, deltalake.exceptions.TableNotFoundError) or (
+        version is None and "ContainerNotFound" in str(error)
+    ):
         return FileNotFoundError(
             f"No Delta table at lakehouse path `{path}` ({message}). Check the code location, layer and "
             "table name, or list the files with `.list()`."

@@ -127,8 +127,18 @@ class LoadDialect:
         """SQL column type for an Arrow type; raise UnsupportedTypeError naming table and column."""
         raise NotImplementedError
 
+    def type_holds(self, existing: str, data_type: pa.DataType) -> bool:
+        """True when an existing column declared `existing` can hold `data_type` (default: always)."""
+        return True
+
     def check_target_type(self, existing: str, data_type: pa.DataType, *, column: str, table: str) -> None:
         """Raise UnsupportedTypeError if an existing column of type `existing` cannot hold the data."""
+        if not self.type_holds(existing, data_type):
+            raise UnsupportedTypeError(
+                f"Column `{column}` of table `{table}` is `{existing}`, which cannot hold the data's type "
+                f"{data_type} (expected a column like `{self.column_type(data_type, column='?', table='?')}`). "
+                "Convert the data, alter the column, or load with mode='replace'."
+            )
 
     def check_batch(self, batch: pa.RecordBatch, *, table: str) -> None:
         """Raise UnsupportedTypeError if a value in `batch` cannot be stored (before it is sent)."""

@@ -48,19 +48,11 @@ class DB2Dialect(LoadDialect):
     name = "db2"
     engine = "DB2"
 
+    column_type = staticmethod(arrow_to_db2_type)
+    type_holds = staticmethod(db2_type_holds)
+
     def __init__(self, insert_rows: int = 10_000):
         self.insert_rows = insert_rows
-
-    def column_type(self, data_type, *, column, table, key=False) -> str:
-        return arrow_to_db2_type(data_type, column=column, table=table, key=key)
-
-    def check_target_type(self, existing, data_type, *, column, table) -> None:
-        if not db2_type_holds(existing, data_type):
-            raise UnsupportedTypeError(
-                f"Column `{column}` of table `{table}` is `{existing}`, which cannot hold the data's type "
-                f"{data_type} (expected a column like `{arrow_to_db2_type(data_type)}`). "
-                "Convert the data, alter the column, or load with mode='replace'."
-            )
 
     def check_batch(self, batch: pa.RecordBatch, *, table: str) -> None:
         for col, name in zip(batch.columns, batch.schema.names, strict=True):

@@ -25,46 +25,41 @@ against a recording fake driver only: no DB2 server runs on the build machine.
 
 from __future__ import annotations
 
-import re
-
 import pyarrow as pa
 
-from dagster_cfwb.transfer.arrow_kinds import is_bytes, is_text
 from dagster_cfwb.transfer.sql_dialect import UnsupportedTypeError
+from dagster_cfwb.transfer.sql_types import EngineTypeNames, column_holds, dictionary_values, sql_type_name
 
 __all__ = ["arrow_to_db2_type", "db2_field_to_arrow", "db2_type_holds"]
 
 
+_NAMES = EngineTypeNames(
+    boolean="BOOLEAN",
+    smallint="SMALLINT",
+    integer="INTEGER",
+    bigint="BIGINT",
+    uint64="DECIMAL(20,0)",
+    real="REAL",
+    double="DOUBLE",
+    decimal="DECIMAL({p},{s})",
+    decimal_max_precision=31,
+    text="CLOB(2G)",
+    text_key="VARCHAR(1024)",
+    bytes="BLOB(2G)",
+    bytes_key="VARBINARY(1024)",
+    date="DATE",
+    time="TIME",
+    timestamp="TIMESTAMP(6)",
+    timestamp_tz="TIMESTAMP(6)",
+)
+
+
 def arrow_to_db2_type(t: pa.DataType, *, column: str = "?", table: str = "?", key: bool = False) -> str:
     """DB2 column type for an Arrow type (see the module table)."""
-    if pa.types.is_dictionary(t):
-        return arrow_to_db2_type(t.value_type, column=column, table=table, key=key)
-    if pa.types.is_boolean(t):
-        return "BOOLEAN"
-    if pa.types.is_int8(t) or pa.types.is_int16(t) or pa.types.is_uint8(t):
-        return "SMALLINT"
-    if pa.types.is_int32(t) or pa.types.is_uint16(t):
-        return "INTEGER"
-    if pa.types.is_int64(t) or pa.types.is_uint32(t):
-        return "BIGINT"
-    if pa.types.is_uint64(t):
-        return "DECIMAL(20,0)"
-    if pa.types.is_float16(t) or pa.types.is_float32(t):
-        return "REAL"
-    if pa.types.is_float64(t):
-        return "DOUBLE"
-    if pa.types.is_decimal(t) and t.precision <= 31:
-        return f"DECIMAL({t.precision},{t.scale})"
-    if is_text(t):
-        return "VARCHAR(1024)" if key else "CLOB(2G)"
-    if is_bytes(t) or pa.types.is_fixed_size_binary(t):
-        return "VARBINARY(1024)" if key else "BLOB(2G)"
-    if pa.types.is_date(t):
-        return "DATE"
-    if pa.types.is_time(t):
-        return "TIME"
-    if pa.types.is_timestamp(t):
-        return "TIMESTAMP(6)"
+    name = sql_type_name(_NAMES, t, key=key)
+    if name is not None:
+        return name
+    t = dictionary_values(t)
     raise UnsupportedTypeError(
         f"Column `{column}` of table `{table}`: DB2 cannot hold Arrow type {t}; expected numbers, decimals of "
         "at most 31 digits, text, binary, dates, times or timestamps. Convert the column before loading."
@@ -92,15 +87,7 @@ _FAMILIES = {
 def db2_type_holds(column_type: str, t: pa.DataType) -> bool:
     """True when an existing column declared `column_type` (e.g. `DECIMAL(10,2)`) can hold `t`."""
     wanted = arrow_to_db2_type(t).split("(")[0]
-    declared = column_type.lower().split("(")[0].strip()
-    if declared not in _FAMILIES[wanted]:
-        return False
-    if pa.types.is_decimal(t) and declared == "decimal":
-        numbers = [int(x) for x in re.findall(r"\d+", column_type)]
-        if len(numbers) == 2:
-            precision, scale = numbers
-            return scale >= t.scale and precision - scale >= t.precision - t.scale
-    return True
+    return column_holds(column_type, column_type.lower().split("(")[0].strip(), _FAMILIES[wanted], t)
 
 
 def db2_field_to_arrow(type_name: str, precision: int, scale: int) -> pa.DataType:

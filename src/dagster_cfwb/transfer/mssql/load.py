@@ -25,7 +25,7 @@ import pyarrow as pa
 from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS, ArrowStream
 from dagster_cfwb.transfer.identifiers import QualifiedName
 from dagster_cfwb.transfer.mssql.types import arrow_to_mssql_type, mssql_type_holds
-from dagster_cfwb.transfer.sql_dialect import LoadDialect, UnsupportedTypeError
+from dagster_cfwb.transfer.sql_dialect import LoadDialect
 
 __all__ = ["MSSQLDialect", "iter_mssql_batches"]
 
@@ -37,21 +37,13 @@ class MSSQLDialect(LoadDialect):
     engine = "SQL Server"
     transactional_bulk = False
 
+    column_type = staticmethod(arrow_to_mssql_type)
+    type_holds = staticmethod(mssql_type_holds)
+
     def __init__(self, bulk_timeout_seconds: int = 0, bulk_batch_rows: int = 0, table_lock: bool = True):
         self.bulk_timeout_seconds = bulk_timeout_seconds
         self.bulk_batch_rows = bulk_batch_rows
         self.table_lock = table_lock
-
-    def column_type(self, data_type, *, column, table, key=False) -> str:
-        return arrow_to_mssql_type(data_type, column=column, table=table, key=key)
-
-    def check_target_type(self, existing, data_type, *, column, table) -> None:
-        if not mssql_type_holds(existing, data_type):
-            raise UnsupportedTypeError(
-                f"Column `{column}` of table `{table}` is `{existing}`, which cannot hold the data's type "
-                f"{data_type} (expected a column like `{arrow_to_mssql_type(data_type)}`). "
-                "Convert the data, alter the column, or load with mode='replace'."
-            )
 
     def table_columns(self, cursor, table: QualifiedName) -> dict[str, str] | None:
         cursor.execute(

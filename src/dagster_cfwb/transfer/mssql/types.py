@@ -25,50 +25,44 @@ generated SQL and driver calls are checked by unit tests.
 
 from __future__ import annotations
 
-import re
-
 import pyarrow as pa
 
-from dagster_cfwb.transfer.arrow_kinds import is_bytes, is_text
 from dagster_cfwb.transfer.sql_dialect import UnsupportedTypeError
+from dagster_cfwb.transfer.sql_types import EngineTypeNames, column_holds, dictionary_values, sql_type_name
 
 __all__ = ["arrow_to_mssql_type", "mssql_type_holds"]
 
 
+_NAMES = EngineTypeNames(
+    boolean="BIT",
+    smallint="SMALLINT",
+    integer="INT",
+    bigint="BIGINT",
+    uint64="DECIMAL(20,0)",
+    int_overrides={"uint8": "TINYINT"},
+    real="REAL",
+    double="FLOAT(53)",
+    decimal="DECIMAL({p},{s})",
+    decimal_max_precision=38,
+    text="NVARCHAR(MAX)",
+    text_key="NVARCHAR(450)",
+    bytes="VARBINARY(MAX)",
+    bytes_key="VARBINARY(900)",
+    fixed_binary="BINARY({n})",
+    fixed_binary_max_width=8000,
+    date="DATE",
+    time="TIME(6)",
+    timestamp="DATETIME2(6)",
+    timestamp_tz="DATETIMEOFFSET(6)",
+)
+
+
 def arrow_to_mssql_type(t: pa.DataType, *, column: str = "?", table: str = "?", key: bool = False) -> str:
     """SQL Server column type for an Arrow type (see the module table)."""
-    if pa.types.is_dictionary(t):
-        return arrow_to_mssql_type(t.value_type, column=column, table=table, key=key)
-    if pa.types.is_boolean(t):
-        return "BIT"
-    if pa.types.is_int8(t) or pa.types.is_int16(t):
-        return "SMALLINT"
-    if pa.types.is_uint8(t):
-        return "TINYINT"
-    if pa.types.is_int32(t) or pa.types.is_uint16(t):
-        return "INT"
-    if pa.types.is_int64(t) or pa.types.is_uint32(t):
-        return "BIGINT"
-    if pa.types.is_uint64(t):
-        return "DECIMAL(20,0)"
-    if pa.types.is_float16(t) or pa.types.is_float32(t):
-        return "REAL"
-    if pa.types.is_float64(t):
-        return "FLOAT(53)"
-    if pa.types.is_decimal(t) and t.precision <= 38:
-        return f"DECIMAL({t.precision},{t.scale})"
-    if is_text(t):
-        return "NVARCHAR(450)" if key else "NVARCHAR(MAX)"
-    if is_bytes(t):
-        return "VARBINARY(900)" if key else "VARBINARY(MAX)"
-    if pa.types.is_fixed_size_binary(t):
-        return f"BINARY({t.byte_width})" if t.byte_width <= 8000 else "VARBINARY(MAX)"
-    if pa.types.is_date(t):
-        return "DATE"
-    if pa.types.is_time(t):
-        return "TIME(6)"
-    if pa.types.is_timestamp(t):
-        return "DATETIMEOFFSET(6)" if t.tz else "DATETIME2(6)"
+    name = sql_type_name(_NAMES, t, key=key)
+    if name is not None:
+        return name
+    t = dictionary_values(t)
     raise UnsupportedTypeError(
         f"Column `{column}` of table `{table}`: SQL Server cannot hold Arrow type {t}; expected numbers, "
         "decimals of at most 38 digits, text, binary, dates, times or timestamps. Convert the column before loading."
@@ -97,12 +91,4 @@ _FAMILIES = {
 def mssql_type_holds(column_type: str, t: pa.DataType) -> bool:
     """True when an existing column declared `column_type` (e.g. `decimal(10,2)`) can hold `t`."""
     wanted = arrow_to_mssql_type(t).split("(")[0]
-    declared = column_type.lower().split("(")[0].strip()
-    if declared not in _FAMILIES[wanted]:
-        return False
-    if pa.types.is_decimal(t) and declared in ("decimal", "numeric"):
-        numbers = [int(x) for x in re.findall(r"\d+", column_type)]
-        if len(numbers) == 2:
-            precision, scale = numbers
-            return scale >= t.scale and precision - scale >= t.precision - t.scale
-    return True
+    return column_holds(column_type, column_type.lower().split("(")[0].strip(), _FAMILIES[wanted], t)

@@ -35,7 +35,7 @@ from dagster_cfwb.transfer.load_folders import load_folder, remove_orphan_load_f
 from dagster_cfwb.transfer.mysql.text_protocol import encode_load_data_rows, is_hex_column, python_rows
 from dagster_cfwb.transfer.mysql.types import arrow_to_mysql_type, mysql_type_holds
 from dagster_cfwb.transfer.prefetch import prefetch
-from dagster_cfwb.transfer.sql_dialect import STAGING_NAME, LoadDialect, UnsupportedTypeError
+from dagster_cfwb.transfer.sql_dialect import STAGING_NAME, LoadDialect
 
 __all__ = ["MySQLDialect", "load_data_sql"]
 
@@ -70,23 +70,15 @@ class MySQLDialect(LoadDialect):
     engine = "MySQL/MariaDB"
     native_upsert = "on_duplicate_key"
 
+    column_type = staticmethod(arrow_to_mysql_type)
+    type_holds = staticmethod(mysql_type_holds)
+
     def __init__(self, method: str = "auto", queue_depth: int = 2, insert_rows: int = 1000):
         if method not in ("auto", "load_data", "insert"):
             raise ValueError(f"Unknown MySQL bulk method `{method}`; expected auto, load_data or insert.")
         self.method = method
         self.queue_depth = queue_depth
         self.insert_rows = insert_rows
-
-    def column_type(self, data_type, *, column, table, key=False) -> str:
-        return arrow_to_mysql_type(data_type, column=column, table=table, key=key)
-
-    def check_target_type(self, existing, data_type, *, column, table) -> None:
-        if not mysql_type_holds(existing, data_type):
-            raise UnsupportedTypeError(
-                f"Column `{column}` of table `{table}` is `{existing}`, which cannot hold the data's type "
-                f"{data_type} (expected a column like `{arrow_to_mysql_type(data_type)}`). "
-                "Convert the data, alter the column, or load with mode='replace'."
-            )
 
     def create_table_sql(self, table, schema, keys) -> str:
         return (

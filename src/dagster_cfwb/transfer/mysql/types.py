@@ -26,25 +26,41 @@ with an error naming the column; decimals wider than 65 digits likewise.
 
 from __future__ import annotations
 
-import re
-
 import pyarrow as pa
 
-from dagster_cfwb.transfer.arrow_kinds import is_bytes, is_text
 from dagster_cfwb.transfer.sql_dialect import UnsupportedTypeError
+from dagster_cfwb.transfer.sql_types import EngineTypeNames, column_holds, dictionary_values, sql_type_name
 
 __all__ = ["arrow_to_mysql_type", "mysql_type_holds"]
 
-_INTS = {
-    "int8": "TINYINT",
-    "int16": "SMALLINT",
-    "int32": "INT",
-    "int64": "BIGINT",
-    "uint8": "TINYINT UNSIGNED",
-    "uint16": "SMALLINT UNSIGNED",
-    "uint32": "INT UNSIGNED",
-    "uint64": "BIGINT UNSIGNED",
-}
+_NAMES = EngineTypeNames(
+    boolean="BOOLEAN",
+    smallint="SMALLINT",
+    integer="INT",
+    bigint="BIGINT",
+    uint64="BIGINT UNSIGNED",
+    int_overrides={
+        "int8": "TINYINT",
+        "uint8": "TINYINT UNSIGNED",
+        "uint16": "SMALLINT UNSIGNED",
+        "uint32": "INT UNSIGNED",
+    },
+    real="DOUBLE",  # FLOAT is sent back with 6 significant digits only: use DOUBLE
+    double="DOUBLE",
+    decimal="DECIMAL({p},{s})",
+    decimal_max_precision=65,
+    decimal_max_scale=30,
+    text="LONGTEXT",
+    text_key="VARCHAR(255)",
+    bytes="LONGBLOB",
+    bytes_key="VARBINARY(255)",
+    fixed_binary="BINARY({n})",
+    fixed_binary_max_width=255,
+    date="DATE",
+    time="TIME(6)",
+    timestamp="DATETIME(6)",
+    timestamp_tz="DATETIME(6)",
+)
 
 
 def _refuse(table: str, column: str, found, expected: str) -> UnsupportedTypeError:
@@ -56,30 +72,12 @@ def _refuse(table: str, column: str, found, expected: str) -> UnsupportedTypeErr
 
 def arrow_to_mysql_type(t: pa.DataType, *, column: str = "?", table: str = "?", key: bool = False) -> str:
     """MySQL/MariaDB column type for an Arrow type (see the module table)."""
-    if pa.types.is_dictionary(t):
-        return arrow_to_mysql_type(t.value_type, column=column, table=table, key=key)
-    if pa.types.is_boolean(t):
-        return "BOOLEAN"
-    if pa.types.is_integer(t):
-        return _INTS[str(t)]
-    if pa.types.is_floating(t):  # FLOAT is sent back with 6 significant digits only: use DOUBLE
-        return "DOUBLE"
+    name = sql_type_name(_NAMES, t, key=key)
+    if name is not None:
+        return name
+    t = dictionary_values(t)
     if pa.types.is_decimal(t):
-        if t.precision > 65 or t.scale > 30:
-            raise _refuse(table, column, t, "a decimal of at most 65 digits with at most 30 after the point")
-        return f"DECIMAL({t.precision},{t.scale})"
-    if is_text(t):
-        return "VARCHAR(255)" if key else "LONGTEXT"
-    if is_bytes(t):
-        return "VARBINARY(255)" if key else "LONGBLOB"
-    if pa.types.is_fixed_size_binary(t):
-        return f"BINARY({t.byte_width})" if t.byte_width <= 255 else "LONGBLOB"
-    if pa.types.is_date(t):
-        return "DATE"
-    if pa.types.is_time(t):
-        return "TIME(6)"
-    if pa.types.is_timestamp(t):
-        return "DATETIME(6)"
+        raise _refuse(table, column, t, "a decimal of at most 65 digits with at most 30 after the point")
     raise _refuse(
         table,
         column,
@@ -127,9 +125,4 @@ def _family(t: pa.DataType) -> str:
 def mysql_type_holds(column_type: str, t: pa.DataType) -> bool:
     """True when an existing column declared `column_type` (e.g. `decimal(10,2)`) can hold `t`."""
     declared = column_type.lower().split("(")[0].split(" ")[0]
-    if declared not in _FAMILIES[_family(t)]:
-        return False
-    if pa.types.is_decimal(t) and declared == "decimal" and "(" in column_type:
-        precision, scale = (int(x) for x in re.findall(r"\d+", column_type)[:2])
-        return scale >= t.scale and precision - scale >= t.precision - t.scale
-    return True
+    return column_holds(column_type, declared, _FAMILIES[_family(t)], t)

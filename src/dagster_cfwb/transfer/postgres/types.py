@@ -30,45 +30,37 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from dagster_cfwb.transfer.arrow_kinds import is_bytes, is_text
+from dagster_cfwb.transfer.sql_types import EngineTypeNames, dictionary_values, sql_type_name
 from dagster_cfwb.transfer.type_errors import UnsupportedTypeError
 
 __all__ = ["UnsupportedTypeError", "arrow_to_pg_type", "pg_column_definitions"]
 
 
+_NAMES = EngineTypeNames(
+    boolean="boolean",
+    smallint="smallint",
+    integer="integer",
+    bigint="bigint",
+    uint64="numeric(20,0)",
+    real="real",
+    double="double precision",
+    decimal="numeric({p},{s})",
+    text="text",
+    bytes="bytea",
+    date="date",
+    time="time",
+    timestamp="timestamp",
+    timestamp_tz="timestamptz",
+    duration="interval",
+)
+
+
 def arrow_to_pg_type(data_type: pa.DataType, *, column: str = "?") -> str:
     """Return the PostgreSQL type for an Arrow type (see the module table)."""
-    t = data_type
-    if pa.types.is_boolean(t):
-        return "boolean"
-    if pa.types.is_int8(t) or pa.types.is_int16(t) or pa.types.is_uint8(t):
-        return "smallint"
-    if pa.types.is_int32(t) or pa.types.is_uint16(t):
-        return "integer"
-    if pa.types.is_int64(t) or pa.types.is_uint32(t):
-        return "bigint"
-    if pa.types.is_uint64(t):
-        return "numeric(20,0)"
-    if pa.types.is_float16(t) or pa.types.is_float32(t):
-        return "real"
-    if pa.types.is_float64(t):
-        return "double precision"
-    if pa.types.is_decimal(t):
-        return f"numeric({t.precision},{t.scale})"
-    if is_text(t):
-        return "text"
-    if is_bytes(t) or pa.types.is_fixed_size_binary(t):
-        return "bytea"
-    if pa.types.is_date(t):
-        return "date"
-    if pa.types.is_time(t):
-        return "time"
-    if pa.types.is_timestamp(t):
-        return "timestamptz" if t.tz else "timestamp"
-    if pa.types.is_duration(t):
-        return "interval"
-    if pa.types.is_dictionary(t):
-        return arrow_to_pg_type(t.value_type, column=column)
+    t = dictionary_values(data_type)
+    name = sql_type_name(_NAMES, t)
+    if name is not None:
+        return name
     if pa.types.is_list(t) or pa.types.is_large_list(t):
         if pa.types.is_decimal256(t.value_type) or pa.types.is_date64(t.value_type):
             raise UnsupportedTypeError(

@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pyarrow as pa
 import pytest
 
 from dagster_cfwb.transfer.db2.types import arrow_to_db2_type
 from dagster_cfwb.transfer.mssql.types import arrow_to_mssql_type
 from dagster_cfwb.transfer.mysql.types import arrow_to_mysql_type
-from dagster_cfwb.transfer.postgres.types import arrow_to_pg_type
-from dagster_cfwb.transfer.sql_types import EngineTypeNames, sql_type_name
+from dagster_cfwb.transfer.postgres.types import PG_TYPE_NAMES, arrow_to_pg_type
+from dagster_cfwb.transfer.sql_types import sql_type_name
 from dagster_cfwb.transfer.type_errors import UnsupportedTypeError
 
 NO = None  # refused with UnsupportedTypeError
@@ -104,24 +106,8 @@ def test_key_columns_get_indexable_types(arrow_type):
 
 
 def test_a_type_the_names_do_not_cover_gives_none():
-    names = EngineTypeNames(
-        boolean="B",
-        smallint="S",
-        integer="I",
-        bigint="L",
-        uint64="U",
-        real="R",
-        double="D",
-        decimal="N({p},{s})",
-        decimal_max_precision=10,
-        text="T",
-        bytes="X",
-        date="DT",
-        time="TM",
-        timestamp="TS",
-        timestamp_tz="TZ",
-    )
-    assert sql_type_name(names, pa.decimal128(10, 3)) == "N(10,3)"
+    names = replace(PG_TYPE_NAMES, decimal_max_precision=10, duration=None)
+    assert sql_type_name(names, pa.decimal128(10, 3)) == "numeric(10,3)"
     assert sql_type_name(names, pa.decimal128(11, 3)) is None
     assert sql_type_name(names, pa.duration("s")) is None
-    assert sql_type_name(names, pa.string(), key=True) == "T"  # no key name: the plain one
+    assert sql_type_name(names, pa.string(), key=True) == "text"  # no key name: the plain one

@@ -30,10 +30,11 @@ import pyarrow as pa
 from dagster_cfwb.transfer.sql_dialect import UnsupportedTypeError
 from dagster_cfwb.transfer.sql_types import EngineTypeNames, column_holds, dictionary_values, sql_type_name
 
-__all__ = ["arrow_to_db2_type", "db2_field_to_arrow", "db2_type_holds"]
+__all__ = ["DB2_TYPE_NAMES", "arrow_to_db2_type", "db2_field_to_arrow", "db2_type_holds"]
 
 
-_NAMES = EngineTypeNames(
+# The column types loads create (see the module table), read by `dagster_cfwb.transfer.sql_types`.
+DB2_TYPE_NAMES = EngineTypeNames(
     boolean="BOOLEAN",
     smallint="SMALLINT",
     integer="INTEGER",
@@ -56,7 +57,7 @@ _NAMES = EngineTypeNames(
 
 def arrow_to_db2_type(t: pa.DataType, *, column: str = "?", table: str = "?", key: bool = False) -> str:
     """DB2 column type for an Arrow type (see the module table)."""
-    name = sql_type_name(_NAMES, t, key=key)
+    name = sql_type_name(DB2_TYPE_NAMES, t, key=key)
     if name is not None:
         return name
     t = dictionary_values(t)

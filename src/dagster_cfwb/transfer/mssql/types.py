@@ -30,10 +30,11 @@ import pyarrow as pa
 from dagster_cfwb.transfer.sql_dialect import UnsupportedTypeError
 from dagster_cfwb.transfer.sql_types import EngineTypeNames, column_holds, dictionary_values, sql_type_name
 
-__all__ = ["arrow_to_mssql_type", "mssql_type_holds"]
+__all__ = ["MSSQL_TYPE_NAMES", "arrow_to_mssql_type", "mssql_type_holds"]
 
 
-_NAMES = EngineTypeNames(
+# The column types loads create (see the module table), read by `dagster_cfwb.transfer.sql_types`.
+MSSQL_TYPE_NAMES = EngineTypeNames(
     boolean="BIT",
     smallint="SMALLINT",
     integer="INT",
@@ -59,7 +60,7 @@ _NAMES = EngineTypeNames(
 
 def arrow_to_mssql_type(t: pa.DataType, *, column: str = "?", table: str = "?", key: bool = False) -> str:
     """SQL Server column type for an Arrow type (see the module table)."""
-    name = sql_type_name(_NAMES, t, key=key)
+    name = sql_type_name(MSSQL_TYPE_NAMES, t, key=key)
     if name is not None:
         return name
     t = dictionary_values(t)

@@ -31,9 +31,10 @@ import pyarrow as pa
 from dagster_cfwb.transfer.sql_dialect import UnsupportedTypeError
 from dagster_cfwb.transfer.sql_types import EngineTypeNames, column_holds, dictionary_values, sql_type_name
 
-__all__ = ["arrow_to_mysql_type", "mysql_type_holds"]
+__all__ = ["MYSQL_TYPE_NAMES", "arrow_to_mysql_type", "mysql_type_holds"]
 
-_NAMES = EngineTypeNames(
+# The column types loads create (see the module table), read by `dagster_cfwb.transfer.sql_types`.
+MYSQL_TYPE_NAMES = EngineTypeNames(
     boolean="BOOLEAN",
     smallint="SMALLINT",
     integer="INT",
@@ -72,7 +73,7 @@ def _refuse(table: str, column: str, found, expected: str) -> UnsupportedTypeErr
 
 def arrow_to_mysql_type(t: pa.DataType, *, column: str = "?", table: str = "?", key: bool = False) -> str:
     """MySQL/MariaDB column type for an Arrow type (see the module table)."""
-    name = sql_type_name(_NAMES, t, key=key)
+    name = sql_type_name(MYSQL_TYPE_NAMES, t, key=key)
     if name is not None:
         return name
     t = dictionary_values(t)

@@ -33,10 +33,11 @@ import pyarrow as pa
 from dagster_cfwb.transfer.sql_types import EngineTypeNames, dictionary_values, sql_type_name
 from dagster_cfwb.transfer.type_errors import UnsupportedTypeError
 
-__all__ = ["UnsupportedTypeError", "arrow_to_pg_type", "pg_column_definitions"]
+__all__ = ["PG_TYPE_NAMES", "UnsupportedTypeError", "arrow_to_pg_type", "pg_column_definitions"]
 
 
-_NAMES = EngineTypeNames(
+# The column types loads create (see the module table), read by `dagster_cfwb.transfer.sql_types`.
+PG_TYPE_NAMES = EngineTypeNames(
     boolean="boolean",
     smallint="smallint",
     integer="integer",
@@ -58,7 +59,7 @@ _NAMES = EngineTypeNames(
 def arrow_to_pg_type(data_type: pa.DataType, *, column: str = "?") -> str:
     """Return the PostgreSQL type for an Arrow type (see the module table)."""
     t = dictionary_values(data_type)
-    name = sql_type_name(_NAMES, t)
+    name = sql_type_name(PG_TYPE_NAMES, t)
     if name is not None:
         return name
     if pa.types.is_list(t) or pa.types.is_large_list(t):

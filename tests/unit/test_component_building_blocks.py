@@ -13,12 +13,12 @@ import pyarrow as pa
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from components_sandbox import yaml_defs  # noqa: E402
+from components_sandbox import yaml_defs
 
-from dagster_cfwb.checks import table_checks as tc  # noqa: E402
-from dagster_cfwb.components.source_reading import Filter, source_select  # noqa: E402
-from dagster_cfwb.components.yaml_models import SourceModel  # noqa: E402
-from dagster_cfwb.metadata import markdown_preview, table_metadata  # noqa: E402
+from dagster_cfwb.checks import table_checks as tc
+from dagster_cfwb.components.source_reading import Filter, source_select
+from dagster_cfwb.components.yaml_models import SourceModel
+from dagster_cfwb.metadata import markdown_preview, table_metadata
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -116,7 +116,7 @@ def _missing_column(con, source: str, check: DeclaredCheck) -> tc.CheckOutcome |
     wanted = [*(check.columns or []), *([check.column] if check.column else [])]
     if not wanted:
         return None
-    present = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]  # noqa: S608
+    present = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
     absent = next((c for c in wanted if c not in present), None)
     if absent is None:
         return None

@@ -91,7 +91,7 @@ def running_embedded_postgres(data_dir: Path) -> EmbeddedPostgres | None:
             info = PostmasterInfo.read_from_pgdata(data_dir)
             if info is None or not info.is_running():
                 return None
-    except Exception:  # noqa: BLE001 - pgserver missing or unreadable pid file: not running
+    except Exception:  # pgserver missing or unreadable pid file: not running
         return None
     return EmbeddedPostgres(data_dir=data_dir, host=str(info.socket_dir), port=int(info.port or 5432))
 

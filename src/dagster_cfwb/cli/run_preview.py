@@ -17,7 +17,7 @@ from dagster_cfwb.metadata import PREVIEW_ROWS
 __all__ = ["imports_reading_postgres", "preview_imports", "preview_rows"]
 
 
-class _PreviewDone(BaseException):  # noqa: N818 - not an error: it ends the read early
+class _PreviewDone(BaseException):  # not an error: it ends the read early
     """Raised by the stand-in lakehouse once it holds the first rows (a BaseException, like
     GeneratorExit, so that no `except Exception` of the reading code takes it for a failure)."""
 

@@ -115,9 +115,9 @@ class _Merge:
         """The rows read, one per key: the largest watermark (an empty watermark counts as the oldest)."""
         cols, keys = ", ".join(map(_q, self.columns)), ", ".join(map(_q, self.keys))
         if self._unique_keys:  # the usual case: no window function over the rows read
-            return f"kept AS (SELECT {cols} FROM {_file(self.staging)})"  # noqa: S608 - names quoted
+            return f"kept AS (SELECT {cols} FROM {_file(self.staging)})"  # names quoted
         return (
-            f"kept AS (SELECT {cols} FROM {_file(self.staging)} "  # noqa: S608 - names quoted
+            f"kept AS (SELECT {cols} FROM {_file(self.staging)} "  # names quoted
             f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {_q(self.column)} DESC NULLS LAST) = 1)"
         )
 
@@ -130,9 +130,9 @@ class _Merge:
             empty = " OR ".join(f"{_q(k)} IS NULL" for k in self.keys)
             parts.append(f"count(*) FILTER (WHERE {empty}) AS null_keys")
             parts.append(
-                f"(SELECT count(*) FROM (SELECT DISTINCT {keys} FROM {_file(self.staging)})) AS distinct_keys"  # noqa: S608
+                f"(SELECT count(*) FROM (SELECT DISTINCT {keys} FROM {_file(self.staging)})) AS distinct_keys"
             )
-        self.stats = self._one_row(f"SELECT {', '.join(parts)} FROM {_file(self.staging)}")  # noqa: S608
+        self.stats = self._one_row(f"SELECT {', '.join(parts)} FROM {_file(self.staging)}")
 
     def check(self, source: str) -> None:
         """Refuse, before writing, a staging file that cannot be merged (the message says what to do)."""
@@ -186,7 +186,7 @@ class _Merge:
             return
         cols = ", ".join(map(_q, self.columns))
         sql = (
-            f"WITH d AS (SELECT DISTINCT {cols} FROM {_file(self.staging)}), "  # noqa: S608 - names quoted
+            f"WITH d AS (SELECT DISTINCT {cols} FROM {_file(self.staging)}), "  # names quoted
             f"top AS (SELECT {keys} FROM d QUALIFY rank() OVER "
             f"(PARTITION BY {keys} ORDER BY {_q(self.column)} DESC NULLS LAST) = 1), "
             f"amb AS (SELECT {keys} FROM top GROUP BY {keys} HAVING count(*) > 1) "
@@ -211,7 +211,7 @@ class _Merge:
         if self.keys and self.exists:
             keys = ", ".join(map(_q, self.keys))
             row = self._one_row(
-                f"WITH {self._kept} SELECT "  # noqa: S608
+                f"WITH {self._kept} SELECT "
                 f"(SELECT count(*) FROM kept SEMI JOIN {_file(self.target)} AS t USING ({keys})) AS matched, "
                 f"(SELECT count(*) FROM (SELECT {cols} FROM kept INTERSECT "
                 f"SELECT {cols} FROM {_file(self.target)} WHERE {where})) AS unchanged",
@@ -223,7 +223,7 @@ class _Merge:
             added, updated = stats["distinct_keys"], 0
         elif self.exists:
             added = self._one_row(
-                f"SELECT count(*) AS n FROM (SELECT {cols} FROM {_file(self.staging)} EXCEPT ALL "  # noqa: S608
+                f"SELECT count(*) AS n FROM (SELECT {cols} FROM {_file(self.staging)} EXCEPT ALL "
                 f"SELECT {cols} FROM {_file(self.target)} WHERE {where})",
                 params,
             )["n"]
@@ -243,17 +243,17 @@ class _Merge:
         """The new content of the table, as one DuckDB query."""
         cols = ", ".join(map(_q, self.columns))
         if self.keys and not self.exists:
-            return f"WITH {self._kept} SELECT {cols} FROM kept", []  # noqa: S608
+            return f"WITH {self._kept} SELECT {cols} FROM kept", []
         if self.keys:
             keys = ", ".join(map(_q, self.keys))
             t_cols = ", ".join(f"t.{_q(c)}" for c in self.columns)
             return (
-                f"WITH {self._kept} SELECT {t_cols} FROM {_file(self.target)} AS t "  # noqa: S608
+                f"WITH {self._kept} SELECT {t_cols} FROM {_file(self.target)} AS t "
                 f"ANTI JOIN kept USING ({keys}) UNION ALL SELECT {cols} FROM kept"
             ), []
         where, params = self._window
         return (
-            f"SELECT {cols} FROM {_file(self.target)} UNION ALL "  # noqa: S608
+            f"SELECT {cols} FROM {_file(self.target)} UNION ALL "
             f"(SELECT {cols} FROM {_file(self.staging)} EXCEPT ALL "
             f"SELECT {cols} FROM {_file(self.target)} WHERE {where})"
         ), params
@@ -312,7 +312,7 @@ def run_incremental_import(
         newest = (
             lakehouse.query_blob_storage(
                 f"SELECT max({_q(column)}) AS newest FROM {_file(target)}",
-                output="arrow",  # noqa: S608
+                output="arrow",
             )
             .column(0)[0]
             .as_py()
@@ -358,7 +358,7 @@ def run_incremental_import(
         else:
             total = lakehouse.query_blob_storage(
                 f"SELECT count(*) AS n FROM {_file(target)}",
-                output="arrow",  # noqa: S608
+                output="arrow",
             )
             result = WrittenTable(path=f"azure://{target}", rows=int(total.column(0)[0].as_py()))
             log.info("No new or changed rows: the table is unchanged.")

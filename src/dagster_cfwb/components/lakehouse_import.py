@@ -356,7 +356,7 @@ class LakehouseImportComponent(CfwbComponent):
         )
         preview = lakehouse.query_blob_storage(
             f"FROM '{location.replace(chr(39), chr(39) * 2)}' LIMIT 10",
-            output="arrow",  # noqa: S608
+            output="arrow",
         )
         metadata = table_metadata(
             schema=written.schema or preview.schema,
@@ -409,7 +409,7 @@ class LakehouseImportComponent(CfwbComponent):
             if incoming.rows == 0:
                 rows = lakehouse.query_blob_storage(
                     f"SELECT count(*) FROM 'azure://{target}'", output="arrow"
-                )  # noqa: S608
+                )
                 context.log.info("No new rows: the table is unchanged.")
                 return WrittenTable(
                     path=f"azure://{target}",
@@ -440,7 +440,7 @@ def _concat_batches(lakehouse, existing: str, incoming: str) -> Iterator[pa.Reco
             f"Cannot append to `{existing}`: the source's columns changed (missing: {missing}, new: {added}). "
             "Run once with `mode: replace` to rebuild the table with the new columns."
         )
-    yield from lakehouse.iter_batches(f"FROM 'azure://{existing}'")  # noqa: S608
+    yield from lakehouse.iter_batches(f"FROM 'azure://{existing}'")
     columns = ", ".join(f'"{n}"' for n in old_schema.names)
-    for batch in lakehouse.iter_batches(f"SELECT {columns} FROM 'azure://{incoming}'"):  # noqa: S608
+    for batch in lakehouse.iter_batches(f"SELECT {columns} FROM 'azure://{incoming}'"):
         yield batch.cast(old_schema) if batch.schema != old_schema else batch

@@ -179,7 +179,7 @@ class NotificationsComponent(CfwbComponent):
             ),
             examples=[["run_failure", "check_failure"]],
         ),
-    ] = ["run_failure"]  # noqa: RUF012 - pydantic copies defaults
+    ] = ["run_failure"]  # pydantic copies defaults
     jobs: Annotated[
         list[str] | None,
         Resolver.default(

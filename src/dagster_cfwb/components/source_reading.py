@@ -73,19 +73,19 @@ def source_select(source: Any, dialect: str, filters: Sequence[Filter] = ()) -> 
         else "*"
     )
     if source.table:
-        base = f"SELECT {columns} FROM {split_table_name(source.table).quoted(quoting)}"  # noqa: S608
+        base = f"SELECT {columns} FROM {split_table_name(source.table).quoted(quoting)}"
         if not filters:
             return base, None
         sql = base
     elif source.view:
-        sql = f"SELECT {columns} FROM {split_table_name(source.view).quoted(quoting)}"  # noqa: S608
+        sql = f"SELECT {columns} FROM {split_table_name(source.view).quoted(quoting)}"
         if not filters:
             return sql, None
     else:
         query = source.query.strip().rstrip(";")
         if not filters:
             return query, None
-        sql = f"SELECT * FROM ({query}\n) cfwb_source"  # noqa: S608 - a line break ends a trailing `-- comment`
+        sql = f"SELECT * FROM ({query}\n) cfwb_source"  # a line break ends a trailing `-- comment`
     mark = _PLACEHOLDERS.get(dialect, "%s")
     conditions = []
     for f in filters:
@@ -232,7 +232,7 @@ def column_descriptions(source: Any, resource: Any) -> dict[str, str]:
             }
         if source.kind == "denodo" and source.view and callable(getattr(resource, "describe_view", None)):
             return _descriptions_from(resource.describe_view(source.view))
-    except Exception:  # noqa: BLE001 - descriptions are optional
+    except Exception:  # descriptions are optional
         return {}
     return {}
 

@@ -51,7 +51,7 @@ def similar_files(resource: Any, path: str) -> str:
     try:
         folder = posixpath.dirname(path)
         files = [f.path for f in resource.list(posixpath.join(folder, "*") if folder else "*")]
-    except Exception:  # noqa: BLE001 - a suggestion is optional
+    except Exception:  # a suggestion is optional
         return ""
     return did_you_mean(path, files)
 
@@ -67,7 +67,7 @@ def similar_tables(resource: Any, table: str) -> str:
         return ""
     try:
         names = resource.query(sql, output="arrow").column(0).to_pylist()
-    except Exception:  # noqa: BLE001 - a suggestion is optional
+    except Exception:  # a suggestion is optional
         return ""
     wanted = split_table_name(table)
     candidates = [str(n) for n in names if n]

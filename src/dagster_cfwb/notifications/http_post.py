@@ -41,11 +41,11 @@ def post_json(
     ]
     hidden = [h for h in hidden if h and h != "/"]
     try:
-        request = urllib.request.Request(url, data=body, method="POST")  # noqa: S310 - URL from configuration
+        request = urllib.request.Request(url, data=body, method="POST")  # URL from configuration
         request.add_header("Content-Type", "application/json; charset=utf-8")
         for key, value in (headers or {}).items():
             request.add_header(key, value)
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status
     except urllib.error.HTTPError as e:
         detail = redact(e.read(500).decode("utf-8", "replace"), hidden)

@@ -121,7 +121,7 @@ def _deliver(context, notification: Notification, senders: Sequence[tuple[str, S
         try:
             send(notification)
             context.log.info(f"Notified {channel}: {notification.headline}")
-        except Exception as e:  # noqa: BLE001 - one channel failing must not stop the others
+        except Exception as e:  # one channel failing must not stop the others
             problems.append(str(e))
     if problems and len(problems) == len(senders):
         raise RuntimeError("No notification could be delivered: " + "; ".join(problems))

@@ -107,7 +107,7 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
     def _close(session: FileSession) -> None:
         try:
             session.close()
-        except Exception:  # noqa: S110 - the connection may already be gone
+        except Exception:  # the connection may already be gone
             pass
 
     @contextmanager
@@ -241,7 +241,7 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
             finally:
                 try:
                     stream.close()
-                except Exception:  # noqa: S110 - closing an aborted transfer may fail
+                except Exception:  # closing an aborted transfer may fail
                     pass
 
     def download(self, path: str, local_path: str | os.PathLike) -> RemoteFile:
@@ -315,7 +315,7 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
             except BaseException:
                 try:
                     session.remove(temp)
-                except Exception:  # noqa: S110 - the connection may be gone: removed below on a new one
+                except Exception:  # the connection may be gone: removed below on a new one
                     pass
                 raise
             info = session.stat(path)
@@ -336,7 +336,7 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
             session = self._open_checked()
             if session.stat(temp) is not None:
                 session.remove(temp)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             dg.get_dagster_logger().warning(
                 f"Could not remove `{temp}` on {self.describe()} after the failed upload ({self._safe(e)}); "
                 "the next upload of this file removes it."

@@ -164,7 +164,7 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
     def read_table(self, path: str, output: str = "polars"):
         """Read one lakehouse file (or glob) entirely, e.g. `read_table("enseignement/stg/eleves.parquet")`."""
         location = normalize_lakehouse_path(path).replace("'", "''")
-        return self.query_blob_storage(f"FROM 'azure://{location}'", output=output)  # noqa: S608
+        return self.query_blob_storage(f"FROM 'azure://{location}'", output=output)
 
     def write_table(self, data: Any, path: str, *, compression: str = "zstd") -> ParquetWriteResult:
         """Write `data` as one Parquet file at lakehouse path `path`, atomically.
@@ -228,4 +228,4 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
     def arrow_schema(self, path: str) -> pa.Schema:
         """The Arrow schema of a lakehouse Parquet file, read from its footer only."""
         location = normalize_lakehouse_path(path).replace("'", "''")
-        return self.query_blob_storage(f"SELECT * FROM 'azure://{location}' LIMIT 0", output="arrow").schema  # noqa: S608
+        return self.query_blob_storage(f"SELECT * FROM 'azure://{location}' LIMIT 0", output="arrow").schema

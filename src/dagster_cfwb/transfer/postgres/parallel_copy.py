@@ -54,7 +54,7 @@ def parallel_copy_binary(
     shared = _SharedBatches(batches)
     wire = wire_schema(schema)
     columns = ", ".join(quote_identifier(f.name, what="column") for f in schema)
-    sql = f"COPY {table.quoted()} ({columns}) FROM STDIN (FORMAT binary)"  # noqa: S608 - quoted identifiers
+    sql = f"COPY {table.quoted()} ({columns}) FROM STDIN (FORMAT binary)"  # quoted identifiers
     counts = [0] * streams
     errors: list[BaseException] = []
     progress_lock = threading.Lock()

@@ -281,7 +281,7 @@ def wrapped_sql(sql: str, plan: list[ColumnPlan], reader: str) -> str:
         select.append(f"{expression} AS {_quote(p.name)}")
     select += [f'{expression} AS "{name}"' for name, expression, _ in hidden]
     aliases = ", ".join(f'"{i}"' for i in range(1, len(plan) + 1))
-    return f"SELECT {', '.join(select)} FROM ({sql}\n) AS q({aliases})"  # noqa: S608 - names quoted
+    return f"SELECT {', '.join(select)} FROM ({sql}\n) AS q({aliases})"  # names quoted
 
 
 def _refuse(p: ColumnPlan, holds: str, arrow: str, cast: str) -> UnrepresentableValueError:

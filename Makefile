@@ -10,6 +10,7 @@ demo: setup
 test: setup
 	@scripts/start-services.sh
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/python -m pytest
 
 lint: setup

@@ -30,19 +30,45 @@ __all__ = [
 class DeclaredCheck(Protocol):
     """What a declared check provides (`dagster_cfwb.components.yaml_models.CheckModel` does)."""
 
-    type: str
-    severity: str
-    description: str | None
-    columns: list[str] | None
-    column: str | None
-    values: list[Any] | None
-    min_rows: int | None
-    max_rows: int | None
-    max_change_percent: float | None
-    max_age_hours: float | None
-    sql: str | None
-    expected_columns: dict[str, str] | None
-    allow_extra_columns: bool
+    # read-only members (properties), so a model whose fields are narrower (a `Literal`) satisfies it
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def severity(self) -> str: ...
+
+    @property
+    def description(self) -> str | None: ...
+
+    @property
+    def columns(self) -> list[str] | None: ...
+
+    @property
+    def column(self) -> str | None: ...
+
+    @property
+    def values(self) -> list[Any] | None: ...
+
+    @property
+    def min_rows(self) -> int | None: ...
+
+    @property
+    def max_rows(self) -> int | None: ...
+
+    @property
+    def max_change_percent(self) -> float | None: ...
+
+    @property
+    def max_age_hours(self) -> float | None: ...
+
+    @property
+    def sql(self) -> str | None: ...
+
+    @property
+    def expected_columns(self) -> dict[str, str] | None: ...
+
+    @property
+    def allow_extra_columns(self) -> bool: ...
 
     @property
     def check_name(self) -> str: ...

@@ -101,7 +101,7 @@ def stop_embedded_postgres(data_dir: Path) -> bool:
     with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
         _require_pgserver()
-        from pgserver._commands import pg_ctl
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # set by setattr at import
         from pgserver.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(data_dir) if data_dir.is_dir() else None

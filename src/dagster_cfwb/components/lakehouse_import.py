@@ -162,7 +162,7 @@ class Import(dg.Model, dg.Resolvable):
             raise ValueError(
                 f"`mode: incremental` needs a `database` or `denodo` source; found `{self.source.kind}`"
             )
-        if self.mode == "incremental" and self.source.columns:
+        if self.mode == "incremental" and self.source.columns and self.watermark_column:
             wanted = [self.watermark_column, *(self.keys or [])]
             missing = [c for c in wanted if c not in self.source.columns]
             if missing:

@@ -122,7 +122,9 @@ try:  # orjson (the `api` extra) encodes nested values 5-10x faster; the stdlib 
             return _stdlib_encode(value)
 
 except ImportError:  # pragma: no cover - depends on the environment
-    _encode_json = _stdlib_encode
+
+    def _encode_json(value: Any) -> str:
+        return _stdlib_encode(value)
 
 
 def _to_text(value: Any) -> str | None:

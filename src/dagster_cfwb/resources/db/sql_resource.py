@@ -111,7 +111,7 @@ class SQLDatabaseResource(RedactedReprMixin, dg.ConfigurableResource):
         """
         log = dg.get_dagster_logger()
         attempts = max(self.connect_retries, 0) + 1
-        conn = None
+        conn: Any = None
         for attempt in range(1, attempts + 1):
             try:
                 conn = self._open_connection()

@@ -118,7 +118,7 @@ class FTPLister:
                 continue
             if not self._wanted(name):
                 continue
-            size = facts.get("size") or facts.get("sizd")
+            size: str | int | None = facts.get("size") or facts.get("sizd")
             modified = parse_ftp_time(facts.get("modify", ""), self.tz)
             if kind != "file" or size is None:  # a link or a server without the fact: ask
                 size = self._size(path)

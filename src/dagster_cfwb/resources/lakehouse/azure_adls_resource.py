@@ -241,7 +241,7 @@ class AzureAdlsResource(LakehouseResource):
                 )
             con.register_filesystem(fs)
             return
-        con.execute(f"LOAD {_sql_string(native_azure_extension_path())}")
+        con.execute(f"LOAD {_sql_string(native_azure_extension_path() or 'azure')}")  # found by _use_native()
         cs = self._connection_string()
         cred = self.credential
         if cs:
@@ -315,6 +315,7 @@ class AzureAdlsResource(LakehouseResource):
             + (f" (HTTP {status})" if status else "")
             + (f": {text}" if text else "")
         )
+        kind: type[OSError]
         if isinstance(error, ResourceNotFoundError) or status == 404:
             kind, hint = FileNotFoundError, " Check the container name and the path."
         elif isinstance(error, ClientAuthenticationError) or status in (401, 403):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import pyarrow as pa
 
@@ -35,7 +36,7 @@ class _SharedBatches:
 
 
 def parallel_copy_binary(
-    connect: Callable[[], object],
+    connect: Callable[[], Any],
     table: QualifiedName,
     schema: pa.Schema,
     batches: Iterable[pa.RecordBatch],

@@ -237,15 +237,15 @@ def describe_query(conn, sql: str) -> list[ColumnPlan] | None:
     with conn.cursor(row_factory=psycopg.rows.tuple_row) as cur:
         rows = cur.execute(_DESCRIBE_TYPES, [oids, mods, tables, cols]).fetchall()
         composites = sorted({rel for _, _, _, kind, rel in rows if kind == "c"})
-        fields: dict[int, list[ColumnPlan]] = {}
+        members: dict[int, list[ColumnPlan]] = {}  # the fields of each composite type
         if composites:
             scale = int(rows[0][2])
             for rel, name, oid, mod, pg_type in cur.execute(_DESCRIBE_FIELDS, [composites]).fetchall():
-                fields.setdefault(rel, []).append(plan_column(name, oid, mod, pg_type, money_scale=scale))
+                members.setdefault(rel, []).append(plan_column(name, oid, mod, pg_type, money_scale=scale))
     plan = []
     for n, o, m, (pg_type, dims, scale, kind, rel) in zip(names, oids, mods, rows, strict=True):
         column = plan_column(n, o, m, pg_type, ndims=dims, money_scale=int(scale))
-        plan.append(_struct_plan(column, fields.get(rel, [])) if kind == "c" else column)
+        plan.append(_struct_plan(column, members.get(rel, [])) if kind == "c" else column)
     return plan
 
 

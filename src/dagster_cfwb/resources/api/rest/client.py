@@ -32,7 +32,7 @@ from dagster_cfwb.resources.api.rest.exceptions import (
     RestApiRetriesExhausted,
 )
 from dagster_cfwb.resources.api.rest.json_path import MISSING, get_path
-from dagster_cfwb.resources.api.rest.paginators import PageContext, parse_paginator
+from dagster_cfwb.resources.api.rest.paginators import PageContext, PageRequest, parse_paginator
 from dagster_cfwb.resources.api.rest.redaction import (
     install_httpx_log_redaction,
     mask_url,
@@ -50,7 +50,7 @@ from dagster_cfwb.resources.api.rest.retries import (
 try:  # orjson (the `api` extra) parses pages several times faster than the stdlib
     import orjson as _orjson
 except ImportError:  # pragma: no cover - depends on the environment
-    _orjson = None
+    _orjson = None  # type: ignore[assignment]  # the stdlib json parses instead
 
 __all__ = ["FetchStats", "RestClient"]
 
@@ -106,13 +106,9 @@ class RestClient:
         install_httpx_log_redaction()
         self._auth_config = auth or NoAuth()
         self._auth = build_httpx_auth(self._auth_config)
-        is_key = isinstance(self._auth_config, ApiKeyAuth)
-        self._secret_params = (
-            [self._auth_config.name] if is_key and self._auth_config.location == "query" else []
-        )
-        self._key_header = (
-            self._auth_config.name if is_key and self._auth_config.location == "header" else None
-        )
+        key = self._auth_config if isinstance(self._auth_config, ApiKeyAuth) else None
+        self._secret_params = [key.name] if key is not None and key.location == "query" else []
+        self._key_header = key.name if key is not None and key.location == "header" else None
         self._policy = retry or RetryPolicy()
         self._limiter = RateLimiter(requests_per_second)
         base = base_url if base_url.endswith("/") else base_url + "/"
@@ -149,7 +145,7 @@ class RestClient:
     def secrets(self, url: object = None) -> list[str | None]:
         """Secret values to mask: those of the auth settings, and those in `url`'s query string."""
         found = auth_secrets(self._auth_config, self._auth)
-        return found + secret_query_values(url, self._secret_params) if url is not None else found
+        return [*found, *secret_query_values(url, self._secret_params)] if url is not None else found
 
     def mask(self, url: object) -> str:
         return mask_url(url, self._secret_params)
@@ -341,7 +337,7 @@ class RestClient:
                 not a list; the message names the URL and the page number.
         """
         walker = parse_paginator(paginator)
-        request = walker.first_request(path, dict(params or {}))
+        request: PageRequest | None = walker.first_request(path, dict(params or {}))
         seen: set[str] = set()
         page = 0
         while request is not None:

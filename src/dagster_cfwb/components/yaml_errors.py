@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from dagster_cfwb.errors import CfwbError
 from dagster_cfwb.resources.secrets import MASK, is_secret_field
 
 __all__ = [
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 
-class ComponentYamlError(ValueError):
+class ComponentYamlError(CfwbError, ValueError):
     """A component's `defs.yaml` is invalid; the message lists every problem with file and line.
 
     `problems` holds each problem alone (file, line, field and the quoted line), so

@@ -9,12 +9,13 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
+from dagster_cfwb.errors import CfwbError
 from dagster_cfwb.transfer.secret_masking import redact
 
 __all__ = ["NotificationError", "post_json"]
 
 
-class NotificationError(RuntimeError):
+class NotificationError(CfwbError, RuntimeError):
     """A notification could not be delivered (the message names the channel and host, never secrets)."""
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from dagster_cfwb.errors import CfwbError
 from dagster_cfwb.transfer.column_names import check_column_names_mode, rename_schema
 
 __all__ = [
@@ -53,7 +54,7 @@ TYPE_NAMES: dict[str, pa.DataType] = {
 }
 
 
-class RecordsSchemaError(ValueError):
+class RecordsSchemaError(CfwbError, ValueError):
     """Records do not fit the column types (or columns) fixed from the first batch or given by `schema`."""
 
     @property

@@ -16,6 +16,7 @@ import dagster as dg
 import pyarrow as pa
 from pydantic import Field
 
+from dagster_cfwb.errors import CfwbError
 from dagster_cfwb.resources.secrets import RedactedReprMixin, redact
 from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS, to_arrow_stream, to_output
 from dagster_cfwb.transfer.identifiers import QualifiedName, split_table_name
@@ -25,7 +26,7 @@ from dagster_cfwb.transfer.parquet_files import ParquetWriteResult
 __all__ = ["DatabaseConnectionError", "SQLDatabaseResource"]
 
 
-class DatabaseConnectionError(ConnectionError):
+class DatabaseConnectionError(CfwbError, ConnectionError):
     """Could not connect or sign in to a database (the message never contains the password)."""
 
 

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO, TypeVar
 import dagster as dg
 from pydantic import Field
 
+from dagster_cfwb.errors import CfwbError
 from dagster_cfwb.resources.files.file_session import FileSession
 from dagster_cfwb.resources.files.upload_temps import remove_stale_uploads, temporary_upload_name
 from dagster_cfwb.resources.secrets import RedactedReprMixin, redact
@@ -36,11 +37,11 @@ __all__ = [
 T = TypeVar("T")
 
 
-class FileServerConnectionError(ConnectionError):
+class FileServerConnectionError(CfwbError, ConnectionError):
     """Could not connect or sign in to a file server (the message never holds a password or key)."""
 
 
-class FileServerError(OSError):
+class FileServerError(CfwbError, OSError):
     """A file server refused an operation (permission denied, disk full…); the message names the server."""
 
 

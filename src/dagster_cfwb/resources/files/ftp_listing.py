@@ -18,6 +18,7 @@ import posixpath
 import re
 from datetime import UTC, datetime, tzinfo
 
+from dagster_cfwb.errors import CfwbError
 from dagster_cfwb.transfer.files.listing import RemoteFile
 
 __all__ = ["FTPLister", "parse_list_line", "parse_ftp_time", "reply_code"]
@@ -211,5 +212,5 @@ class FTPLister:
             raise FileNotFoundError(folder)
 
 
-class _Unreadable(Exception):
+class _Unreadable(CfwbError):
     """LIST is refused or its lines are in a format we cannot read: use NLST."""

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dagster_cfwb.errors import CfwbError
+
 __all__ = [
     "TEXT_SETTINGS",
     "ColumnPlan",
@@ -55,7 +57,7 @@ _MAX_TIME_US = 86_399_999_999  # 23:59:59.999999
 _MAX_TIMESTAMP = "294247-01-10 04:00:54.775807"  # the last instant an int64 of µs since 1970 holds
 
 
-class UnrepresentableValueError(ValueError):
+class UnrepresentableValueError(CfwbError, ValueError):
     """A value of a PostgreSQL column has no exact form in the column's Arrow type."""
 
 

@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from dagster_cfwb.errors import CfwbError
 from dagster_cfwb.transfer.arrow_kinds import is_bytes, is_text
 
 __all__ = ["UnsupportedTypeError", "arrow_to_pg_type", "pg_column_definitions"]
 
 
-class UnsupportedTypeError(TypeError):
+class UnsupportedTypeError(CfwbError, TypeError):
     """A column's Arrow type has no PostgreSQL equivalent."""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import uuid
@@ -19,7 +20,11 @@ import psycopg
 import pytest
 from platform_copy import PLATFORM, copy_platform
 
-from dagster_cfwb.cli.embedded_postgres import start_embedded_postgres, stop_embedded_postgres
+from dagster_cfwb.cli.embedded_postgres import (
+    embedded_postgres_dir,
+    start_embedded_postgres,
+    stop_embedded_postgres,
+)
 from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
 
 BIN = Path(sys.prefix) / "bin"
@@ -114,7 +119,8 @@ def test_demo_materialises_every_location(tmp_path, pg_config, demo_database):
 
 @pytest.mark.platform
 def test_embedded_postgres_starts_loads_and_stops(tmp_path):
-    data_dir = tmp_path / "pgdata"
+    # The demo's own folder rule (under /var/tmp as root): pytest's folders are private to root.
+    data_dir = embedded_postgres_dir(tmp_path / f"home-{uuid.uuid4().hex[:8]}")
     server = start_embedded_postgres(data_dir)
     try:
         assert Path(server.host).is_dir()  # a Unix socket folder: no TCP port is opened
@@ -128,6 +134,8 @@ def test_embedded_postgres_starts_loads_and_stops(tmp_path):
         assert postgresql.query("SELECT count(*) AS n FROM demo_probe")["n"][0] == 3
     finally:
         assert stop_embedded_postgres(data_dir) is True
+        if data_dir.is_relative_to("/var/tmp"):
+            shutil.rmtree(data_dir, ignore_errors=True)
     assert stop_embedded_postgres(data_dir) is False
 
 

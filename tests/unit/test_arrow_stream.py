@@ -21,11 +21,35 @@ def test_polars_string_view_becomes_large_string_and_is_sliced():
     assert all(b.schema.equals(stream.schema) for b in batches)
 
 
-def test_pandas_nanoseconds_truncate_to_microseconds():
-    frame = pd.DataFrame({"t": pd.to_datetime(["2024-01-01 00:00:00.123456789"])})
+def test_pandas_nanoseconds_become_microseconds_only_when_whole():
+    frame = pd.DataFrame({"t": pd.to_datetime(["2024-01-01 00:00:00.123456"])})
     stream = to_arrow_stream(frame)
     assert stream.schema.field("t").type == pa.timestamp("us")
     assert next(iter(stream)).column(0)[0].as_py() == dt.datetime(2024, 1, 1, 0, 0, 0, 123456)
+    with pytest.raises(ValueError, match=r"Column `t` .* some values would change.*dt.floor\('us'\)"):
+        list(to_arrow_stream(pd.DataFrame({"t": pd.to_datetime(["2024-01-01 00:00:00.123456789"])})))
+
+
+def test_a_later_batch_of_text_is_never_parsed_into_the_numbers_of_the_first():
+    first = pa.record_batch({"code": pa.array([1], pa.int64())})
+    later = pa.record_batch({"code": pa.array(["01000"])})
+    with pytest.raises(ValueError, match="Column `code` .* is `string` but is loaded as `int64`"):
+        list(to_arrow_stream(iter([first, later])))
+    widened = pa.record_batch({"code": pa.array([7], pa.int32())})
+    assert [b.column(0).to_pylist() for b in to_arrow_stream(iter([first, widened]))] == [[1], [7]]
+    too_big = pa.record_batch({"code": pa.array([2**40], pa.int64())})
+    small = pa.record_batch({"code": pa.array([1], pa.int8())})
+    with pytest.raises(ValueError, match="Column `code`"):
+        list(to_arrow_stream(iter([small, too_big])))
+
+
+def test_record_batch_refuses_an_array_of_another_type_than_announced():
+    from dagster_cfwb.transfer.exact_cast import record_batch
+
+    schema = pa.schema([("n", pa.int64())])
+    assert record_batch([pa.array([1])], schema).num_rows == 1
+    with pytest.raises(TypeError, match="Column `n` holds Arrow type `string` where `int64` was announced"):
+        record_batch([pa.array(["01000"])], schema)
 
 
 def test_iterator_of_batches_is_consumed_lazily():

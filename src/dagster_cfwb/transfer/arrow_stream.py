@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import pyarrow as pa
-import pyarrow.compute as pc
+
+from dagster_cfwb.transfer.exact_cast import exact_cast, record_batch
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
@@ -76,17 +77,12 @@ def _cast_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
             f"A record batch has columns {batch.schema.names}, but the first batch had {schema.names}; "
             "every batch of one load must have the same columns in the same order."
         )
-    columns = []
-    for column, field in zip(batch.columns, schema, strict=True):
-        if column.type.equals(field.type):
-            columns.append(column)
-        elif pa.types.is_null(column.type):
-            columns.append(pa.nulls(len(column), field.type))
-        else:
-            # Nanoseconds are truncated to microseconds: no target database keeps more.
-            safe = not (pa.types.is_timestamp(column.type) or pa.types.is_time(column.type))
-            columns.append(pc.cast(column, field.type, safe=safe))
-    return pa.RecordBatch.from_arrays(columns, schema=schema)
+    # Nanoseconds become microseconds (no target database keeps more) only when no value changes.
+    columns = [
+        exact_cast(column, field.type, name=field.name, where="the data to load")
+        for column, field in zip(batch.columns, schema, strict=True)
+    ]
+    return record_batch(columns, schema)
 
 
 def _rebatch(

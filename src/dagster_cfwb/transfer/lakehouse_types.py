@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dagster_cfwb.transfer.arrow_stream import ArrowStream, to_arrow_stream
+from dagster_cfwb.transfer.exact_cast import record_batch, round_trips
 
 __all__ = ["MAX_DECIMAL_PRECISION", "lakehouse_batch", "lakehouse_schema", "lakehouse_stream"]
 
@@ -257,30 +258,7 @@ def lakehouse_batch(batch: pa.RecordBatch, schema: pa.Schema, path: str) -> pa.R
         _convert_column(column, field.type, field.name, path)
         for column, field in zip(batch.columns, schema, strict=True)
     ]
-    return pa.RecordBatch.from_arrays(columns, schema=schema)
-
-
-def _family(t: pa.DataType) -> str:
-    for name, test in (
-        ("integer", pa.types.is_integer),
-        ("float", pa.types.is_floating),
-        ("decimal", pa.types.is_decimal),
-        ("text", lambda x: pa.types.is_string(x) or pa.types.is_large_string(x)),
-        ("bytes", lambda x: pa.types.is_binary(x) or pa.types.is_large_binary(x)),
-        # a wall-clock time without a zone is not an instant: never cast one into the other
-        ("timestamp", lambda x: pa.types.is_timestamp(x) and x.tz is None),
-        ("timestamp with time zone", pa.types.is_timestamp),
-        # nested types differ by child names too (DuckDB names a list's values `l`, pyarrow `item`)
-        (
-            "list",
-            lambda x: pa.types.is_list(x) or pa.types.is_large_list(x) or pa.types.is_fixed_size_list(x),
-        ),
-        ("struct", pa.types.is_struct),
-        ("map", pa.types.is_map),
-    ):
-        if test(t):
-            return name
-    return str(t)
+    return record_batch(columns, schema)
 
 
 def _drifted(batch: pa.RecordBatch, schema: pa.Schema, first: pa.Schema, path: str) -> pa.RecordBatch:
@@ -301,14 +279,8 @@ def _drifted(batch: pa.RecordBatch, schema: pa.Schema, first: pa.Schema, path: s
         if pa.types.is_null(source):
             columns.append(pa.nulls(len(column), field.type))
             continue
-        back = None
-        if _family(column.type) == _family(field.type):
-            try:
-                cast = pc.cast(column, field.type, safe=True)
-                back = pc.cast(cast, column.type, safe=True)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                back = None
-        if back is None or not back.equals(column) and not _same_floats(back, column):
+        cast = round_trips(column, field.type)
+        if cast is None:
             started = first.field(field.name).type
             began = (
                 "only NULLs (Arrow type `null`, stored as text)"
@@ -321,15 +293,7 @@ def _drifted(batch: pa.RecordBatch, schema: pa.Schema, first: pa.Schema, path: s
                 "Nothing was written. Cast every batch to one schema before writing (e.g. `batch.cast(schema)`)."
             )
         columns.append(cast)
-    return pa.RecordBatch.from_arrays(columns, schema=schema)
-
-
-def _same_floats(a: pa.Array, b: pa.Array) -> bool:
-    if not pa.types.is_floating(a.type):
-        return False
-    both_nan = pc.and_(pc.is_nan(a), pc.is_nan(b))
-    same = pc.or_kleene(pc.equal(a, b), both_nan)
-    return a.null_count == b.null_count and pc.all(pc.fill_null(same, True)).as_py()
+    return record_batch(columns, schema)
 
 
 def _is_batch_iterable(data: Any) -> bool:

@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from dagster_cfwb.errors import CfwbError
 from dagster_cfwb.transfer.column_names import check_column_names_mode, rename_schema
+from dagster_cfwb.transfer.exact_cast import record_batch
 
 __all__ = [
     "RecordsSchemaError",
@@ -187,7 +188,7 @@ def _check_columns(records: list[dict], schema: pa.Schema, page: int) -> None:
 
 def _to_batch(records: list[dict], schema: pa.Schema, page: int) -> pa.RecordBatch:
     arrays = [_column([r.get(f.name) for r in records], f.type, f.name, page) for f in schema]
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+    return record_batch(arrays, schema)
 
 
 def _merge(batches: list[pa.RecordBatch], schema: pa.Schema) -> pa.RecordBatch:
@@ -231,7 +232,7 @@ def records_to_batches(
     for batch in _typed_batches(pages, parse_records_schema(schema), batch_rows):
         if renamed is None:
             renamed = rename_schema(batch.schema, column_names)
-        yield batch if renamed is batch.schema else pa.RecordBatch.from_arrays(batch.columns, schema=renamed)
+        yield batch if renamed is batch.schema else record_batch(batch.columns, renamed)
 
 
 def _typed_batches(

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from dagster_cfwb.transfer.arrow_stream import ArrowStream
 from dagster_cfwb.transfer.db2.types import arrow_to_db2_type, db2_field_to_arrow, db2_type_holds
+from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.identifiers import QualifiedName
 from dagster_cfwb.transfer.sql_dialect import LoadDialect, UnsupportedTypeError
 
@@ -178,7 +179,7 @@ def iter_db2_batches(
                 pa.array([v if v is None or not pa.types.is_string(t) else str(v) for v in col], t)
                 for col, t in zip(columns, types, strict=True)
             ]
-            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+            yield record_batch(arrays, schema)
             yielded = True
             if len(rows) < batch_rows:
                 break

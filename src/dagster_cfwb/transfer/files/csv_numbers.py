@@ -18,6 +18,8 @@ from decimal import Decimal, InvalidOperation
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dagster_cfwb.transfer.exact_cast import record_batch
+
 __all__ = ["NumberColumns", "float_changes", "keep_codes_as_text"]
 
 _LEADING_ZERO = r"^\s*[+-]?0[0-9]"  # `01000`: a code, not the number 1000
@@ -148,7 +150,7 @@ class NumberColumns:
         columns = list(batch.columns)
         for index, type_ in self.types.items():
             columns[index] = self._column(index, columns[index], type_)
-        return pa.RecordBatch.from_arrays(columns, schema=schema)
+        return record_batch(columns, schema)
 
     def _column(self, index: int, raw: pa.Array, type_: pa.DataType) -> pa.Array:
         texts = raw

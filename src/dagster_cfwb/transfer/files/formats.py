@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dagster_cfwb.transfer.column_names import rename_schema, resolve_schema_keys
+from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.files.csv_files import CsvOptions, arrow_type, read_csv_batches
 from dagster_cfwb.transfer.files.errors import FileParseError
 from dagster_cfwb.transfer.files.excel_files import read_excel_sheet
@@ -183,7 +184,7 @@ def _renamed_csv(path: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, I
         return schema, batches
     names = [f"column_{i}" for i in range(1, len(schema) + 1)]  # Arrow would say f0, f1…
     renamed = pa.schema([pa.field(n, f.type) for n, f in zip(names, schema, strict=True)])
-    return renamed, (pa.RecordBatch.from_arrays(b.columns, schema=renamed) for b in batches)
+    return renamed, (record_batch(b.columns, renamed) for b in batches)
 
 
 def _open(path: str, fmt: str, opts: ReadOptions, label: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
@@ -215,4 +216,4 @@ def open_file_batches(
     renamed = rename_schema(schema, opts.column_names)
     if renamed is schema:
         return schema, batches
-    return renamed, (pa.RecordBatch.from_arrays(b.columns, schema=renamed) for b in batches)
+    return renamed, (record_batch(b.columns, renamed) for b in batches)

@@ -22,6 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.files.csv_numbers import float_changes
 from dagster_cfwb.transfer.files.errors import FileParseError
 
@@ -217,7 +218,7 @@ def read_json_batches(
                 mask[row] = True
             replacements = pa.array([values[row] for row in sorted(values)], type=column.type)
             columns[index] = pc.replace_with_mask(column, pa.array(mask), replacements)
-        return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
+        return record_batch(columns, batch.schema)
 
     def batches() -> Iterator[pa.RecordBatch]:
         pending = flagged()

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS, ArrowStream
 from dagster_cfwb.transfer.column_names import check_column_names_mode, original_names, rename_schema
+from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.files.csv_files import NULL_MARKERS, CsvOptions, arrow_type
 from dagster_cfwb.transfer.files.errors import FileParseError
 from dagster_cfwb.transfer.files.formats import ReadOptions, detect_format, open_file_batches
@@ -165,7 +166,7 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema, label: str) -> pa.RecordB
                 ) from None
             column = cast
         columns.append(column)
-    return pa.RecordBatch.from_arrays(columns, schema=schema)
+    return record_batch(columns, schema)
 
 
 def _same_values(a: pa.Array, b: pa.Array) -> bool:

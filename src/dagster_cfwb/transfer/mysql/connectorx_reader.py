@@ -34,6 +34,7 @@ from urllib.parse import quote
 import pyarrow as pa
 
 from dagster_cfwb.errors import CfwbError
+from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.mysql.result_types import (
     is_date_code,
     mysql_field_to_arrow,
@@ -267,7 +268,7 @@ def iter_connectorx_batches(
             except BaseException as e:
                 raise _failure(e, hide, fields) from None
             arrays = [_cast(batch.column(i), t) for i, t in enumerate(types)]
-            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+            yield record_batch(arrays, schema)
             yielded = True
         if not yielded:
             yield pa.RecordBatch.from_pylist([], schema=schema)

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.mysql.result_types import (
     is_date_code,
     mysql_result_schema,
@@ -130,7 +131,7 @@ def iter_mysql_batches(conn, sql: str, params=None, *, batch_rows: int = 65_536)
                 columns = [pa.array([], pa.large_binary()) for _ in fields]
             n = len(columns[0])
             arrays = [_convert(col, f, t) for col, f, t in zip(columns, fields, schema.types, strict=True)]
-            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+            yield record_batch(arrays, schema)
             yielded = True
             if n < batch_rows:
                 break

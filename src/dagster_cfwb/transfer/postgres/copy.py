@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 
 import pyarrow as pa
 
+from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.identifiers import QualifiedName, quote_identifier
 
 __all__ = ["copy_batches_binary", "text_carried", "wire_schema"]
@@ -72,7 +73,7 @@ def to_wire(batch: pa.RecordBatch, wire: pa.Schema) -> pa.RecordBatch:
                 f"Column `{f.name}` of type {col.type} holds a value PostgreSQL cannot store exactly as "
                 f"{f.type} ({e}). Round it first, e.g. cast to {f.type} in your query."
             ) from e
-    return pa.RecordBatch.from_arrays(columns, schema=wire)
+    return record_batch(columns, wire)
 
 
 def copy_batches_binary(

@@ -23,6 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.postgres.read_plan import (
     TEXT_SETTINGS,
     UnrepresentableValueError,
@@ -162,7 +163,7 @@ def _iter_adbc(conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBat
 
 
 def _empty(schema: pa.Schema) -> pa.RecordBatch:
-    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+    return record_batch([pa.array([], f.type) for f in schema], schema)
 
 
 # -- psycopg reader ----------------------------------------------------------------------------

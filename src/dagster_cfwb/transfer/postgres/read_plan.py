@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dagster_cfwb.errors import CfwbError
+from dagster_cfwb.transfer.exact_cast import record_batch
 
 __all__ = [
     "TEXT_SETTINGS",
@@ -405,7 +406,7 @@ def finish_batch(plan: list[ColumnPlan], batch: pa.RecordBatch, schema: pa.Schem
             )
         else:
             arrays.append(_finish(p, batch.column(i - 1)))
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+    return record_batch(arrays, schema)
 
 
 def arrow_schema(plan: list[ColumnPlan]) -> pa.Schema:

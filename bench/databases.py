@@ -44,6 +44,7 @@ from _data import mixed_table
 
 from dagster_cfwb.resources.db.mysql_resource import MySQLResource
 from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
+from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS
 from dagster_cfwb.transfer.identifiers import QualifiedName
 from dagster_cfwb.transfer.mysql.load import MySQLDialect
 from dagster_cfwb.transfer.mysql.text_protocol import encode_load_data_rows, is_hex_column
@@ -75,7 +76,7 @@ def bench_table(rows: int, seed: int = 42, offset: int = 0) -> pa.Table:
     return table.append_column("price", price)
 
 
-def streamed(rows: int, batch: int = 65_536) -> Iterator[pa.RecordBatch]:
+def streamed(rows: int, batch: int = DEFAULT_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
     """Batches generated on the fly: the source itself never holds more than one batch."""
     for start in range(0, rows, batch):
         yield from bench_table(min(batch, rows - start), seed=start, offset=start).to_batches()
@@ -145,7 +146,9 @@ def postgres_extract(rows: int, slow_rows: int) -> None:
     results["connectorx arrow_stream"] = (
         rows,
         timed(
-            lambda: count_batches(cx.read_sql(PG_URL, sql, return_type="arrow_stream", batch_size=65_536)),
+            lambda: count_batches(
+                cx.read_sql(PG_URL, sql, return_type="arrow_stream", batch_size=DEFAULT_BATCH_ROWS)
+            ),
             REPEAT,
         ),
     )
@@ -177,7 +180,7 @@ def server_load_data(my: MySQLResource, table: pa.Table) -> float:
     target = QualifiedName("load_server", SCHEMA)
     fd, path = tempfile.mkstemp(suffix=".tsv", dir="/tmp")
     with os.fdopen(fd, "wb") as fh:
-        for batch in table.to_batches(max_chunksize=65_536):
+        for batch in table.to_batches(max_chunksize=DEFAULT_BATCH_ROWS):
             fh.write(encode_load_data_rows(batch, table="load_server"))
     os.chmod(path, 0o644)
     targets = [f"@v{i}" if is_hex_column(f.type) else dialect.q(f.name) for i, f in enumerate(table.schema)]
@@ -253,7 +256,9 @@ def mariadb(rows: int, slow_rows: int) -> None:
     extract["connectorx arrow_stream (raw, no casts)"] = (
         rows,
         timed(
-            lambda: count_batches(cx.read_sql(MY_URL, sql, return_type="arrow_stream", batch_size=65_536)),
+            lambda: count_batches(
+                cx.read_sql(MY_URL, sql, return_type="arrow_stream", batch_size=DEFAULT_BATCH_ROWS)
+            ),
             REPEAT,
         ),
     )

@@ -100,6 +100,7 @@ def child(method: str, csv_path: str, out_dir: str, encoding: str, decimal_comma
 
     if method == "cfwb":
         from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
+        from dagster_cfwb.transfer.files.formats import ReadOptions
         from dagster_cfwb.transfer.files.load import load_file_to_lakehouse
     elif method == "polars_sink":
         import polars  # noqa: F401
@@ -116,10 +117,9 @@ def child(method: str, csv_path: str, out_dir: str, encoding: str, decimal_comma
             csv_path,
             lakehouse,
             "bench/stg/big.parquet",
-            delimiter=delimiter,
-            encoding=encoding,
-            decimal_comma=decimal_comma,
-            schema={"code": "string"},
+            options=ReadOptions.from_keywords(
+                delimiter=delimiter, encoding=encoding, decimal_comma=decimal_comma, schema={"code": "string"}
+            ),
         )
         rows, parquet = result.rows, Path(out_dir) / "bench/stg/big.parquet"
     elif method == "pyarrow_read_all":

@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _data import mixed_table
 
 from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
+from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS
 from dagster_cfwb.transfer.identifiers import QualifiedName
 from dagster_cfwb.transfer.postgres.types import pg_column_definitions
 
@@ -81,7 +82,7 @@ def main() -> None:
     fd, path = tempfile.mkstemp(suffix=".pgcopy", dir="/tmp")
     with os.fdopen(fd, "wb") as f:
         f.write(encoder.write_header())
-        for batch in table.to_batches(max_chunksize=65536):
+        for batch in table.to_batches(max_chunksize=DEFAULT_BATCH_ROWS):
             f.write(encoder.write_batch(batch))
         f.write(encoder.finish())
     os.chmod(path, 0o644)

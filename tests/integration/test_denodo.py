@@ -14,6 +14,7 @@ from dagster import Config, MaterializeResult, asset, materialize
 
 from dagster_cfwb.resources.api.denodo_resource import DenodoResource
 from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
+from dagster_cfwb.resources.protocols import DatabaseTarget
 from dagster_cfwb.transfer.identifiers import IdentifierError
 
 pytestmark = pytest.mark.postgres
@@ -128,7 +129,10 @@ def test_to_lakehouse_and_extract(denodo, view_schema, local_lakehouse):
 
 
 def test_read_only(denodo, view_schema):
-    with pytest.raises(NotImplementedError, match="read-only"):
+    # no load verbs at all (it is not a `DatabaseTarget`), and no PostgreSQL-only settings in the UI
+    assert not isinstance(denodo, DatabaseTarget) and not hasattr(denodo, "copy_from_df")
+    assert not {"copy_streams", "statement_timeout_seconds", "reader"} & set(DenodoResource.model_fields)
+    with pytest.raises(AttributeError, match="copy_from_df"):
         denodo.copy_from_df(pa.table({"a": [1]}), f"{view_schema}.x")
 
 

@@ -19,6 +19,11 @@ from dagster_cfwb.checks import table_checks as tc
 from dagster_cfwb.components.source_reading import Filter, source_select
 from dagster_cfwb.components.yaml_models import SourceModel
 from dagster_cfwb.metadata import markdown_preview, table_metadata
+from dagster_cfwb.resources.api.denodo_resource import DenodoResource
+from dagster_cfwb.resources.db.db2_resource import DB2Resource
+from dagster_cfwb.resources.db.mssql_resource import MSSQLResource
+from dagster_cfwb.resources.db.mysql_resource import MySQLResource
+from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,30 +67,33 @@ class _Source:
 
 
 @pytest.mark.parametrize(
-    ("dialect", "expected"),
+    ("resource", "expected"),
     [
-        ("postgres", 'SELECT "id", "nom" FROM "scol"."eleves" WHERE "maj" > %s'),
-        ("mysql", "SELECT `id`, `nom` FROM `scol`.`eleves` WHERE `maj` > %s"),
-        ("mssql", "SELECT [id], [nom] FROM [scol].[eleves] WHERE [maj] > ?"),
-        ("db2", 'SELECT "id", "nom" FROM "scol"."eleves" WHERE "maj" > ?'),
+        (PostgreSQLResource(), 'SELECT "id", "nom" FROM "scol"."eleves" WHERE "maj" > %s'),
+        (MySQLResource(), "SELECT `id`, `nom` FROM `scol`.`eleves` WHERE `maj` > %s"),
+        (MSSQLResource(), "SELECT [id], [nom] FROM [scol].[eleves] WHERE [maj] > ?"),
+        (DB2Resource(), 'SELECT "id", "nom" FROM "scol"."eleves" WHERE "maj" > ?'),
+        (DenodoResource(), 'SELECT "id", "nom" FROM "scol"."eleves" WHERE "maj" > %s'),
     ],
+    ids=["postgres", "mysql", "mssql", "db2", "denodo"],
 )
-def test_source_select_quotes_names_and_binds_values(dialect, expected):
+def test_source_select_quotes_names_and_binds_values(resource, expected):
     sql, params = source_select(
-        _Source(table="scol.eleves", columns=["id", "nom"]), dialect, [Filter("maj", ">", 5)]
+        _Source(table="scol.eleves", columns=["id", "nom"]), resource, [Filter("maj", ">", 5)]
     )
     assert (sql, params) == (expected, [5])
 
 
 def test_query_source_is_wrapped_for_filters():
+    pg = PostgreSQLResource()
     sql, params = source_select(
-        _Source(query="SELECT * FROM x;"), "postgres", [Filter("d", ">=", 1), Filter("d", "<", 2)]
+        _Source(query="SELECT * FROM x;"), pg, [Filter("d", ">=", 1), Filter("d", "<", 2)]
     )
     assert sql == 'SELECT * FROM (SELECT * FROM x\n) cfwb_source WHERE "d" >= %s AND "d" < %s' and params == [
         1,
         2,
     ]
-    assert source_select(_Source(query="SELECT 1"), "postgres") == ("SELECT 1", None)
+    assert source_select(_Source(query="SELECT 1"), pg) == ("SELECT 1", None)
 
 
 def test_source_model_rules():

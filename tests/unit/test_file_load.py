@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from dagster_cfwb.transfer.files.errors import FileParseError
-from dagster_cfwb.transfer.files.load import load_file_to_lakehouse
+from dagster_cfwb.transfer.files.formats import ReadOptions
+from dagster_cfwb.transfer.files.load import load_file_to_lakehouse, load_keywords
 
 
 def _files_in(lakehouse) -> list[Path]:
@@ -20,7 +21,7 @@ def _files_in(lakehouse) -> list[Path]:
 
 
 def _load(path, lakehouse, **options):
-    result = load_file_to_lakehouse(str(path), lakehouse, "dept/stg/t.parquet", **options)
+    result = load_file_to_lakehouse(str(path), lakehouse, "dept/stg/t.parquet", **load_keywords(**options))
     return result, lakehouse.read_table("dept/stg/t.parquet")
 
 
@@ -227,3 +228,20 @@ def test_byte_undefined_in_windows_1252(tmp_path, local_lakehouse):
     with pytest.raises(FileParseError, match=r"line 3: byte\(s\) 0x81 .* not valid windows-1252"):
         _load(f, local_lakehouse, delimiter=";", encoding="windows-1252")
     assert _files_in(local_lakehouse) == []
+
+
+def test_reading_options_are_one_object_built_from_flat_names():
+    options = ReadOptions.from_keywords(delimiter=";", null_values=("NA",), sheet="Feuil1", batch_rows=10)
+    assert (options.csv.delimiter, options.csv.null_values, options.sheet, options.batch_rows) == (
+        ";",
+        ["NA"],
+        "Feuil1",
+        10,
+    )
+    with pytest.raises(TypeError, match="Unknown file reading option.*`delimter`. Did you mean `delimiter`"):
+        ReadOptions.from_keywords(delimter=";")
+    assert sorted(load_keywords(encoding="latin-1", recursive=True, format="csv")) == [
+        "format",
+        "options",
+        "recursive",
+    ]

@@ -16,6 +16,7 @@ CHILD = textwrap.dedent(
     import json, resource, sys
     import pyarrow as pa
     from dagster_cfwb.transfer.arrow_stream import to_arrow_stream
+    from dagster_cfwb.transfer.files.formats import ReadOptions
     from dagster_cfwb.transfer.files.load import load_file_to_lakehouse
     from dagster_cfwb.transfer.parquet_files import write_parquet_atomic
 
@@ -29,7 +30,8 @@ CHILD = textwrap.dedent(
 
     report = {}
     for name, path in (("small", sys.argv[1]), ("big", sys.argv[2])):
-        result = load_file_to_lakehouse(path, Folder(), name + ".parquet", sample_bytes=1 << 20, block_bytes=128 << 10)
+        options = ReadOptions.from_keywords(sample_bytes=1 << 20, block_bytes=128 << 10)
+        result = load_file_to_lakehouse(path, Folder(), name + ".parquet", options=options)
         report[name] = {"rows": result.rows, "rss_mb": peaks()[0], "arrow_mb": peaks()[1]}
     print(json.dumps(report))
     """

@@ -17,12 +17,12 @@ from dagster_cfwb.transfer.column_names import (
     snake_case,
 )
 from dagster_cfwb.transfer.files.errors import FileParseError
-from dagster_cfwb.transfer.files.load import load_file_to_lakehouse
+from dagster_cfwb.transfer.files.load import load_file_to_lakehouse, load_keywords
 from dagster_cfwb.transfer.identifiers import validate_identifier
 
 
 def _load(path, lakehouse, **options):
-    result = load_file_to_lakehouse(str(path), lakehouse, "dept/stg/t.parquet", **options)
+    result = load_file_to_lakehouse(str(path), lakehouse, "dept/stg/t.parquet", **load_keywords(**options))
     return result, pq.read_table(f"{lakehouse.root}/dept/stg/t.parquet")
 
 

@@ -59,7 +59,8 @@ def preview_rows(source: Any, resource: Any, rows: int = PREVIEW_ROWS) -> pa.Tab
 
     stand_in = _PreviewLakehouse(rows)
     try:
-        write_source(source, resource, stand_in, "_preview/preview.parquet", batch_rows=max(rows, 1))
+        # the stand-in has only `write_table`, all a streamed source calls (not a full LakehouseWriter)
+        write_source(source, resource, stand_in, "_preview/preview.parquet", batch_rows=max(rows, 1))  # type: ignore[arg-type]
     except _PreviewDone:
         pass
     if stand_in.table is None:
@@ -82,12 +83,12 @@ def _imports_for(tree, keys) -> list[tuple[Any, Any]]:
 def imports_reading_postgres(tree, keys, resources) -> list[str]:
     """Asset keys among `keys` of the imports whose source is a PostgreSQL resource: only their
     preview needs the database (the embedded one started when `CFWB_PG_HOST` is unset)."""
-    from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
+    from dagster_cfwb.resources.db.postgres_wire_resource import PostgresWireResource
 
     return [
         imp.target.asset_key.to_user_string()
         for _, imp in _imports_for(tree, keys)
-        if isinstance(resources.get(imp.source.resource_key), PostgreSQLResource)
+        if isinstance(resources.get(imp.source.resource_key), PostgresWireResource)
     ]
 
 

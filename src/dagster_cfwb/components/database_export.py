@@ -12,9 +12,12 @@ from dagster.components import Resolver
 from pydantic import field_validator, model_validator
 
 from dagster_cfwb.components.component_base import CfwbComponent
+from dagster_cfwb.components.resource_kinds import SQL_KIND
 from dagster_cfwb.components.scaffolders import DatabaseExportScaffolder
 from dagster_cfwb.components.yaml_models import TableModel
 from dagster_cfwb.metadata import PREVIEW_ROWS, lakehouse_location, table_metadata
+from dagster_cfwb.resources.protocols import DatabaseTarget
+from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS
 from dagster_cfwb.transfer.identifiers import quote_identifier, split_table_name, validate_identifier
 
 __all__ = ["DatabaseExportComponent", "Export", "ExportModel", "create_missing_schema", "export_reader"]
@@ -233,7 +236,9 @@ class DatabaseExportComponent(CfwbComponent):
             or f"Export of {', '.join(t.path for t in export.tables)} to `{export.table}` ({export.mode}).",
             group_name=export.tables[0].code_location,
             owners=export.owners or [],
-            kinds={"postgres" if export.resource_key.startswith("postgres") else "sql"},
+            # "sql" until the location's resources are bound: `apply_resource_kinds` then puts the
+            # resource class's `asset_kind` (e.g. "postgres") in its place.
+            kinds={SQL_KIND},
             metadata={"target": f"{export.resource_key}: {export.table}"},
         )
 
@@ -252,6 +257,11 @@ class DatabaseExportComponent(CfwbComponent):
         """Run one export; override in a subclass to change how it runs (`build_defs` only wires)."""
         lakehouse = getattr(context.resources, self.lakehouse_resource_key)
         database = getattr(context.resources, export.resource_key)
+        if not isinstance(database, DatabaseTarget):
+            raise TypeError(
+                f"The resource `{export.resource_key}` ({type(database).__name__}) cannot be exported to: it "
+                "has no `copy_from_df` (e.g. Denodo is read-only). Check `resource_key` of this export."
+            )
         started = time.monotonic()
         preview: dict[str, Any] = {}
         missing = [t for t in export.tables if not lakehouse.exists(t.path)]
@@ -284,35 +294,17 @@ class DatabaseExportComponent(CfwbComponent):
         return dg.MaterializeResult(asset_key=export.key, metadata=metadata)
 
 
-# How each engine says whether a schema exists; `CREATE SCHEMA IF NOT EXISTS` alone would need the
-# right to create schemas even when the schema is already there (PostgreSQL checks that first).
-_SCHEMA_EXISTS = {
-    "postgres": "SELECT count(*) AS n FROM pg_namespace WHERE nspname = %s",
-    "mysql": "SELECT count(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
-    "mssql": "SELECT count(*) AS n FROM sys.schemas WHERE name = ?",
-}
-
-
-def create_missing_schema(database: Any, table: str) -> bool:
+def create_missing_schema(database: DatabaseTarget, table: str) -> bool:
     """Create the schema of `schema.table` when it does not exist; return True when it was created.
 
-    The schema name is validated and quoted for the engine (never formatted raw into SQL), and the
-    existence test binds it as a value. A table without schema, or an engine not listed (Db2 creates
-    a schema implicitly with its first table), is left to the database.
+    The database resource does the work (`create_schema_if_missing`: the name validated and quoted
+    for its engine, the existence test bound as a value). A table without schema is left to the
+    database, and so is an engine that creates a schema with its first table (Db2).
     """
     name = split_table_name(table)
-    dialect = getattr(database, "dialect", None)
-    if name.schema is None or dialect not in _SCHEMA_EXISTS:
+    if name.schema is None:
         return False
-    found = database.query(_SCHEMA_EXISTS[dialect], params=[name.schema], output="arrow")
-    if int(found.column(0)[0].as_py()):
-        return False
-    quoted = quote_identifier(name.schema, dialect, what="schema")
-    if dialect == "mssql":  # no IF NOT EXISTS; CREATE SCHEMA must be alone in its batch
-        database.execute(f"IF SCHEMA_ID(N'{name.schema}') IS NULL EXEC(N'CREATE SCHEMA {quoted}')")
-    else:
-        database.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
-    return True
+    return database.create_schema_if_missing(name.schema)
 
 
 def export_reader(con, lakehouse, export: ExportModel) -> pa.RecordBatchReader:
@@ -324,7 +316,7 @@ def export_reader(con, lakehouse, export: ExportModel) -> pa.RecordBatchReader:
         sql = export.query.strip().rstrip(";")
     else:
         sql = f"FROM read_parquet([{', '.join(locations.values())}], union_by_name = true)"
-    return con.execute(sql).to_arrow_reader(65_536)
+    return con.execute(sql).to_arrow_reader(DEFAULT_BATCH_ROWS)
 
 
 def _keep_preview(reader: pa.RecordBatchReader, preview: dict[str, Any]) -> Iterator[pa.RecordBatch]:

@@ -1,7 +1,8 @@
 """ "Did you mean …?" for a missing source file or table: the close names that do exist.
 
-Best effort and cheap: one listing of the file's folder, one catalog query of the database. If the
-listing or the query fails, no suggestion is made and the original error is raised unchanged.
+Best effort and cheap: one listing of the file's folder, one catalog query of the database (the
+resource's `table_names`, see `dagster_cfwb.resources.protocols.ArrowSource`). If the listing or
+the query fails, no suggestion is made and the original error is raised unchanged.
 """
 
 from __future__ import annotations
@@ -10,22 +11,10 @@ import difflib
 import posixpath
 from typing import Any
 
+from dagster_cfwb.resources.protocols import ArrowSource
 from dagster_cfwb.transfer.identifiers import split_table_name
 
 __all__ = ["did_you_mean", "similar_files", "similar_tables"]
-
-_TABLES = {
-    # Tables and views the connected user can see, as `schema.table`.
-    "postgres": (
-        "SELECT table_schema || '.' || table_name AS name FROM information_schema.tables "
-        "WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
-    ),
-    "mysql": (
-        "SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME) AS name FROM information_schema.TABLES "
-        "WHERE TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')"
-    ),
-    "mssql": "SELECT TABLE_SCHEMA + '.' + TABLE_NAME AS name FROM INFORMATION_SCHEMA.TABLES",
-}
 
 
 def did_you_mean(wanted: str, candidates: list[str], n: int = 3) -> str:
@@ -56,18 +45,17 @@ def similar_files(resource: Any, path: str) -> str:
     return did_you_mean(path, files)
 
 
-def similar_tables(resource: Any, table: str) -> str:
+def similar_tables(resource: ArrowSource, table: str) -> str:
     """Suggestion for a missing table or view: the close names of the database's catalog.
 
-    Returns `""` when the table exists after all (the error had another cause) or the catalog
-    cannot be read.
+    Returns `""` when the table exists after all (the error had another cause), the catalog
+    cannot be read, or the engine does not list its tables.
     """
-    sql = _TABLES.get(getattr(resource, "dialect", ""))
-    if sql is None:
-        return ""
     try:
-        names = resource.query(sql, output="arrow").column(0).to_pylist()
+        names = resource.table_names()
     except Exception:  # a suggestion is optional
+        return ""
+    if not names:
         return ""
     wanted = split_table_name(table)
     candidates = [str(n) for n in names if n]

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from dagster_cfwb.transfer.arrow_stream import ArrowStream
 from dagster_cfwb.transfer.identifiers import QualifiedName, derived_name, quote_identifier
-from dagster_cfwb.transfer.postgres.types import UnsupportedTypeError as _BaseUnsupportedTypeError
+from dagster_cfwb.transfer.type_errors import UnsupportedTypeError
 
 __all__ = ["STAGING_NAME", "LoadDialect", "UnsupportedTypeError"]
 
@@ -33,10 +33,6 @@ _log = logging.getLogger(__name__)
 
 # _cfwb_<stg|old>_<target part>_<session id>_<8 hex>
 STAGING_NAME = re.compile(r"_cfwb_(stg|old)_.*_(\d+)_([0-9a-f]{8})", re.IGNORECASE)
-
-
-class UnsupportedTypeError(_BaseUnsupportedTypeError):
-    """A column's type or value cannot be held by the target database column."""
 
 
 class LoadDialect:

@@ -1,9 +1,10 @@
 """Denodo Virtual DataPort (the data virtualisation layer) as a Dagster resource.
 
 Denodo VDP speaks the PostgreSQL wire protocol on its "ODBC" port (9996 by default), so this
-resource reuses the PostgreSQL machinery (psycopg, the Arrow type mapping, TLS settings) but talks
-the way Denodo's own ODBC driver does: values bound on the client, results streamed with
-`DECLARE … CURSOR` / `FETCH` over the simple query protocol, no PostgreSQL-only settings.
+resource shares the PostgreSQL-wire base (`PostgresWireResource`: psycopg, the Arrow type mapping,
+TLS settings) with `PostgreSQLResource` but talks the way Denodo's own ODBC driver does: values
+bound on the client, results streamed with `DECLARE … CURSOR` / `FETCH` over the simple query
+protocol. It has no PostgreSQL-only settings and no load verbs (Denodo is read-only here).
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from typing import Any, Literal
 import pyarrow as pa
 from pydantic import Field
 
-from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
+from dagster_cfwb.resources.db.postgres_wire_resource import PostgresWireResource
 from dagster_cfwb.transfer.arrow_stream import to_output
-from dagster_cfwb.transfer.identifiers import QualifiedName, quote_identifier, split_table_name
-from dagster_cfwb.transfer.load_result import LoadResult
+from dagster_cfwb.transfer.identifiers import quote_identifier, split_table_name
 from dagster_cfwb.transfer.parquet_files import ParquetWriteResult
 from dagster_cfwb.transfer.postgres.declare_fetch import iter_declare_fetch_batches, iter_simple_query_batches
 
@@ -100,7 +100,7 @@ def build_view_query(
     return f"{sql} WHERE {' AND '.join(clauses)}", values
 
 
-class DenodoResource(PostgreSQLResource):
+class DenodoResource(PostgresWireResource):
     """Denodo Virtual DataPort: read its views as DataFrames or Arrow, and copy them into the lakehouse.
 
     It connects to Denodo's PostgreSQL-compatible port (9996 by default) with a Denodo user and a
@@ -108,7 +108,7 @@ class DenodoResource(PostgreSQLResource):
     `query_view` and `to_lakehouse` build the SELECT for you from a view name, columns and a
     filter (names checked and quoted, values bound); `list_views` and `describe_view` read
     Denodo's catalog (`GET_VIEWS()`, `CATALOG_VDP_METADATA_VIEWS()`) with the descriptions data
-    stewards maintain. Denodo is read-only here: `copy_from_df` is not available.
+    stewards maintain. Denodo is read-only here: it has no `copy_from_df`.
 
     How it is tested: no Denodo server runs in CI. The data path (connect, client-side binding,
     `DECLARE`/`FETCH` streaming, Arrow types, lakehouse file) runs against a real PostgreSQL,
@@ -153,17 +153,13 @@ class DenodoResource(PostgreSQLResource):
         ),
     )
 
-    statement_timeout_seconds: int | None = Field(
-        default=None,
-        description="Not used for Denodo (PostgreSQL session settings are not sent to it): set query timeouts in Denodo.",
-    )
-    copy_streams: int = Field(default=1, description="Not used for Denodo (it is read-only here).")
+    asset_kind = "denodo"
+    engine_label = "Denodo"
 
     def _connect_kwargs(self) -> dict:
         import psycopg
 
         kwargs = super()._connect_kwargs()
-        kwargs.pop("options", None)  # PostgreSQL-only session settings
         # values bound on the client and no prepared statements, as Denodo's own ODBC driver does
         return {**kwargs, "cursor_factory": psycopg.ClientCursor, "prepare_threshold": None}
 
@@ -172,15 +168,6 @@ class DenodoResource(PostgreSQLResource):
             yield from iter_simple_query_batches(conn, sql, params, batch_rows=batch_rows)
         else:
             yield from iter_declare_fetch_batches(conn, sql, params, batch_rows=batch_rows)
-
-    def _load(self, conn, stream, table: QualifiedName, mode: str, keys) -> LoadResult:
-        raise NotImplementedError(
-            "DenodoResource is read-only: Denodo views are not loaded from Dagster. Load the source database "
-            "behind the view instead (e.g. with PostgreSQLResource.copy_from_df)."
-        )
-
-    def _table_schema(self, conn, table: QualifiedName) -> dict[str, str]:
-        return self.table_schema(str(table))
 
     def table_schema(self, table: str, schema: str | None = None) -> dict[str, str]:
         """Column name → Denodo type of a view (`schema` is the virtual database; default: the connected one)."""
@@ -234,6 +221,21 @@ class DenodoResource(PostgreSQLResource):
             ["column_name", "type", "sql_type", "precision", "scale", "description"]
         )
         return to_output(renamed, output)
+
+    def column_descriptions(self, relation: str) -> dict[str, str]:
+        """Column → description data stewards wrote in Denodo for view `relation` (none left out as empty)."""
+        columns = self.describe_view(relation, output="arrow")
+        names, texts = columns["column_name"].to_pylist(), columns["description"].to_pylist()
+        return {str(n): str(d) for n, d in zip(names, texts, strict=True) if d}
+
+    def table_names(self) -> list[str]:
+        """`database.view` of every view of the connected virtual database (from `GET_VIEWS()`)."""
+        views = self.list_views(output="arrow")
+        return [
+            f"{d}.{n}"
+            for d, n in zip(views["database_name"].to_pylist(), views["name"].to_pylist(), strict=True)
+            if n
+        ]
 
     def query_view(
         self,

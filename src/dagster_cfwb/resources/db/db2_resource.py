@@ -81,6 +81,8 @@ class DB2Resource(SQLDatabaseResource):
     )
 
     dialect = "db2"
+    placeholder = "?"
+    asset_kind = "db2"
     engine_label = "DB2"
 
     def _open_connection(self):

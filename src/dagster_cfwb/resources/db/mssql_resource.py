@@ -8,6 +8,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from dagster_cfwb.resources.db.sql_resource import SQLDatabaseResource
+from dagster_cfwb.transfer.mssql.catalog import MSSQLCatalog
 from dagster_cfwb.transfer.mssql.load import MSSQLDialect, iter_mssql_batches
 
 __all__ = ["MSSQLResource", "mssql_connection_string"]
@@ -94,6 +95,9 @@ class MSSQLResource(SQLDatabaseResource):
     )
 
     dialect = "mssql"
+    placeholder = "?"
+    asset_kind = "mssql"
+    catalog = MSSQLCatalog()
     engine_label = "SQL Server"
 
     def _open_connection(self):

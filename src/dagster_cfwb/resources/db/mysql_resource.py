@@ -12,6 +12,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from dagster_cfwb.resources.db.sql_resource import SQLDatabaseResource
+from dagster_cfwb.transfer.mysql.catalog import MySQLCatalog
 from dagster_cfwb.transfer.mysql.connectorx_reader import (
     ConnectorxError,
     connectorx_url,
@@ -113,6 +114,8 @@ class MySQLResource(SQLDatabaseResource):
     )
 
     dialect = "mysql"
+    asset_kind = "mysql"
+    catalog = MySQLCatalog()
     engine_label = "MySQL/MariaDB"
 
     def _open_connection(self):

@@ -8,16 +8,18 @@ from typing import Literal
 import pyarrow as pa
 from pydantic import Field
 
+from dagster_cfwb.resources.db.postgres_wire_resource import PostgresWireResource
 from dagster_cfwb.resources.db.sql_resource import SQLDatabaseResource
 from dagster_cfwb.transfer.identifiers import QualifiedName
 from dagster_cfwb.transfer.load_result import LoadResult
+from dagster_cfwb.transfer.postgres.catalog import PostgresCatalog
 from dagster_cfwb.transfer.postgres.extract import iter_postgres_batches
 from dagster_cfwb.transfer.postgres.load import load_postgres, pg_table_columns
 
 __all__ = ["PostgreSQLResource"]
 
 
-class PostgreSQLResource(SQLDatabaseResource):
+class PostgreSQLResource(PostgresWireResource, SQLDatabaseResource):
     """A PostgreSQL database: run SQL, stream results as Arrow, and bulk-load tables fast.
 
     `copy_from_df(df, "table")` loads a polars/pandas DataFrame, an Arrow table or a stream of
@@ -47,24 +49,6 @@ class PostgreSQLResource(SQLDatabaseResource):
     port: int = Field(default=5432, description="PostgreSQL port (default 5432).")
     user: str = Field(default="postgres", description="PostgreSQL role to sign in as.")
     database: str = Field(default="postgres", description="Database to connect to.")
-    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = Field(
-        default="prefer",
-        description=(
-            "TLS mode: `prefer` (TLS if the server offers it), `require` (always TLS), `verify-full` "
-            "(TLS and check the server certificate and host name — recommended in production)."
-        ),
-    )
-    sslrootcert: str | None = Field(
-        default=None, description="Path of the CA certificate file used with `verify-ca`/`verify-full`."
-    )
-    sslcert: str | None = Field(
-        default=None,
-        description="Path of a client certificate file, when the server asks clients to prove who they are with one.",
-    )
-    sslkey: str | None = Field(
-        default=None,
-        description="Path of the private key file that goes with `sslcert` (readable by Dagster only).",
-    )
     statement_timeout_seconds: int | None = Field(
         default=None,
         description="Cancel any single statement running longer than this many seconds (empty: no limit).",
@@ -84,45 +68,21 @@ class PostgreSQLResource(SQLDatabaseResource):
         description=(
             "How query results are read: `auto` (ADBC when `adbc-driver-postgresql` is installed, else "
             "psycopg), `adbc` (binary COPY decoded in C++, fastest) or `psycopg` (a server-side cursor, "
-            "slower). Both give the same Arrow types and values (type table in `docs/databases.md`). "
-            "Not used by `DenodoResource`, which always reads with `DECLARE … CURSOR` / `FETCH`."
+            "slower). Both give the same Arrow types and values (type table in `docs/databases.md`)."
         ),
     )
 
+    dialect = "postgres"
+    asset_kind = "postgres"
+    catalog = PostgresCatalog()
+    engine_label = "PostgreSQL"
+
     def _connect_kwargs(self) -> dict:
-        """Keyword arguments of `psycopg.connect` for this server (the password included: never log them)."""
-        kwargs = {
-            "host": self.host,
-            "port": self.port,
-            "user": self.user,
-            "password": self.password or None,
-            "dbname": self.database,
-            "sslmode": self.sslmode,
-            "connect_timeout": self.connect_timeout_seconds,
-            "application_name": self.application_name,
-        }
+        """Keyword arguments of `psycopg.connect`, with the session's statement timeout."""
+        kwargs = super()._connect_kwargs()
         if self.statement_timeout_seconds:
             kwargs["options"] = f"-c statement_timeout={int(self.statement_timeout_seconds) * 1000}"
-        for option in ("sslrootcert", "sslcert", "sslkey"):
-            if getattr(self, option):
-                kwargs[option] = getattr(self, option)
         return kwargs
-
-    def _open_connection(self):
-        try:
-            import psycopg
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                f"{type(self).__name__} needs psycopg: pip install 'dagster-cfwb[postgres]'"
-            ) from e
-        return psycopg.connect(**self._connect_kwargs())
-
-    def _is_transient(self, error: Exception) -> bool:
-        message = str(error).lower()
-        return not any(
-            word in message
-            for word in ("authentication", "password", "does not exist", "no pg_hba", "permission")
-        )
 
     def _iter_batches_on(self, conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBatch]:
         yield from iter_postgres_batches(conn, sql, params, batch_rows=batch_rows, engine=self.reader)

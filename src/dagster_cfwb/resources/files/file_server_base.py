@@ -24,7 +24,7 @@ from dagster_cfwb.resources.files.file_session import FileSession
 from dagster_cfwb.resources.files.upload_temps import remove_stale_uploads, temporary_upload_name
 from dagster_cfwb.resources.secrets import RedactedReprMixin, redact
 from dagster_cfwb.transfer.files.listing import RemoteFile, has_glob, match_files, split_pattern
-from dagster_cfwb.transfer.files.load import FileLoadResult, load_file_to_lakehouse
+from dagster_cfwb.transfer.files.load import FileLoadResult, load_file_to_lakehouse, load_keywords
 
 __all__ = [
     "FileServerConnectionError",
@@ -386,8 +386,9 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
             lakehouse: the lakehouse resource (`AzureAdlsResource` or `LocalLakehouseResource`).
             lakehouse_path: e.g. `"enseignement/stg/eleves.parquet"`.
             format: `csv`, `excel`, `json`, `ndjson`, `parquet`; default from the extension.
-            **options: reading options of `dagster_cfwb.transfer.files.load.load_file_to_lakehouse`
-                (`delimiter`, `encoding`, `decimal_comma`, `schema`, `sheet`…).
+            **options: reading options (`delimiter`, `encoding`, `decimal_comma`, `schema`, `sheet`…:
+                see `dagster_cfwb.transfer.files.formats.ReadOptions.from_keywords`) and `recursive`,
+                `source_file_column`, `temp_dir` of `dagster_cfwb.transfer.files.load.load_file_to_lakehouse`.
 
         Returns:
             FileLoadResult; `result.metadata` (rows, columns, source files and SHA-256) is ready for
@@ -403,5 +404,5 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
         ```
         """
         return load_file_to_lakehouse(
-            path_or_glob, lakehouse, lakehouse_path, source=self, format=format, **options
+            path_or_glob, lakehouse, lakehouse_path, source=self, format=format, **load_keywords(**options)
         )

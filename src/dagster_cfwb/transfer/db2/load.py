@@ -23,7 +23,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dagster_cfwb.transfer.arrow_stream import ArrowStream
+from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS, ArrowStream
 from dagster_cfwb.transfer.db2.types import arrow_to_db2_type, db2_field_to_arrow, db2_type_holds
 from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.identifiers import QualifiedName
@@ -144,7 +144,7 @@ class DB2Dialect(LoadDialect):
 
 
 def iter_db2_batches(
-    conn, sql: str, params=None, *, batch_rows: int = 65_536, driver=None
+    conn, sql: str, params=None, *, batch_rows: int = DEFAULT_BATCH_ROWS, driver=None
 ) -> Iterator[pa.RecordBatch]:
     """Yield the rows of `sql` as Arrow record batches of at most `batch_rows` rows.
 

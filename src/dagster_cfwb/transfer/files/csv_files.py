@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS
 from dagster_cfwb.transfer.column_names import resolve_schema_keys, snake_case
 from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.files.csv_numbers import NumberColumns, keep_codes_as_text
@@ -32,7 +33,6 @@ _CONVERSION = re.compile(r"In CSV column #(\d+): .*conversion error to (\S+): in
 _DECIMAL = re.compile(r"^decimal(?:128)?\((\d+),\s*(\d+)\)$")
 # Arrow's streaming reader reads up to 32 blocks ahead in the background: memory ~ 32 x block size.
 BLOCK_BYTES = 1 << 20
-BATCH_ROWS = 65_536
 # Written for a missing value by R (`NA`), Excel (`#N/A`), SQL exports (`NULL`) and by hand (`N/A`).
 # By default they are missing values in number, date and true/false columns only; a text column keeps
 # them as text (they may be real values: `NA` is Namibia's country code) and the load reports them.
@@ -544,4 +544,4 @@ def read_csv_batches(path: str, opts: CsvOptions, label: str) -> tuple[pa.Schema
         finally:
             stream.close()
 
-    return schema, _coalesce(batches(), BATCH_ROWS)
+    return schema, _coalesce(batches(), DEFAULT_BATCH_ROWS)

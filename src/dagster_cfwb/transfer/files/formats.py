@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import PurePosixPath
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dagster_cfwb.transfer.column_names import rename_schema, resolve_schema_keys
+from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS
+from dagster_cfwb.transfer.column_names import check_column_names_mode, rename_schema, resolve_schema_keys
 from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.files.csv_files import CsvOptions, arrow_type, read_csv_batches
 from dagster_cfwb.transfer.files.errors import FileParseError
@@ -47,8 +49,42 @@ class ReadOptions:
     csv: CsvOptions = field(default_factory=CsvOptions)
     sheet: int | str = 0
     header_row: int = 0
-    batch_rows: int = 65_536
+    batch_rows: int = DEFAULT_BATCH_ROWS
     column_names: str = "snake_case"
+
+    @classmethod
+    def from_keywords(cls, **options: Any) -> ReadOptions:
+        """ReadOptions from flat names, as a resource's `to_lakehouse` or a YAML `options:` give them.
+
+        CSV settings (`delimiter`, `encoding`, `decimal_comma`, `schema`… see `CsvOptions`) and
+        `sheet`, `header_row`, `batch_rows`, `column_names`.
+
+        Raises:
+            TypeError: an unknown option (the message lists the valid ones and the closest).
+            ValueError: `column_names` is neither `snake_case` nor `as_is`.
+
+        Example:
+            >>> ReadOptions.from_keywords(delimiter=";", sheet=1).csv.delimiter
+            ';'
+        """
+        csv_names = [f.name for f in fields(CsvOptions)]
+        own_names = [f.name for f in fields(cls) if f.name != "csv"]
+        unknown = [name for name in options if name not in csv_names and name not in own_names]
+        if unknown:
+            valid = sorted(csv_names + own_names)
+            close = difflib.get_close_matches(unknown[0], valid, n=1)
+            hint = f" Did you mean `{close[0]}`?" if close else ""
+            raise TypeError(
+                f"Unknown file reading option(s) {', '.join(f'`{n}`' for n in unknown)}.{hint} "
+                f"Valid options: {', '.join(valid)}."
+            )
+        csv = {name: options[name] for name in csv_names if name in options}
+        if csv.get("null_values") is not None:
+            csv["null_values"] = list(csv["null_values"])
+        own = {name: options[name] for name in own_names if name in options}
+        if "column_names" in own:
+            own["column_names"] = check_column_names_mode(own["column_names"])
+        return cls(csv=CsvOptions(**csv), **own)
 
 
 def detect_format(path: str, format: str | None = None) -> str:

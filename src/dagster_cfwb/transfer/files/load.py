@@ -22,16 +22,23 @@ from typing import Any, Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS, ArrowStream
+from dagster_cfwb.transfer.arrow_stream import ArrowStream
 from dagster_cfwb.transfer.column_names import check_column_names_mode, original_names, rename_schema
 from dagster_cfwb.transfer.exact_cast import record_batch
-from dagster_cfwb.transfer.files.csv_files import NULL_MARKERS, CsvOptions, arrow_type
+from dagster_cfwb.transfer.files.csv_files import NULL_MARKERS, arrow_type
 from dagster_cfwb.transfer.files.errors import FileParseError
 from dagster_cfwb.transfer.files.formats import ReadOptions, detect_format, open_file_batches
 from dagster_cfwb.transfer.files.listing import RemoteFile, has_glob, utc_from_timestamp
 from dagster_cfwb.transfer.parquet_files import file_sha256
 
-__all__ = ["FileLoadResult", "FileSource", "SourceFile", "load_file_to_lakehouse"]
+__all__ = [
+    "FileLoadResult",
+    "FileSource",
+    "ReadOptions",
+    "SourceFile",
+    "load_file_to_lakehouse",
+    "load_keywords",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -212,22 +219,8 @@ def load_file_to_lakehouse(
     source: FileSource | None = None,
     format: str | None = None,
     recursive: bool = False,
-    delimiter: str = ",",
-    quote_char: str | None = '"',
-    encoding: str = "utf-8",
-    header: bool = True,
-    skip_rows: int = 0,
-    decimal_comma: bool = False,
-    null_values: list[str] | None = None,
-    timestamp_formats: list[str] | None = None,
-    schema: dict[str, Any] | pa.Schema | None = None,
-    sample_bytes: int = 4 << 20,
-    block_bytes: int = 1 << 20,
-    sheet: int | str = 0,
-    header_row: int = 0,
-    batch_rows: int = DEFAULT_BATCH_ROWS,
+    options: ReadOptions | None = None,
     source_file_column: str | None = None,
-    column_names: str = "snake_case",
     temp_dir: str | None = None,
 ) -> FileLoadResult:
     """Load one file, or every file matching a glob, into ONE Parquet file of the lakehouse.
@@ -243,22 +236,23 @@ def load_file_to_lakehouse(
         source: an FTP/SFTP/NFS resource; None reads the local filesystem.
         format: `csv`, `excel`, `json`, `ndjson` or `parquet`; default: from the extension.
         recursive: with a glob, also search sub-folders.
-        delimiter, quote_char, encoding, header, skip_rows, decimal_comma, null_values,
-            timestamp_formats, sample_bytes, block_bytes: CSV reading (see `CsvOptions`);
-            memory for a CSV is about 32 x `block_bytes` (32 MiB by default) whatever its size.
-            Default `null_values` (None): an empty field is NULL everywhere; `NA`, `N/A`,
-            `NULL`… are NULL in number/date/true-false columns and kept as text in text columns
-            (listed in `result.null_markers_in_text` and logged as a warning).
-        schema: column types, e.g. `{"code": "string", "montant": "decimal(12,2)"}` (any format);
-            a column is named as in the file (`Sample Number`) or in snake_case (`sample_number`).
-        sheet, header_row: Excel sheet (name or 0-based index) and 0-based row of the column names.
-        batch_rows: rows per Arrow batch for Excel, JSON and Parquet.
+        options: how to read the files (`ReadOptions`; default: its defaults). Build it from flat
+            names with `ReadOptions.from_keywords(delimiter=";", encoding="windows-1252", …)`:
+            - CSV reading (`delimiter`, `quote_char`, `encoding`, `header`, `skip_rows`,
+              `decimal_comma`, `null_values`, `timestamp_formats`, `sample_bytes`, `block_bytes`:
+              see `CsvOptions`); memory for a CSV is about 32 x `block_bytes` (32 MiB by default)
+              whatever its size. Default `null_values` (None): an empty field is NULL everywhere;
+              `NA`, `N/A`, `NULL`… are NULL in number/date/true-false columns and kept as text in
+              text columns (listed in `result.null_markers_in_text` and logged as a warning).
+            - `schema`: column types, e.g. `{"code": "string", "montant": "decimal(12,2)"}` (any
+              format); a column is named as in the file (`Sample Number`) or in snake_case.
+            - `sheet`, `header_row`: Excel sheet (name or 0-based index) and 0-based row of the names.
+            - `batch_rows`: rows per Arrow batch for Excel, JSON and Parquet.
+            - `column_names`: `snake_case` (default): columns renamed to safe identifiers (`Date
+              d'œuf` → `date_d_oeuf`, duplicates suffixed `_2`), the file's names kept in
+              `result.original_column_names` and in the Parquet field metadata; `as_is`: names kept
+              exactly (a database export refuses names that are not plain identifiers).
         source_file_column: if set, a column of that name holds each row's source file path.
-        column_names: `snake_case` (default): columns renamed to safe identifiers (`Date d'œuf` →
-            `date_d_oeuf`, duplicates suffixed `_2`), the file's names kept in
-            `result.original_column_names` and in the Parquet field metadata; `as_is`: names kept
-            exactly (the lakehouse accepts them; a database export refuses names that are not plain
-            identifiers).
         temp_dir: folder for downloads (default: the system's temporary folder).
 
     Returns:
@@ -270,34 +264,18 @@ def load_file_to_lakehouse(
         FileParseError: a file cannot be parsed (the message names server, path and line).
 
     Example:
+        >>> options = ReadOptions.from_keywords(delimiter=";", encoding="windows-1252", decimal_comma=True)
         >>> result = load_file_to_lakehouse("data/eleves_*.csv", lakehouse, "ens/stg/eleves.parquet",
-        ...                                 delimiter=";", encoding="windows-1252", decimal_comma=True)
+        ...                                 options=options)
         >>> result.rows, result.columns
     """
     started = time.monotonic()
     src: Any = source if source is not None else _LocalFiles()
-    csv_opts = CsvOptions(
-        delimiter=delimiter,
-        quote_char=quote_char,
-        encoding=encoding,
-        header=header,
-        skip_rows=skip_rows,
-        decimal_comma=decimal_comma,
-        null_values=None if null_values is None else list(null_values),
-        timestamp_formats=timestamp_formats,
-        schema=schema,
-        sample_bytes=sample_bytes,
-        block_bytes=block_bytes,
-    )
-    opts = ReadOptions(
-        csv=csv_opts,
-        sheet=sheet,
-        header_row=header_row,
-        batch_rows=batch_rows,
-        column_names=check_column_names_mode(column_names),
-    )
+    opts = options if options is not None else ReadOptions()
+    check_column_names_mode(opts.column_names)
+    schema, header = opts.csv.schema, opts.csv.header
     markers: dict[str, int] = {}
-    count_markers = null_values is None
+    count_markers = opts.csv.null_values is None
     files = _resolve(src, path_or_glob, recursive)
     fmts = [detect_format(f.path, format) for f in files]
     done: list[SourceFile] = []
@@ -391,3 +369,22 @@ def load_file_to_lakehouse(
         null_markers_in_text=markers,
         schema=target,
     )
+
+
+_LOAD_KEYWORDS = ("format", "recursive", "source_file_column", "temp_dir")
+
+
+def load_keywords(**options: Any) -> dict[str, Any]:
+    """Keyword arguments of `load_file_to_lakehouse` from flat names (a resource's `to_lakehouse`
+    keywords): `format`, `recursive`, `source_file_column`, `temp_dir` pass through, the reading options
+    become one `ReadOptions` (`options=`).
+
+    Raises:
+        TypeError: an unknown option (see `ReadOptions.from_keywords`).
+
+    Example:
+        >>> sorted(load_keywords(delimiter=";", recursive=True))
+        ['options', 'recursive']
+    """
+    passed = {name: options.pop(name) for name in _LOAD_KEYWORDS if name in options}
+    return {**passed, "options": ReadOptions.from_keywords(**options)}

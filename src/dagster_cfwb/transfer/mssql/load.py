@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from dagster_cfwb.transfer.arrow_stream import ArrowStream
+from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS, ArrowStream
 from dagster_cfwb.transfer.identifiers import QualifiedName
 from dagster_cfwb.transfer.mssql.types import arrow_to_mssql_type, mssql_type_holds
 from dagster_cfwb.transfer.sql_dialect import LoadDialect, UnsupportedTypeError
@@ -136,7 +136,9 @@ class MSSQLDialect(LoadDialect):
         return int(result.get("rows_copied", rows)) if isinstance(result, dict) else rows
 
 
-def iter_mssql_batches(conn, sql: str, params=None, *, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
+def iter_mssql_batches(
+    conn, sql: str, params=None, *, batch_rows: int = DEFAULT_BATCH_ROWS
+) -> Iterator[pa.RecordBatch]:
     """Yield the rows of `sql` as Arrow record batches of at most `batch_rows` rows.
 
     Values go in `params` with `?` placeholders. At least one (possibly empty) batch is yielded.

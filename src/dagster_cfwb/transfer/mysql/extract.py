@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS
 from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.mysql.result_types import (
     is_date_code,
@@ -90,7 +91,9 @@ def _convert(raw: pa.Array, field, target: pa.DataType) -> pa.Array:
         ) from e
 
 
-def iter_mysql_batches(conn, sql: str, params=None, *, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
+def iter_mysql_batches(
+    conn, sql: str, params=None, *, batch_rows: int = DEFAULT_BATCH_ROWS
+) -> Iterator[pa.RecordBatch]:
     """Yield the rows of `sql` as record batches of at most `batch_rows` rows.
 
     Args:

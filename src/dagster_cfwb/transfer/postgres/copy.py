@@ -16,12 +16,13 @@ import pyarrow as pa
 from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.identifiers import QualifiedName, quote_identifier
 
-__all__ = ["copy_batches_binary", "text_carried", "wire_schema"]
+__all__ = ["copy_batches_binary", "encoder_for", "text_carried", "to_wire", "wire_schema"]
 
 _DONE = object()
 
 
-def _encoder_for(schema: pa.Schema):
+def encoder_for(schema: pa.Schema):
+    """pgpq's binary COPY encoder for Arrow batches of `schema` (the COPY's wire schema)."""
     try:
         import pgpq
     except ImportError as e:  # pragma: no cover - depends on the environment
@@ -101,7 +102,7 @@ def copy_batches_binary(
         The number of rows copied.
     """
     wire = wire_schema(schema)
-    encoder = _encoder_for(wire)
+    encoder = encoder_for(wire)
     columns = ", ".join(quote_identifier(f.name, what="column") for f in schema)
     sql = f"COPY {table.quoted()} ({columns}) FROM STDIN (FORMAT binary)"  # quoted identifiers
     chunks: queue.Queue = queue.Queue(maxsize=queue_depth)

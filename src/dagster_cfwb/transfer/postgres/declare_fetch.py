@@ -15,13 +15,14 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
+from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS
 from dagster_cfwb.transfer.postgres.extract import bind_client_side, fetch_batches, text_loaders
 
 __all__ = ["bind_client_side", "iter_declare_fetch_batches", "iter_simple_query_batches"]
 
 
 def iter_simple_query_batches(
-    conn, sql: str, params=None, *, batch_rows: int = 65_536
+    conn, sql: str, params=None, *, batch_rows: int = DEFAULT_BATCH_ROWS
 ) -> Iterator[pa.RecordBatch]:
     """Like `iter_declare_fetch_batches`, but one plain query: the driver receives the whole result.
 
@@ -37,7 +38,7 @@ def iter_simple_query_batches(
 
 
 def iter_declare_fetch_batches(
-    conn, sql: str, params=None, *, batch_rows: int = 65_536
+    conn, sql: str, params=None, *, batch_rows: int = DEFAULT_BATCH_ROWS
 ) -> Iterator[pa.RecordBatch]:
     """Yield the rows of `sql` as Arrow record batches of at most `batch_rows` rows.
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS
 from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.postgres.read_plan import (
     TEXT_SETTINGS,
@@ -281,7 +282,7 @@ def _adbc_available() -> bool:
 
 
 def iter_postgres_batches(
-    conn, sql: str, params=None, *, batch_rows: int = 65_536, engine: str = "auto"
+    conn, sql: str, params=None, *, batch_rows: int = DEFAULT_BATCH_ROWS, engine: str = "auto"
 ) -> Iterator[pa.RecordBatch]:
     """Yield the rows of `sql` as record batches of at most `batch_rows` rows.
 

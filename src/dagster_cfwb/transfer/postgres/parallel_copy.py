@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from dagster_cfwb.transfer.identifiers import QualifiedName, quote_identifier
-from dagster_cfwb.transfer.postgres.copy import _encoder_for, to_wire, wire_schema
+from dagster_cfwb.transfer.postgres.copy import encoder_for, to_wire, wire_schema
 
 __all__ = ["parallel_copy_binary"]
 
@@ -65,7 +65,7 @@ def parallel_copy_binary(
         try:
             conn = connect()
             try:
-                encoder = _encoder_for(wire)
+                encoder = encoder_for(wire)
                 with conn.cursor() as cur, cur.copy(sql) as copy:
                     copy.write(encoder.write_header())
                     while (batch := shared.next()) is not None:

@@ -30,14 +30,10 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from dagster_cfwb.errors import CfwbError
 from dagster_cfwb.transfer.arrow_kinds import is_bytes, is_text
+from dagster_cfwb.transfer.type_errors import UnsupportedTypeError
 
 __all__ = ["UnsupportedTypeError", "arrow_to_pg_type", "pg_column_definitions"]
-
-
-class UnsupportedTypeError(CfwbError, TypeError):
-    """A column's Arrow type has no PostgreSQL equivalent."""
 
 
 def arrow_to_pg_type(data_type: pa.DataType, *, column: str = "?") -> str:

@@ -17,7 +17,9 @@ test: setup
 lint: setup
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
 
+# Every table of docs/performance.md in one run, in bench/.venv (the project + the peers it is compared
+# with). Knobs: BENCH_ROWS, BENCH_REPEAT, BENCH_SLOW_ROWS, BENCH_ONLY, BENCH_WRITE_DOCS=1 (see bench/run.py).
 bench: setup
 	@scripts/start-services.sh
-	.venv/bin/python bench/load_postgres.py
-	.venv/bin/python bench/lakehouse_read.py
+	@bench/setup.sh
+	bench/.venv/bin/python bench/run.py

@@ -8,8 +8,9 @@ import time
 import dagster as dg
 import pytest
 
-from dagster_cfwb.resources.files import NFSResource, file_from_run_tags, new_files_sensor
-from dagster_cfwb.resources.files import file_sensor as sensor_module
+from dagster_cfwb.resources.files import NFSResource
+from dagster_cfwb.sensors import file_from_run_tags, new_files_sensor
+from dagster_cfwb.sensors import new_files as sensor_module
 
 
 class _Clock:

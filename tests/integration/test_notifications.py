@@ -16,12 +16,12 @@ from notification_servers import start_http_recorder, start_smtp_server
 from dagster_cfwb.notifications import (
     Notification,
     NotificationError,
-    RunFilter,
     adaptive_card,
     send_email,
     send_ntfy,
     send_teams,
 )
+from dagster_cfwb.sensors import RunFilter
 
 pytestmark = [pytest.mark.http, pytest.mark.smtp]
 

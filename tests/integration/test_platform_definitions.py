@@ -17,7 +17,7 @@ import dagster as dg
 import pytest
 from platform_copy import PLATFORM
 
-from dagster_cfwb.cli.platform_layout import (
+from dagster_cfwb.platform_layout import (
     CodeLocation,
     load_location_definitions,
     parse_dbt_projects,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -369,3 +370,17 @@ def test_tokens_and_secrets_never_logged_even_at_debug(api_server, caplog, capsy
     )
     for secret in [CLIENT_SECRET, *issued]:
         assert secret not in haystack
+
+
+def test_plain_python_client_example_of_the_docs(api_server):
+    """The "Without Dagster" example of docs/apis.md, run as written (no Dagster import in it)."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "apis.md").read_text(encoding="utf-8")
+    section = text[text.index("### Without Dagster") :]
+    start = section.index("```python\n") + len("```python\n")
+    code = section[start : section.index("\n```", start)]
+    assert "dagster" not in code.replace("dagster_cfwb", "").replace('"dagster"', "")
+    api_server.state.total = 250
+    scope = {"base_url": api_server.url, "client_id": CLIENT_ID, "secret": CLIENT_SECRET}
+    exec(compile(code, "docs/apis.md", "exec"), scope)  # the documented example
+    assert [r["id"] for r in scope["records"]] == list(range(250))
+    assert api_server.state.token_requests == 1

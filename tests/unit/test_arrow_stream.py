@@ -96,3 +96,19 @@ def test_to_output():
     assert to_output(table, "arrow") is table
     with pytest.raises(ValueError, match="polars, arrow, pandas"):
         to_output(table, "excel")
+
+
+def test_dataframes_are_converted_slice_by_slice_with_one_schema():
+    """A DataFrame is turned into Arrow one batch at a time (no second whole copy of its text)."""
+    frame = pd.DataFrame({"s": pd.Series([None] * 3 + ["x", "y"], dtype=object), "i": range(5)})
+    batches = list(to_arrow_stream(frame, batch_rows=2))
+    assert [b.num_rows for b in batches] == [2, 2, 1]
+    assert all(b.schema.field("s").type == batches[-1].schema.field("s").type != pa.null() for b in batches)
+    assert [v for b in batches for v in b.column("s").to_pylist()] == [None, None, None, "x", "y"]
+    df = pl.DataFrame({"s": [None, None, "c"], "c": pl.Series(["a", "b", "a"], dtype=pl.Categorical)})
+    stream = to_arrow_stream(df, batch_rows=2)
+    polars_batches = list(stream)
+    assert [b.num_rows for b in polars_batches] == [2, 1]
+    assert stream.schema.field("c").type == pa.large_string()
+    assert [v for b in polars_batches for v in b.column("c").to_pylist()] == ["a", "b", "a"]
+    assert list(to_arrow_stream(pl.DataFrame({"a": []}, schema={"a": pl.Int32})).batches) == []

@@ -13,8 +13,8 @@ import yaml
 
 from dagster_cfwb.cli import main
 from dagster_cfwb.cli.embedded_postgres import EmbeddedPostgres, embedded_postgres_dir
-from dagster_cfwb.cli.platform_layout import dbt_manifest_is_current, find_platform_dir, read_workspace
-from dagster_cfwb.scaffold import scaffold_location, validate_location_name
+from dagster_cfwb.cli.scaffold import scaffold_location, validate_location_name
+from dagster_cfwb.platform_layout import dbt_manifest_is_current, find_platform_dir, read_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM = ROOT / "platform"

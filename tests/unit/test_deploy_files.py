@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dagster_cfwb.cli.platform_layout import read_workspace
+from dagster_cfwb.platform_layout import read_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM = ROOT / "platform"
@@ -273,7 +273,7 @@ def test_a_scaffolded_location_keeps_the_one_image_and_its_settings(tmp_path):
     """`cfwb new location` adds a Helm deployment that uses the anchored image, never `latest`."""
     import shutil
 
-    from dagster_cfwb.scaffold.new_location import _platform_edits
+    from dagster_cfwb.cli.scaffold.new_location import _platform_edits
 
     for relative in (
         "workspace.yaml",

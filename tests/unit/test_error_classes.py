@@ -79,3 +79,12 @@ def test_errors_module_runs_its_docstring_example(capsys):
     example = dagster_cfwb.errors.__doc__.split("```python\n", 1)[1].split("```", 1)[0]
     exec(compile(example, "dagster_cfwb/errors.py", "exec"), {})
     assert capsys.readouterr().out.startswith("refused: The table name")
+
+
+def test_the_root_error_module_imports_nothing():
+    """So every layer, `transfer/` included, may import it (tests/unit/test_layers.py allows it)."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(dagster_cfwb.errors.__file__).read_text(encoding="utf-8"))
+    assert not [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from dagster_cfwb.resources.files import FTPResource, SFTPResource
-from dagster_cfwb.resources.files.file_sensor import _is_stable
+from dagster_cfwb.sensors.new_files import _is_stable
 from dagster_cfwb.transfer.files.csv_files import arrow_type
 from dagster_cfwb.transfer.files.formats import detect_format
 from dagster_cfwb.transfer.files.listing import RemoteFile, match_files, split_pattern

@@ -11,18 +11,21 @@ from dagster_cfwb.resources.api.rest import (
     BasicAuth,
     BearerAuth,
     OAuth2ClientCredentials,
+    OffsetPaginator,
     RetryPolicy,
 )
 from dagster_cfwb.resources.api.rest.auth import auth_secrets, basic_auth_header, build_httpx_auth
-from dagster_cfwb.resources.api.rest.json_path import MISSING, get_path
-from dagster_cfwb.resources.api.rest.redaction import mask_url, safe_snippet, secret_query_values
-from dagster_cfwb.resources.api.rest.retries import (
+from dagster_cfwb.resources.api.rest.paginators import to_pagination
+from dagster_cfwb.resources.api.rest_api_resource import RestApiResource
+from dagster_cfwb.transfer.rest import CursorPages, OAuth2Settings, OffsetPages, SignIn, SinglePage
+from dagster_cfwb.transfer.rest.json_path import MISSING, get_path
+from dagster_cfwb.transfer.rest.redaction import mask_url, safe_snippet, secret_query_values
+from dagster_cfwb.transfer.rest.retries import (
     RateLimiter,
     is_retryable_error,
     is_retryable_status,
     parse_retry_after,
 )
-from dagster_cfwb.resources.api.rest_api_resource import RestApiResource
 
 
 def test_mask_url():
@@ -162,3 +165,29 @@ def test_oauth2_basic_client_auth_header_is_masked_when_echoed():
     with pytest.raises(Exception) as err:
         gen.send(httpx.Response(401, text=f"refused header {sent}", request=token_request))
     assert sent.split(" ", 1)[1] not in str(err.value)
+
+
+def test_sign_in_knows_its_secrets_and_where_a_key_travels():
+    query = SignIn.api_key("key-1", name="key", location="query")
+    assert query.query_params == ("key",) and query.key_header is None
+    assert SignIn.api_key("key-1", name="X-Key").key_header == "X-Key"
+    assert {"pw-2", basic_auth_header("u", "pw-2").split(" ")[1]} <= set(
+        SignIn.basic("u", "pw-2").secret_values()
+    )
+    assert repr(SignIn.bearer("tok-3")) == "SignIn(kind='bearer')" and SignIn.none().flow is None
+    config = OAuth2ClientCredentials(token_url="https://t/token", client_id="c", client_secret="sec-4")
+    sign_in = config.sign_in()
+    assert sign_in.kind == "oauth2_client_credentials" and "sec-4" in sign_in.secret_values()
+    assert "sec-4" not in repr(
+        OAuth2Settings(token_url="https://t/token", client_id="c", client_secret="sec-4")
+    )
+
+
+def test_paginator_models_build_the_plain_walkers():
+    assert OffsetPaginator(limit=7, total_path="total").pagination() == OffsetPages(
+        limit=7, total_path="total"
+    )
+    walker = OffsetPages(limit=2)
+    assert to_pagination(walker) is walker  # a plain walker is used as it is
+    assert to_pagination({"type": "cursor", "cursor_param": "after"}) == CursorPages(cursor_param="after")
+    assert to_pagination(None) == SinglePage()

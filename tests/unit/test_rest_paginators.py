@@ -12,7 +12,7 @@ from dagster_cfwb.resources.api.rest import (
     PageNumberPaginator,
     parse_paginator,
 )
-from dagster_cfwb.resources.api.rest.paginators import PageContext
+from dagster_cfwb.transfer.rest.pagination import PageContext
 
 
 def _ctx(paginator, body, records, url="https://api.example/v1/items", headers=None, params=None):

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
-    from dagster_cfwb.cli.platform_layout import find_platform_dir
+    from dagster_cfwb.platform_layout import find_platform_dir
 
     if args.command == "check":
         from dagster_cfwb.cli.check import run_check
@@ -105,13 +105,13 @@ def _run(args) -> int:
         return 0 if report.success else 1
     platform = find_platform_dir(args.platform_dir)
     if args.command == "new":
-        from dagster_cfwb.scaffold.new_location import scaffold_location
+        from dagster_cfwb.cli.scaffold.new_location import scaffold_location
 
         created = scaffold_location(platform, args.name, description=args.description)
         print(created.summary())
         return 0
     if args.command == "dbt":
-        from dagster_cfwb.cli.platform_layout import parse_dbt_projects
+        from dagster_cfwb.platform_layout import parse_dbt_projects
 
         for folder in parse_dbt_projects(platform, quiet=False):
             print(f"dbt manifest written: {folder / 'target' / 'manifest.json'}")

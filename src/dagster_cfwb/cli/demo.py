@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dagster_cfwb.cli.embedded_postgres import embedded_postgres_dir, start_embedded_postgres
-from dagster_cfwb.cli.platform_layout import (
+from dagster_cfwb.platform_layout import (
     find_platform_dir,
     load_location_definitions,
     parse_dbt_projects,

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dagster_cfwb.cli.platform_layout import CodeLocation, find_platform_dir, read_workspace
+from dagster_cfwb.platform_layout import CodeLocation, find_platform_dir, read_workspace
 
 __all__ = ["RunReport", "component_tree", "run_target"]
 
@@ -230,7 +230,7 @@ def run_target(
         # A preview writes nothing: PostgreSQL is set up (the embedded one started, ~8–10 s) only
         # when an import to preview reads it.
         prepare_demo_environment(platform, out, postgres=not preview)
-        from dagster_cfwb.cli.platform_layout import load_location_definitions
+        from dagster_cfwb.platform_layout import load_location_definitions
 
         defs = load_location_definitions(location)
         keys = list(

@@ -17,9 +17,9 @@ from dagster_cfwb.components.scaffolders import NotificationsScaffolder
 from dagster_cfwb.notifications.email_smtp import send_email
 from dagster_cfwb.notifications.message import Notification
 from dagster_cfwb.notifications.ntfy import send_ntfy
-from dagster_cfwb.notifications.sensors import RunFilter, build_notification_sensors
 from dagster_cfwb.notifications.teams import send_teams
 from dagster_cfwb.resources.secrets import RedactedReprMixin
+from dagster_cfwb.sensors.run_notifications import RunFilter, build_notification_sensors
 from dagster_cfwb.transfer.identifiers import validate_identifier
 
 __all__ = ["EmailModel", "NotificationsComponent", "NtfyModel", "TeamsModel", "Teams", "Ntfy", "Email"]

@@ -2,8 +2,9 @@
 
 A small generic core — Arrow streams (`arrow_stream`), identifier safety (`identifiers`),
 Parquet files (`parquet_files`), lakehouse paths (`lakehouse_paths`), load results
-(`load_result`), SQL dialects (`sql_dialect`, `dialect_load`) — under one sub-package per
-engine or protocol: `postgres/`, `mysql/`, `mssql/`, `db2/`, `files/`.
+(`load_result`), SQL dialects (`sql_dialect`, `dialect_load`), the background-thread helper
+(`prefetch`) — under one sub-package per engine or protocol: `postgres/`, `mysql/`, `mssql/`,
+`db2/`, `files/`, `rest/`. See `docs/architecture.md`.
 """
 
 from dagster_cfwb.transfer.arrow_stream import ArrowStream, to_arrow_stream, to_output

@@ -102,6 +102,17 @@ def _rebatch(
                 yield _cast_batch(b, schema)
 
 
+def _polars_slices(frame, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    for offset in range(0, frame.height, batch_rows):
+        yield from frame.slice(offset, batch_rows).to_arrow().to_batches()
+
+
+def _pandas_slices(frame, schema: pa.Schema, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    for offset in range(0, len(frame), batch_rows):
+        part = frame.iloc[offset : offset + batch_rows]
+        yield from pa.Table.from_pandas(part, schema=schema, preserve_index=False).to_batches()
+
+
 def to_arrow_stream(
     data: Any, *, batch_rows: int = DEFAULT_BATCH_ROWS, normalize: bool = True
 ) -> ArrowStream:
@@ -133,11 +144,12 @@ def to_arrow_stream(
 
         if isinstance(data, pl.LazyFrame):
             data = data.collect()
-        table = data.to_arrow()
-        schema, batches = table.schema, table.to_batches(max_chunksize=batch_rows)
+        # slice by slice: polars' `to_arrow()` copies every string column into one contiguous
+        # buffer, so converting the whole frame at once would hold a second copy of its text
+        schema, batches = data.head(0).to_arrow().schema, _polars_slices(data, batch_rows)
     elif module == "pandas":
-        table = pa.Table.from_pandas(data, preserve_index=False)
-        schema, batches = table.schema, table.to_batches(max_chunksize=batch_rows)
+        schema = pa.Schema.from_pandas(data, preserve_index=False)  # types inferred from whole columns
+        batches = _pandas_slices(data, schema, batch_rows)
     elif hasattr(data, "__arrow_c_stream__"):
         reader = pa.RecordBatchReader.from_stream(data)
         schema, batches = reader.schema, reader

@@ -11,14 +11,15 @@ import pyarrow as pa
 from pydantic import Field
 
 from dagster_cfwb.resources.api.rest.auth import NoAuth, RestAuth
-from dagster_cfwb.resources.api.rest.client import FetchStats, RestClient
-from dagster_cfwb.resources.api.rest.exceptions import RestApiPageError
-from dagster_cfwb.resources.api.rest.prefetch import prefetch
-from dagster_cfwb.resources.api.rest.retries import RetryPolicy
+from dagster_cfwb.resources.api.rest.paginators import to_pagination
 from dagster_cfwb.resources.secrets import RedactedReprMixin
 from dagster_cfwb.transfer.arrow_stream import to_output
 from dagster_cfwb.transfer.parquet_files import ParquetWriteResult
+from dagster_cfwb.transfer.prefetch import prefetch
 from dagster_cfwb.transfer.records_to_arrow import RecordsSchemaError, records_to_batches
+from dagster_cfwb.transfer.rest.client import FetchStats, RestClient
+from dagster_cfwb.transfer.rest.exceptions import RestApiPageError
+from dagster_cfwb.transfer.rest.retries import RetryPolicy
 
 __all__ = ["RestApiResource"]
 
@@ -104,14 +105,16 @@ class RestApiResource(RedactedReprMixin, dg.ConfigurableResource):
     @contextmanager
     def get_client(self) -> Iterator[RestClient]:
         """A `RestClient` for this API (one connection pool, one cached token); closed on exit."""
+        log = dg.get_dagster_logger()
         client = RestClient(
             self.base_url,
-            auth=self.auth,
+            sign_in=self.auth.sign_in(log),
             headers=dict(self.headers),
             timeout_seconds=self.timeout_seconds,
             retry=RetryPolicy(self.max_retries, self.backoff_seconds, self.max_backoff_seconds),
             requests_per_second=self.requests_per_second,
             verify=self.ca_bundle_path or self.verify_tls,
+            logger=log,
         )
         try:
             yield client
@@ -157,7 +160,8 @@ class RestApiResource(RedactedReprMixin, dg.ConfigurableResource):
         """
         with self.get_client() as client:
             try:
-                yield from client.iter_pages(path, params, paginator, record_path, max_pages=max_pages)
+                pages = to_pagination(paginator)
+                yield from client.iter_pages(path, params, pages, record_path, max_pages=max_pages)
             finally:
                 if stats is not None:
                     _merge_stats(stats, client.stats)
@@ -166,7 +170,11 @@ class RestApiResource(RedactedReprMixin, dg.ConfigurableResource):
         self, path, params, paginator, record_path, schema, batch_rows, stats, column_names="as_is"
     ) -> Iterator[pa.RecordBatch]:
         # the next pages download while this thread types the current one (at most 2 pages ahead)
-        pages = prefetch(lambda: self.iter_pages(path, params, paginator, record_path, stats=stats), depth=2)
+        pages = prefetch(
+            lambda: self.iter_pages(path, params, paginator, record_path, stats=stats),
+            depth=2,
+            name="cfwb-page-prefetch",
+        )
         try:
             yield from records_to_batches(
                 pages, schema=schema, batch_rows=batch_rows, column_names=column_names

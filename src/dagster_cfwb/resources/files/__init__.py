@@ -1,6 +1,6 @@
-"""File servers and shares: FTP/FTPS, SFTP and mounted folders (NFS), plus a new-files sensor."""
+"""File servers and shares: FTP/FTPS, SFTP and mounted folders (NFS); the new-files sensor is in
+`dagster_cfwb.sensors`."""
 
-from dagster_cfwb.resources.files.file_sensor import file_from_run_tags, new_files_sensor
 from dagster_cfwb.resources.files.file_server_base import (
     FileServerConnectionError,
     FileServerError,
@@ -21,6 +21,4 @@ __all__ = [
     "NFSResource",
     "RemoteFile",
     "SFTPResource",
-    "file_from_run_tags",
-    "new_files_sensor",
 ]

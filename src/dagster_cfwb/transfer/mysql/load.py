@@ -1,6 +1,6 @@
 """MySQL/MariaDB bulk loads: `LOAD DATA LOCAL INFILE` from streamed temporary files.
 
-A background thread encodes each Arrow batch to LOAD DATA text (`mysql_text`) into a small
+A background thread (`transfer.prefetch`) encodes each Arrow batch to LOAD DATA text into a small
 temporary file while the calling thread has the server load the previous one, so encoding and
 server work overlap; at most `queue_depth` files exist at once, so disk and memory stay flat.
 When the server refuses local files (`local_infile=OFF`), a warning says so and the rows go by
@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import re
 import secrets
-import threading
+from contextlib import closing
 
 import pyarrow as pa
 
@@ -35,12 +34,12 @@ from dagster_cfwb.transfer.identifiers import QualifiedName
 from dagster_cfwb.transfer.load_folders import load_folder, remove_orphan_load_folders
 from dagster_cfwb.transfer.mysql.text_protocol import encode_load_data_rows, is_hex_column, python_rows
 from dagster_cfwb.transfer.mysql.types import arrow_to_mysql_type, mysql_type_holds
+from dagster_cfwb.transfer.prefetch import prefetch
 from dagster_cfwb.transfer.sql_dialect import STAGING_NAME, LoadDialect, UnsupportedTypeError
 
 __all__ = ["MySQLDialect", "load_data_sql"]
 
 _log = logging.getLogger(__name__)
-_DONE = object()
 # staging names of versions before load owners (`_cfwb_stg_<target>_<8 hex>`): no lock to check,
 # so they count as orphaned once older than a day (no load keeps its staging table that long)
 _LEGACY_NAME = re.compile(r"_cfwb_(stg|old)_.*_[0-9a-f]{8}")
@@ -256,54 +255,29 @@ class MySQLDialect(LoadDialect):
             return self._load_data_in(folder, conn, table, stream, on_progress, label)
 
     def _load_data_in(self, folder: str, conn, table, stream: ArrowStream, on_progress, label: str) -> int:
-        files: queue.Queue = queue.Queue(maxsize=self.queue_depth)
-        stop = threading.Event()
-        failure: list[BaseException] = []
+        def written():
+            for i, batch in enumerate(stream.batches):
+                self.check_batch(batch, table=label)
+                path = os.path.join(folder, f"chunk_{i}.tsv")
+                with open(path, "wb") as fh:
+                    fh.write(encode_load_data_rows(batch, table=label))
+                yield path, batch.num_rows
 
-        def produce() -> None:
-            try:
-                for i, batch in enumerate(stream.batches):
-                    if stop.is_set():
-                        return
-                    self.check_batch(batch, table=label)
-                    path = os.path.join(folder, f"chunk_{i}.tsv")
-                    with open(path, "wb") as fh:
-                        fh.write(encode_load_data_rows(batch, table=label))
-                    files.put((path, batch.num_rows))
-            except BaseException as e:  # re-raised on the loading thread
-                failure.append(e)
-            finally:
-                files.put(_DONE)
-
-        worker = threading.Thread(target=produce, name="cfwb-mysql-encoder", daemon=True)
-        worker.start()
+        # files nobody will load (the load failed) are deleted as soon as the producer stops
+        files = prefetch(
+            written, self.queue_depth, name="cfwb-mysql-encoder", discard=lambda item: _unlink(item[0])
+        )
         rows = 0
-        try:
-            with conn.cursor() as cur:
-                while True:
-                    item = files.get()
-                    if item is _DONE:
-                        break
-                    path, n = item
-                    try:
-                        cur.execute(load_data_sql(conn, path, self, table, stream.schema))
-                        _raise_on_warnings(cur, label)
-                    finally:
-                        _unlink(path)
-                    rows += n
-                    if on_progress is not None:
-                        on_progress(rows)
-            if failure:
-                raise failure[0]
-        finally:
-            stop.set()
-            while worker.is_alive():  # unblock a producer waiting on a full queue
+        with closing(files), conn.cursor() as cur:
+            for path, n in files:
                 try:
-                    item = files.get_nowait()
-                    if item is not _DONE:
-                        _unlink(item[0])
-                except queue.Empty:
-                    worker.join(0.05)
+                    cur.execute(load_data_sql(conn, path, self, table, stream.schema))
+                    _raise_on_warnings(cur, label)
+                finally:
+                    _unlink(path)
+                rows += n
+                if on_progress is not None:
+                    on_progress(rows)
         return rows
 
 

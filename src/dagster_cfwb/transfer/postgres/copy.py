@@ -1,24 +1,23 @@
 """Binary COPY of Arrow record batches into PostgreSQL.
 
 Batches are encoded to PostgreSQL's binary COPY format by `pgpq` (vectorised, in Rust) on a
-background thread while the calling thread streams the previous chunk to the server, so encoding
-and network/server work overlap on two cores. Memory stays bounded by `queue_depth` chunks.
+background thread (`transfer.prefetch`) while the calling thread streams the previous chunk to the
+server, so encoding and network/server work overlap on two cores. Memory stays bounded by
+`queue_depth` chunks.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable, Iterable
+from contextlib import closing
 
 import pyarrow as pa
 
 from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.identifiers import QualifiedName, quote_identifier
+from dagster_cfwb.transfer.prefetch import prefetch
 
 __all__ = ["copy_batches_binary", "encoder_for", "text_carried", "to_wire", "wire_schema"]
-
-_DONE = object()
 
 
 def encoder_for(schema: pa.Schema):
@@ -105,45 +104,20 @@ def copy_batches_binary(
     encoder = encoder_for(wire)
     columns = ", ".join(quote_identifier(f.name, what="column") for f in schema)
     sql = f"COPY {table.quoted()} ({columns}) FROM STDIN (FORMAT binary)"  # quoted identifiers
-    chunks: queue.Queue = queue.Queue(maxsize=queue_depth)
-    stop = threading.Event()
-    failure: list[BaseException] = []
 
-    def produce() -> None:
-        try:
-            chunks.put((encoder.write_header(), 0))
-            for batch in batches:
-                if stop.is_set():
-                    return
-                chunks.put((encoder.write_batch(to_wire(batch, wire)), batch.num_rows))
-            chunks.put((encoder.finish(), 0))
-        except BaseException as e:  # handed to the consumer, re-raised there
-            failure.append(e)
-        finally:
-            chunks.put(_DONE)
+    def encoded():
+        yield encoder.write_header(), 0
+        for batch in batches:
+            yield encoder.write_batch(to_wire(batch, wire)), batch.num_rows
+        yield encoder.finish(), 0
 
     rows = 0
-    worker = threading.Thread(target=produce, name="cfwb-pg-encoder", daemon=True)
-    with cursor.copy(sql) as copy:
-        worker.start()
-        try:
-            while True:
-                item = chunks.get()
-                if item is _DONE:
-                    break
-                data, n = item
-                copy.write(data)
-                if n:
-                    rows += n
-                    if on_batch is not None:
-                        on_batch(rows)
-            if failure:
-                raise failure[0]
-        finally:
-            stop.set()
-            while worker.is_alive():  # unblock a producer waiting on a full queue
-                try:
-                    chunks.get_nowait()
-                except queue.Empty:
-                    worker.join(0.05)
+    chunks = prefetch(encoded, queue_depth, name="cfwb-pg-encoder")
+    with cursor.copy(sql) as copy, closing(chunks):
+        for data, n in chunks:
+            copy.write(data)
+            if n:
+                rows += n
+                if on_batch is not None:
+                    on_batch(rows)
     return rows

@@ -7,7 +7,8 @@ own text form, or the read stops with an error naming the column, its type and t
 * `adbc` (the default when `adbc-driver-postgresql` is installed): the server sends the rows
   with `COPY … TO STDOUT (FORMAT binary)` and the driver decodes them in C++ straight into Arrow
   batches, which are made exact column by column with vectorised Arrow kernels (no Python per row)
-  and re-sliced to `batch_rows`.
+  and re-sliced to `batch_rows`. The driver reads ahead on a background thread
+  (`dagster_cfwb.transfer.postgres.read_ahead`), so decoding overlaps the caller's work.
 * `psycopg`: a server-side (named) psycopg cursor, slower (Python objects per value), same types
   and values.
 
@@ -25,6 +26,7 @@ import pyarrow as pa
 
 from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS
 from dagster_cfwb.transfer.exact_cast import record_batch
+from dagster_cfwb.transfer.postgres.read_ahead import read_ahead
 from dagster_cfwb.transfer.postgres.read_plan import (
     TEXT_SETTINGS,
     UnrepresentableValueError,
@@ -304,6 +306,7 @@ def iter_postgres_batches(
         raise ValueError(f"Unknown PostgreSQL reader `{engine}`; expected `auto`, `adbc` or `psycopg`.")
     use_adbc = engine == "adbc" or (engine == "auto" and _adbc_available())
     if use_adbc:
-        yield from _iter_adbc(conn, sql, params, batch_rows)
+        # the driver decodes the next batches on its own thread while the caller encodes this one
+        yield from read_ahead(lambda: _iter_adbc(conn, sql, params, batch_rows))
     else:
         yield from _iter_psycopg(conn, sql, params, batch_rows)

@@ -22,8 +22,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from dagster_cfwb.cli.platform_layout import dbt_manifest_is_current
 from dagster_cfwb.metadata import lakehouse_location, table_metadata
+from dagster_cfwb.platform_layout import dbt_manifest_is_current
 from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
 from dagster_cfwb.resources.lakehouse.azure_adls_resource import AzureAdlsResource
 from dagster_cfwb.resources.lakehouse.lakehouse_base import LakehouseResource

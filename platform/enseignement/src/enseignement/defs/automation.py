@@ -14,7 +14,7 @@ created stopped; the automation-condition sensor is on by default.
 
 import dagster as dg
 
-from dagster_cfwb.resources.files.file_sensor import new_files_sensor
+from dagster_cfwb.sensors import new_files_sensor
 
 etablissements_import_job = dg.define_asset_job(
     "enseignement_etablissements_import",

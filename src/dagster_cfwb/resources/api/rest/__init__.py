@@ -1,4 +1,5 @@
-"""REST client internals: auth, paginators, retries, redaction and errors (used by RestApiResource)."""
+"""REST API config for Dagster: auth and paginator models (they build the plain-Python objects of
+`dagster_cfwb.transfer.rest`), with the client, its stats, retry policy and errors re-exported."""
 
 from dagster_cfwb.resources.api.rest.auth import (
     ApiKeyAuth,
@@ -7,14 +8,6 @@ from dagster_cfwb.resources.api.rest.auth import (
     NoAuth,
     OAuth2ClientCredentials,
     RestAuth,
-)
-from dagster_cfwb.resources.api.rest.client import FetchStats, RestClient
-from dagster_cfwb.resources.api.rest.exceptions import (
-    RestApiAuthError,
-    RestApiError,
-    RestApiHttpError,
-    RestApiPageError,
-    RestApiRetriesExhausted,
 )
 from dagster_cfwb.resources.api.rest.paginators import (
     CursorPaginator,
@@ -26,7 +19,15 @@ from dagster_cfwb.resources.api.rest.paginators import (
     Paginator,
     parse_paginator,
 )
-from dagster_cfwb.resources.api.rest.retries import RetryPolicy
+from dagster_cfwb.transfer.rest.client import FetchStats, RestClient
+from dagster_cfwb.transfer.rest.exceptions import (
+    RestApiAuthError,
+    RestApiError,
+    RestApiHttpError,
+    RestApiPageError,
+    RestApiRetriesExhausted,
+)
+from dagster_cfwb.transfer.rest.retries import RetryPolicy
 
 __all__ = [
     "ApiKeyAuth",

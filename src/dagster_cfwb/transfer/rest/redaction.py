@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from dagster_cfwb.resources.secrets import MASK, is_secret_field, redact
+from dagster_cfwb.transfer.secret_masking import MASK, is_secret_field, redact
 
 __all__ = ["install_httpx_log_redaction", "mask_url", "safe_snippet", "secret_query_values"]
 

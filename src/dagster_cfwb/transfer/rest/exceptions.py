@@ -10,6 +10,7 @@ __all__ = [
     "RestApiHttpError",
     "RestApiPageError",
     "RestApiRetriesExhausted",
+    "TokenEndpointUnavailable",
 ]
 
 
@@ -57,3 +58,13 @@ class RestApiPageError(RestApiError, ValueError):
         super().__init__(message)
         self.url = url
         self.page = page
+
+
+class TokenEndpointUnavailable(RestApiError):
+    """The token endpoint answered 429/5xx: worth retrying like any other request."""
+
+    def __init__(self, message: str, *, url: str, status_code: int, retry_after: str | None):
+        super().__init__(message)
+        self.url = url
+        self.status_code = status_code
+        self.retry_after = retry_after

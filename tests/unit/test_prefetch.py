@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from dagster_cfwb.resources.api.rest.prefetch import prefetch
+from dagster_cfwb.transfer.prefetch import prefetch
 
 
 def test_items_in_order_and_closed_on_producer_thread():
@@ -17,7 +17,7 @@ def test_items_in_order_and_closed_on_producer_thread():
         finally:
             closed_on.append(threading.current_thread().name)
 
-    assert list(prefetch(pages, depth=2)) == list(range(10))
+    assert list(prefetch(pages, depth=2, name="cfwb-page-prefetch")) == list(range(10))
     assert closed_on == ["cfwb-page-prefetch"]
 
 
@@ -41,7 +41,7 @@ def test_consumer_stopping_early_stops_the_producer():
             produced.append(i)
             yield i
 
-    for item in prefetch(pages, depth=2):
+    for item in prefetch(pages, depth=2, name="cfwb-page-prefetch"):
         if item == 3:
             break
     time.sleep(0.3)
@@ -65,3 +65,19 @@ def test_error_creating_the_iterator_is_raised_not_a_hang():
     consumer.start()
     consumer.join(timeout=10)
     assert not consumer.is_alive() and "bad paginator" in str(outcome[0])
+
+
+def test_items_never_taken_are_discarded():
+    discarded = []
+
+    def files():
+        yield from range(100)
+
+    taken = []
+    for item in prefetch(files, depth=3, discard=discarded.append):
+        taken.append(item)
+        if item == 4:
+            break
+    assert taken == [0, 1, 2, 3, 4]
+    assert sorted(discarded) == list(range(5, 5 + len(discarded)))  # none lost, none twice
+    assert 1 <= len(discarded) <= 3 + 1  # the queue, and the one the producer held

@@ -1,51 +1,44 @@
 """A plain-Python REST client: httpx underneath, with auth, retries, rate limiting and pagination.
 
-No Dagster here: `RestApiResource` builds a `RestClient` from its config and hands it
-out, and unit tests use it directly.
+No Dagster here: `RestApiResource` builds a `RestClient` from its config (auth and paginator
+models build the `SignIn` and the pagination) and hands it out; plain Python can use it directly.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import dagster as dg
 import httpx
 
-from dagster_cfwb.resources.api.rest.auth import (
-    ApiKeyAuth,
-    NoAuth,
-    OAuth2ClientCredentialsFlow,
-    RestAuth,
-    TokenEndpointUnavailable,
-    auth_secrets,
-    build_httpx_auth,
-)
-from dagster_cfwb.resources.api.rest.exceptions import (
+from dagster_cfwb.transfer.rest.exceptions import (
     RestApiAuthError,
     RestApiError,
     RestApiHttpError,
     RestApiPageError,
     RestApiRetriesExhausted,
+    TokenEndpointUnavailable,
 )
-from dagster_cfwb.resources.api.rest.json_path import MISSING, get_path
-from dagster_cfwb.resources.api.rest.paginators import PageContext, PageRequest, parse_paginator
-from dagster_cfwb.resources.api.rest.redaction import (
+from dagster_cfwb.transfer.rest.json_path import MISSING, get_path
+from dagster_cfwb.transfer.rest.pagination import PageContext, PageRequest, Pagination, SinglePage
+from dagster_cfwb.transfer.rest.redaction import (
     install_httpx_log_redaction,
     mask_url,
     safe_snippet,
     secret_query_values,
 )
-from dagster_cfwb.resources.api.rest.retries import (
+from dagster_cfwb.transfer.rest.retries import (
     RateLimiter,
     RetryPolicy,
     is_retryable_error,
     is_retryable_status,
     parse_retry_after,
 )
+from dagster_cfwb.transfer.rest.sign_in import SignIn
 
 try:  # orjson (the `api` extra) parses pages several times faster than the stdlib
     import orjson as _orjson
@@ -53,6 +46,8 @@ except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None  # type: ignore[assignment]  # the stdlib json parses instead
 
 __all__ = ["FetchStats", "RestClient"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -83,38 +78,40 @@ class RestClient:
 
     Args:
         base_url: root of the API, e.g. `https://api.example/v1`; paths are joined to it.
-        auth: an auth config model (`NoAuth`, `BearerAuth`, `OAuth2ClientCredentials`…).
+        sign_in: how to sign in (`SignIn.bearer(…)`, `SignIn.oauth2(…)`…); None: no sign-in.
         headers: headers sent with every request (e.g. `Accept`).
         timeout_seconds: connect/read/write timeout of one attempt.
         retry: when and how long to retry (see `RetryPolicy`).
         requests_per_second: upper bound on the request rate (None: no limit).
         verify: check the server's TLS certificate (True), a CA bundle path, or False (never in production).
+        logger: where retries are logged (default: this module's stdlib logger; the resource
+            passes Dagster's logger so they show in the run's logs).
     """
 
     def __init__(
         self,
         base_url: str,
         *,
-        auth: RestAuth | None = None,
+        sign_in: SignIn | None = None,
         headers: dict[str, str] | None = None,
         timeout_seconds: float = 30.0,
         retry: RetryPolicy | None = None,
         requests_per_second: float | None = None,
         verify: bool | str = True,
         transport: httpx.BaseTransport | None = None,
+        logger: logging.Logger | None = None,
     ):
         install_httpx_log_redaction()
-        self._auth_config = auth or NoAuth()
-        self._auth = build_httpx_auth(self._auth_config)
-        key = self._auth_config if isinstance(self._auth_config, ApiKeyAuth) else None
-        self._secret_params = [key.name] if key is not None and key.location == "query" else []
-        self._key_header = key.name if key is not None and key.location == "header" else None
+        self._sign_in = sign_in or SignIn.none()
+        self._secret_params = list(self._sign_in.query_params)
+        self._key_header = self._sign_in.key_header
+        self._log = logger or _log
         self._policy = retry or RetryPolicy()
         self._limiter = RateLimiter(requests_per_second)
         base = base_url if base_url.endswith("/") else base_url + "/"
         self._client = httpx.Client(
             base_url=base,
-            auth=self._auth,
+            auth=self._sign_in.flow,
             headers={"Accept": "application/json", **(headers or {})},
             timeout=timeout_seconds,
             verify=verify,
@@ -135,16 +132,16 @@ class RestClient:
         self.close()
 
     def __repr__(self) -> str:
-        return f"RestClient(base_url={str(self._client.base_url)!r}, auth={self._auth_config.type!r})"
+        return f"RestClient(base_url={str(self._client.base_url)!r}, auth={self._sign_in.kind!r})"
 
     # -- helpers -----------------------------------------------------------------------------
     @property
     def tokens_fetched(self) -> int:
-        return self._auth.tokens_fetched if isinstance(self._auth, OAuth2ClientCredentialsFlow) else 0
+        return self._sign_in.tokens_fetched
 
     def secrets(self, url: object = None) -> list[str | None]:
         """Secret values to mask: those of the auth settings, and those in `url`'s query string."""
-        found = auth_secrets(self._auth_config, self._auth)
+        found = self._sign_in.secret_values()
         return [*found, *secret_query_values(url, self._secret_params)] if url is not None else found
 
     def mask(self, url: object) -> str:
@@ -193,7 +190,6 @@ class RestClient:
             RestApiRetriesExhausted: still failing after `max_retries` retries.
         """
         url = self._url(path)
-        log = dg.get_dagster_logger()
         attempts = self._policy.max_retries + 1
         for attempt in range(1, attempts + 1):
             self._limiter.wait()
@@ -245,7 +241,9 @@ class RestClient:
             delay = self._policy.delay(attempt, retry_after)
             self.stats.retries += 1
             self.stats.seconds_waited += delay
-            log.warning(f"{method} `{shown}`: {problem}; retry {attempt}/{attempts - 1} in {delay:.2f}s")
+            self._log.warning(
+                f"{method} `{shown}`: {problem}; retry {attempt}/{attempts - 1} in {delay:.2f}s"
+            )
             time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -321,7 +319,7 @@ class RestClient:
         self,
         path: str,
         params: dict[str, Any] | None = None,
-        paginator: Any = None,
+        paginator: Pagination | None = None,
         record_path: str | None = None,
         *,
         max_pages: int | None = None,
@@ -336,7 +334,7 @@ class RestClient:
             RestApiPageError: a page is not JSON, `record_path` matches nothing, or the records are
                 not a list; the message names the URL and the page number.
         """
-        walker = parse_paginator(paginator)
+        walker = paginator if paginator is not None else SinglePage()
         request: PageRequest | None = walker.first_request(path, dict(params or {}))
         seen: set[str] = set()
         page = 0

@@ -1,4 +1,5 @@
-"""Find the platform folder, read its workspace, load a code location's definitions, parse dbt."""
+"""The platform folder's layout, plain Python: find it, read its workspace, load a code location's
+definitions, check and build dbt manifests (used by the `cfwb` command and the platform template)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,122 @@
+"""The shared runner: every method in a fresh child process, best of N, peak RSS and a correctness check.
+
+A method is a function `method(ctx) -> job`: what it does before returning (drop the target, remove
+the output, write a server-side file) is not timed; the returned `job()` is, and returns what to check
+(an `Output`: Parquet files, a PostgreSQL or MariaDB table, or an Arrow table). The child prints one
+JSON line: seconds, peak RSS (its own `VmHWM`, which Linux resets at exec, plus the largest process it
+waited for, e.g. the Sling binary) and the checksum of the output (`checks.py`), taken after the peak.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CHILD_TIMEOUT = 1800
+
+
+@dataclass
+class Method:
+    label: str  # Markdown shown in the table
+    func: str  # "module:function" in bench/, called as function(ctx, *args)
+    args: tuple = ()
+    ours: bool = False  # the library's own method: printed in bold
+    slow: bool = False  # too slow for the full size: one run on ctx["slow"] (fewer rows, own reference)
+    once: bool = False  # slow, but measured at full size: one run
+
+
+@dataclass
+class Result:
+    method: Method
+    seconds: float = float("inf")
+    rss_mb: float = 0.0
+    check: dict = field(default_factory=dict)
+    error: str | None = None
+    runs: int = 0
+
+
+@dataclass
+class Table:
+    title: str
+    methods: list[Method]
+    unit: str = "rows/s"
+    reference: str | None = None  # label whose rate is 1.00 (None: the fastest method)
+    note: str = ""
+    results: list[Result] = field(default_factory=list)
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").replace("_", "")
+    return int(value) if value else default
+
+
+def run(method: Method, ctx: dict, repeat: int) -> Result:
+    """Best (shortest) of `repeat` runs, each in a new process; peak RSS is the largest of the runs.
+    The output is checked after the first run (the same method writes the same output each time)."""
+    result = Result(method)
+    if method.slow:
+        ctx, repeat = dict(ctx, **ctx["slow"]), 1
+    if method.once:
+        repeat = 1
+    for i in range(repeat):
+        call = json.dumps([method.func, list(method.args), i == 0])
+        try:
+            proc = subprocess.run(
+                [sys.executable, os.path.join(HERE, "runner.py"), "--child", call],
+                input=json.dumps(ctx),
+                capture_output=True,
+                text=True,
+                timeout=CHILD_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            result.error = f"timed out after {CHILD_TIMEOUT} s"
+            break
+        lines = [line for line in proc.stdout.splitlines() if line.startswith('{"bench":')]
+        if proc.returncode or not lines:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+            result.error = " / ".join(tail)[-300:] or f"exit {proc.returncode}"
+            break
+        out = json.loads(lines[-1])["bench"]
+        result.runs += 1
+        result.rss_mb = max(result.rss_mb, out["rss_mb"])
+        result.check = out["check"] or result.check
+        result.seconds = min(result.seconds, out["seconds"])
+    return result
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM) plus the peak of the largest child it has waited for."""
+    own = 0.0
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                own = int(line.split()[1]) / 1024
+    return own + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def child(call: str) -> None:
+    from checks import checksum
+
+    func, args, check_output = json.loads(call)
+    ctx = json.loads(sys.stdin.read())
+    module, name = func.split(":")
+    job = getattr(importlib.import_module(module), name)(ctx, *args)
+    start = time.perf_counter()
+    output = job()
+    seconds = time.perf_counter() - start
+    rss = peak_rss_mb()
+    check = checksum(output, ctx) if check_output else {}
+    print(json.dumps({"bench": {"seconds": seconds, "rss_mb": rss, "check": check}}), flush=True)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, HERE)
+    if sys.argv[1:2] == ["--child"]:
+        child(sys.argv[2])

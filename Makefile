@@ -23,3 +23,4 @@ bench: setup
 	@scripts/start-services.sh
 	@bench/setup.sh
 	bench/.venv/bin/python bench/run.py
+	bench/.venv/bin/python bench/delta_write.py

@@ -36,6 +36,7 @@ DEMO_ASSETS = {
     "enseignement/gld/etablissements_par_commune": 24,
     "enseignement/pg/etablissements_par_commune": 24,
     "enseignement/stg/inscriptions": 100,
+    "enseignement/gld/inscriptions_par_niveau": 4,  # through the LakehouseIOManager
     "culture/stg/lieux": 120,
     "culture/gld/lieux_par_commune": None,
     "data_platform/stg/inscriptions": 100,

@@ -31,6 +31,7 @@ FORBIDDEN = {
     "resources": ("components", "cli", "deployment", "sensors", "io_managers"),
     "notifications": ("components", "cli", "deployment", "sensors"),
     "sensors": ("components", "cli", "deployment"),
+    "io_managers": ("components", "cli", "deployment", "sensors"),
 }
 
 

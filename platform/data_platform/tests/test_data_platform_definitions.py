@@ -17,6 +17,8 @@ def test_definitions_load_with_dbt_models():
     dg.Definitions.validate_loadable(definitions)
     keys = {k.to_user_string() for k in definitions.resolve_asset_graph().get_all_asset_keys()}
     assert {"gld_example", "data_platform/gld/offre_par_commune", "enseignement/stg/etablissements"} <= keys
+    assert "lakehouse_maintenance_nightly" in {s.name for s in definitions.schedules}
+    assert definitions.resolve_job_def("lakehouse_maintenance") is not None
 
 
 def test_stg_example_writes_the_seed_file(tmp_path):

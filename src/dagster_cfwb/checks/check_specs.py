@@ -213,6 +213,18 @@ def _result_metadata(outcome: tc.CheckOutcome) -> dict[str, Any]:
     return metadata
 
 
+def _previous_delta_row_count(lakehouse, lakehouse_path: str) -> int | None:
+    """Rows of the version before the current one, when the table is a Delta table (else None)."""
+    delta = lakehouse.delta_path(lakehouse_path) if hasattr(lakehouse, "delta_path") else None
+    if delta is None:
+        return None
+    history = lakehouse.table_history(delta, limit=1)
+    if not history or history[0]["version"] == 0:
+        return None
+    before = lakehouse.read_table(delta, output="arrow", version=history[0]["version"] - 1)
+    return before.num_rows
+
+
 def build_table_checks(
     *,
     asset_key: dg.AssetKey,
@@ -241,12 +253,14 @@ def build_table_checks(
     @dg.multi_asset_check(specs=specs, name=op_name, required_resource_keys={lakehouse_key})
     def _table_checks(context):
         lakehouse = getattr(context.resources, lakehouse_key)
-        source = "read_parquet(" + lakehouse.rewrite_sql(f"'azure://{lakehouse_path}'") + ")"
         previous = None
         if any(c.type == "row_count" and c.max_change_percent is not None for c in checks):
-            previous = _previous_row_count(context.instance, asset_key)
+            previous = _previous_delta_row_count(lakehouse, lakehouse_path)
+            if previous is None:
+                previous = _previous_row_count(context.instance, asset_key)
         selected = {key.name for key in context.selected_asset_check_keys}
         with lakehouse.duckdb_connection() as con:
+            source = lakehouse.table_relation(con, lakehouse_path)
             for name, check in by_name.items():
                 if name not in selected:
                     continue

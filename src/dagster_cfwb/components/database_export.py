@@ -264,7 +264,9 @@ class DatabaseExportComponent(CfwbComponent):
             )
         started = time.monotonic()
         preview: dict[str, Any] = {}
-        missing = [t for t in export.tables if not lakehouse.exists(t.path)]
+        missing = [
+            t for t in export.tables if not lakehouse.exists(t.path) and not lakehouse.delta_path(t.path)
+        ]
         if missing:
             names = ", ".join(f"`{t.asset_key.to_user_string()}`" for t in missing)
             raise FileNotFoundError(
@@ -309,13 +311,16 @@ def create_missing_schema(database: DatabaseTarget, table: str) -> bool:
 
 def export_reader(con, lakehouse, export: ExportModel) -> pa.RecordBatchReader:
     """The rows `export` writes, streamed from the lakehouse by DuckDB connection `con`."""
-    locations = {t.table: lakehouse.rewrite_sql(f"'azure://{t.path}'") for t in export.tables}
+    relations = {t.table: lakehouse.table_relation(con, t.path) for t in export.tables}
     if export.query:
-        for name, location in locations.items():
-            con.execute(f"CREATE VIEW {quote_identifier(name, 'duckdb')} AS FROM read_parquet({location})")
+        for name, relation in relations.items():
+            con.execute(f"CREATE VIEW {quote_identifier(name, 'duckdb')} AS FROM {relation}")
         sql = export.query.strip().rstrip(";")
-    else:
-        sql = f"FROM read_parquet([{', '.join(locations.values())}], union_by_name = true)"
+    elif all(r.startswith("read_parquet(") for r in relations.values()):
+        locations = [r.removeprefix("read_parquet(").removesuffix(")") for r in relations.values()]
+        sql = f"FROM read_parquet([{', '.join(locations)}], union_by_name = true)"
+    else:  # Delta tables among them: one scan each, columns matched by name
+        sql = " UNION ALL BY NAME ".join(f"SELECT * FROM {r}" for r in relations.values())
     return con.execute(sql).to_arrow_reader(DEFAULT_BATCH_ROWS)
 
 

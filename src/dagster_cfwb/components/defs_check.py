@@ -37,7 +37,7 @@ _TOP_LEVEL = ("type", "attributes", "requirements", "template_vars_module", "pos
 _SKIPPED_FOLDERS = {".venv", "venv", "node_modules", "__pycache__", ".git", "dbt_packages", ".dagster_home"}
 _ENV_USE = re.compile(r"""\benv\(\s*['"]([^'"]+)['"]""")
 # What `dagster_cfwb.deployment.platform_resources` binds (importing it costs 2 s: a test keeps these equal).
-PLATFORM_RESOURCE_KEYS = ("azure_adls", "lakehouse", "postgresql")
+PLATFORM_RESOURCE_KEYS = ("azure_adls", "lakehouse", "lakehouse_io_manager", "postgresql")
 _RESOURCE_KEY_FIELDS = ("resource_key", "lakehouse_resource_key")
 
 

@@ -17,6 +17,10 @@ A run of an import with `mode: incremental`:
 
 The table changes only in step 4 and step 4 derives everything from the table itself, so a run
 retried after a failure at any step leaves exactly one copy of each source row.
+
+On a Delta table (`format: delta`) the same checks and counts run over `delta_scan(...)`, and step 4
+is one commit: with `keys`, a **merge** of the rows kept (one per key) — matched keys updated, new
+keys inserted; without `keys`, an **append** of the rows read that the table's window lacks.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import pyarrow as pa
 from dagster_cfwb.components.incremental_window import parse_lookback, window_start
 from dagster_cfwb.components.source_reading import Filter, WrittenTable, write_source
 from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS
+from dagster_cfwb.transfer.delta.delta_write import DeltaWriteResult
 
 __all__ = ["IncrementalCounts", "run_incremental_import", "staging_path"]
 
@@ -77,6 +82,15 @@ def _file(path: str) -> str:
     return "'azure://" + path.removeprefix("azure://").replace("'", "''") + "'"
 
 
+def _relation(path: str, delta: bool) -> str:
+    """The table in lakehouse SQL: `'azure://…'` (a Parquet file) or `delta_scan('azure://…')`."""
+    return f"delta_scan({_file(path)})" if delta else _file(path)
+
+
+def _schema(lakehouse, relation: str) -> pa.Schema:
+    return lakehouse.query_blob_storage(f"SELECT * FROM {relation} LIMIT 0", output="arrow").schema
+
+
 def _show(value: Any) -> str | None:
     if value is None:
         return None
@@ -87,10 +101,20 @@ class _Merge:
     """The DuckDB queries of one incremental run over the table file and the staging file."""
 
     def __init__(
-        self, lakehouse, target: str, staging: str, column: str, keys: list[str], cut: Any, exists: bool
+        self,
+        lakehouse,
+        target: str,
+        staging: str,
+        column: str,
+        keys: list[str],
+        cut: Any,
+        exists: bool,
+        delta: bool = False,
     ):
         self.lakehouse, self.target, self.staging = lakehouse, target, staging
         self.column, self.keys, self.cut, self.exists = column, keys, cut, exists
+        self.delta = delta
+        self.table = _relation(target, delta)  # the table in SQL
         self.columns: list[str] = []
         self.stats: dict[str, Any] = {}
 
@@ -154,7 +178,7 @@ class _Merge:
         if not self.exists:
             self.columns = list(new.names)
             return
-        old = self.lakehouse.arrow_schema(self.target)
+        old = _schema(self.lakehouse, self.table)
         if sorted(old.names) != sorted(new.names):
             gone = sorted(set(old.names) - set(new.names))
             added = sorted(set(new.names) - set(old.names))
@@ -212,9 +236,9 @@ class _Merge:
             keys = ", ".join(map(_q, self.keys))
             row = self._one_row(
                 f"WITH {self._kept} SELECT "
-                f"(SELECT count(*) FROM kept SEMI JOIN {_file(self.target)} AS t USING ({keys})) AS matched, "
+                f"(SELECT count(*) FROM kept SEMI JOIN {self.table} AS t USING ({keys})) AS matched, "
                 f"(SELECT count(*) FROM (SELECT {cols} FROM kept INTERSECT "
-                f"SELECT {cols} FROM {_file(self.target)} WHERE {where})) AS unchanged",
+                f"SELECT {cols} FROM {self.table} WHERE {where})) AS unchanged",
                 params,
             )
             added = stats["distinct_keys"] - row["matched"]
@@ -224,7 +248,7 @@ class _Merge:
         elif self.exists:
             added = self._one_row(
                 f"SELECT count(*) AS n FROM (SELECT {cols} FROM {_file(self.staging)} EXCEPT ALL "
-                f"SELECT {cols} FROM {_file(self.target)} WHERE {where})",
+                f"SELECT {cols} FROM {self.table} WHERE {where})",
                 params,
             )["n"]
             updated = 0
@@ -248,19 +272,58 @@ class _Merge:
             keys = ", ".join(map(_q, self.keys))
             t_cols = ", ".join(f"t.{_q(c)}" for c in self.columns)
             return (
-                f"WITH {self._kept} SELECT {t_cols} FROM {_file(self.target)} AS t "
+                f"WITH {self._kept} SELECT {t_cols} FROM {self.table} AS t "
                 f"ANTI JOIN kept USING ({keys}) UNION ALL SELECT {cols} FROM kept"
             ), []
         where, params = self._window
         return (
-            f"SELECT {cols} FROM {_file(self.target)} UNION ALL "
+            f"SELECT {cols} FROM {self.table} UNION ALL "
             f"(SELECT {cols} FROM {_file(self.staging)} EXCEPT ALL "
-            f"SELECT {cols} FROM {_file(self.target)} WHERE {where})"
+            f"SELECT {cols} FROM {self.table} WHERE {where})"
+        ), params
+
+    def delta_sql(self) -> tuple[str, list]:
+        """Delta: the rows one commit brings, merged by key (`kept`) or appended (rows not there yet)."""
+        cols = ", ".join(map(_q, self.columns))
+        if not self.exists:
+            if self.keys:
+                return f"WITH {self._kept} SELECT {cols} FROM kept", []
+            return f"SELECT {cols} FROM {_file(self.staging)}", []
+        where, params = self._window
+        if self.keys:  # only the rows that are new or changed: the commit's counts are the real changes
+            return (
+                f"WITH {self._kept} SELECT {cols} FROM kept EXCEPT "
+                f"SELECT {cols} FROM {self.table} WHERE {where}"
+            ), params
+        return (
+            f"SELECT {cols} FROM {_file(self.staging)} EXCEPT ALL "
+            f"SELECT {cols} FROM {self.table} WHERE {where}"
         ), params
 
     def write(self, batch_rows: int | None):
-        """Stream the merged rows into `write_table` (one atomic replace of the table file)."""
+        """Stream the merged rows into `write_table` (one atomic replace of the table file, or one
+        Delta commit)."""
         import duckdb
+
+        if self.delta:
+            sql, params = self.delta_sql()
+            mode = "merge" if self.keys and self.exists else ("append" if self.exists else "replace")
+            with self.lakehouse.duckdb_connection() as con:
+                try:
+                    reader = con.execute(self.lakehouse.sql_for(con, sql), params).to_arrow_reader(
+                        batch_rows or DEFAULT_BATCH_ROWS
+                    )
+                    return self.lakehouse.write_table(
+                        reader,
+                        self.target,
+                        format="delta",
+                        mode=mode,
+                        keys=self.keys if mode == "merge" else None,
+                    )
+                except duckdb.Error as e:
+                    raise RuntimeError(
+                        f"Merging the new rows into `{self.target}` failed: {e}. The table is unchanged."
+                    ) from e
 
         sql, params = self.merged_sql()
         with self.lakehouse.duckdb_connection() as con:
@@ -276,7 +339,13 @@ class _Merge:
 
 
 def run_incremental_import(
-    imp: Any, resource: Any, lakehouse: Any, *, batch_rows: int | None = None, log: Any = None
+    imp: Any,
+    resource: Any,
+    lakehouse: Any,
+    *,
+    batch_rows: int | None = None,
+    log: Any = None,
+    table_format: str = "parquet",
 ) -> WrittenTable:
     """Run one `mode: incremental` import: read the window, merge into the table, report what changed.
 
@@ -288,6 +357,7 @@ def run_incremental_import(
         lakehouse: the lakehouse resource holding the table.
         batch_rows: rows per batch read from the source (default: the resource's setting).
         log: where progress goes (`context.log` in a run); default: this module's logger.
+        table_format: `parquet` (the table is one file, replaced) or `delta` (one merge/append commit).
 
     Returns:
         The table written, with the counts and the watermark range in `extra_metadata`.
@@ -298,12 +368,16 @@ def run_incremental_import(
     """
     log = log or _LOG
     source, column, keys = imp.source, imp.watermark_column, list(imp.keys or [])
+    delta = table_format == "delta"
     target, staging = imp.target.path, staging_path(imp.target)
+    if delta:
+        target = target.removesuffix(".parquet")
+    table = _relation(target, delta)
     described = f"`{source.describe()}`"
-    exists = lakehouse.exists(target)
+    exists = lakehouse.is_delta_table(target) if delta else lakehouse.exists(target)
     cut = None
     if exists:
-        names = lakehouse.arrow_schema(target).names
+        names = _schema(lakehouse, table).names
         if column not in names:
             raise ValueError(
                 f"The lakehouse table `{target}` has no column `{column}` (`watermark_column`); its columns: "
@@ -311,7 +385,7 @@ def run_incremental_import(
             )
         newest = (
             lakehouse.query_blob_storage(
-                f"SELECT max({_q(column)}) AS newest FROM {_file(target)}",
+                f"SELECT max({_q(column)}) AS newest FROM {table}",
                 output="arrow",
             )
             .column(0)[0]
@@ -328,18 +402,24 @@ def run_incremental_import(
         if cut is not None
         else "Incremental import: reading every row (the table is new or has no watermark yet)."
     )
-    direct = not exists and not keys  # a first run without keys: nothing to merge, write the table itself
+    # a first run without keys: nothing to merge, write the table itself (Delta: always staged)
+    direct = not exists and not keys and not delta
     read_into = target if direct else staging
-    merge = _Merge(lakehouse, target, read_into, column, keys, cut, exists)
+    merge = _Merge(lakehouse, target, read_into, column, keys, cut, exists, delta)
     try:
         lakehouse.delete(staging)  # a leftover of a run that died: never read
         incoming = write_source(
-            source, resource, lakehouse, read_into, filters=filters, batch_rows=batch_rows
+            source,
+            resource,
+            lakehouse,
+            read_into,
+            filters=filters,
+            batch_rows=batch_rows,
         )
         try:
             merge.check(described)
         except ValueError:
-            if direct:  # the table did not exist before this run: leave nothing behind
+            if direct and not delta:  # the table did not exist before this run: leave nothing behind
                 lakehouse.delete(target)
             raise
         merge.read_stats()
@@ -357,15 +437,17 @@ def run_incremental_import(
             result = merge.write(batch_rows)
         else:
             total = lakehouse.query_blob_storage(
-                f"SELECT count(*) AS n FROM {_file(target)}",
+                f"SELECT count(*) AS n FROM {table}",
                 output="arrow",
             )
             result = WrittenTable(path=f"azure://{target}", rows=int(total.column(0)[0].as_py()))
             log.info("No new or changed rows: the table is unchanged.")
     finally:
         lakehouse.delete(staging)
+    delta_metadata = result.metadata() if isinstance(result, DeltaWriteResult) else {}
     extra = {
         **incoming.extra_metadata,
+        **delta_metadata,
         "watermark_column": column,
         "watermark_from": _show(cut) or "(all rows)",
         "watermark_to": _show(counts.watermark_to) or "(no rows read)",
@@ -378,7 +460,7 @@ def run_incremental_import(
     }
     return WrittenTable(
         path=result.path,
-        rows=result.rows,
+        rows=result.table_rows if getattr(result, "table_rows", None) is not None else result.rows,
         bytes=getattr(result, "bytes", None),
         schema=getattr(result, "schema", None),
         source_checksum=incoming.source_checksum,

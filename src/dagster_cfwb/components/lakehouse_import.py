@@ -49,6 +49,19 @@ class Import(dg.Model, dg.Resolvable):
             )
         ),
     ] = "replace"
+    format: Annotated[
+        Literal["parquet", "delta"] | None,
+        Resolver.default(
+            description=(
+                "How the table is stored: `parquet` (one file `<table>.parquet`) or `delta` (a Delta Lake "
+                "table, folder `<table>`: every run is one commit with history and time travel, "
+                "`incremental` becomes a key-based merge). Empty: the component's `format`, else the "
+                'lakehouse resource\'s `default_format`. See "Parquet files or Delta tables" in '
+                "docs/lakehouse.md."
+            ),
+            examples=["delta"],
+        ),
+    ] = None
     watermark_column: Annotated[
         str | None,
         Resolver.default(
@@ -179,6 +192,11 @@ class Import(dg.Model, dg.Resolvable):
                 raise ValueError(
                     f"a partitioned import writes each partition with `mode: replace`; found `{self.mode}`"
                 )
+            if self.format == "delta":
+                raise ValueError(
+                    "a partitioned import writes one Parquet file per partition; `format: delta` is not "
+                    "available for `partitions` yet (remove `format`, or `partitions`)"
+                )
             refuse_change_check_on_partitions(self.checks)
         if self.group is not None:
             validate_identifier(self.group, what="group")
@@ -264,6 +282,16 @@ class LakehouseImportComponent(CfwbComponent):
             examples=[100000],
         ),
     ] = None
+    format: Annotated[
+        Literal["parquet", "delta"] | None,
+        Resolver.default(
+            description=(
+                "Storage of every import of this component that sets no `format`: `parquet` or `delta`. "
+                "Empty: the lakehouse resource's `default_format` (set once for the platform)."
+            ),
+            examples=["delta"],
+        ),
+    ] = None
 
     @model_validator(mode="after")
     def _check_unique_targets(self):
@@ -296,7 +324,10 @@ class LakehouseImportComponent(CfwbComponent):
             group_name=imp.group or imp.target.code_location,
             owners=imp.owners or [],
             tags=dict(imp.tags or {}),
-            kinds={"parquet", _KIND_TAGS[imp.source.kind]},
+            kinds={
+                "delta" if (imp.format or self.format) == "delta" else "parquet",
+                _KIND_TAGS[imp.source.kind],
+            },
             metadata=metadata,
         )
 
@@ -340,7 +371,8 @@ class LakehouseImportComponent(CfwbComponent):
         lakehouse = getattr(context.resources, self.lakehouse_resource_key)
         resource = getattr(context.resources, imp.source.resource_key)
         started = time.monotonic()
-        target = imp.target.path
+        table_format = self.table_format(imp, lakehouse)
+        target = imp.target.path if table_format == "parquet" else imp.target.path.removesuffix(".parquet")
         filters: list[Filter] = []
         if imp.partitions:
             window = context.partition_time_window
@@ -349,15 +381,15 @@ class LakehouseImportComponent(CfwbComponent):
                 Filter(imp.partitions.column, "<", window.end),
             ]
             target = f"{imp.target.code_location}/{imp.target.layer}/{imp.target.table}/{context.partition_key}.parquet"
-        written = self._write(context, imp, resource, lakehouse, target, filters)
+        written = self._write(context, imp, resource, lakehouse, target, filters, table_format)
         seconds = time.monotonic() - started
         location = (
             written.path if written.path.startswith("azure://") else f"azure://{written.path.lstrip('/')}"
         )
-        preview = lakehouse.query_blob_storage(
-            f"FROM '{location.replace(chr(39), chr(39) * 2)}' LIMIT 10",
-            output="arrow",
-        )
+        relation = f"'{location.replace(chr(39), chr(39) * 2)}'"
+        if table_format == "delta":
+            relation = f"delta_scan({relation})"
+        preview = lakehouse.query_blob_storage(f"FROM {relation} LIMIT 10", output="arrow")
         metadata = table_metadata(
             schema=written.schema or preview.schema,
             rows=written.rows,
@@ -376,7 +408,7 @@ class LakehouseImportComponent(CfwbComponent):
             column_descriptions=column_descriptions(imp.source, resource),
             dashboard_url=imp.dashboard_url,
             documentation_url=imp.documentation_url,
-            extra={"mode": imp.mode, **written.extra_metadata},
+            extra={"mode": imp.mode, "format": table_format, **written.extra_metadata},
         )
         context.log.info(
             f"Imported {written.rows:,} rows into {lakehouse_location(lakehouse, written.path)} "
@@ -384,16 +416,45 @@ class LakehouseImportComponent(CfwbComponent):
         )
         return dg.MaterializeResult(asset_key=imp.target.asset_key, metadata=metadata)
 
+    def table_format(self, imp: ImportModel, lakehouse: Any) -> str:
+        """`parquet` or `delta`: the import's `format`, else the component's, else the lakehouse's default."""
+        if imp.partitions:
+            return "parquet"
+        return str(imp.format or self.format or getattr(lakehouse, "default_format", "parquet"))
+
     def _write(
-        self, context, imp: ImportModel, resource, lakehouse, target: str, filters: list[Filter]
+        self,
+        context,
+        imp: ImportModel,
+        resource,
+        lakehouse,
+        target: str,
+        filters: list[Filter],
+        table_format: str = "parquet",
     ) -> WrittenTable:
+        if imp.mode == "incremental":
+            return run_incremental_import(
+                imp,
+                resource,
+                lakehouse,
+                batch_rows=self.batch_rows,
+                log=context.log,
+                table_format=table_format,
+            )
+        if table_format == "delta":  # replace or append: one commit, straight from the source
+            return write_source(
+                imp.source,
+                resource,
+                lakehouse,
+                target,
+                filters=filters,
+                batch_rows=self.batch_rows,
+                table_format="delta",
+                mode=imp.mode,
+            )
         if imp.mode == "replace":
             return write_source(
                 imp.source, resource, lakehouse, target, filters=filters, batch_rows=self.batch_rows
-            )
-        if imp.mode == "incremental":
-            return run_incremental_import(
-                imp, resource, lakehouse, batch_rows=self.batch_rows, log=context.log
             )
         exists = lakehouse.exists(target)
         if not exists:

@@ -16,9 +16,10 @@ import pyarrow as pa
 
 from dagster_cfwb.components.source_suggestions import similar_files, similar_tables
 from dagster_cfwb.resources.protocols import ArrowSource, LakehouseLoader, LakehouseWriter
+from dagster_cfwb.transfer.delta.delta_write import DeltaWriteResult
 from dagster_cfwb.transfer.source_select import Filter
 
-__all__ = ["Filter", "WrittenTable", "column_descriptions", "source_select", "write_source"]
+__all__ = ["Filter", "WrittenTable", "column_descriptions", "source_select", "write_source", "written"]
 
 
 @dataclass
@@ -43,11 +44,34 @@ def source_select(
     )
 
 
+def written(result: Any, **extra: Any) -> WrittenTable:
+    """A `WrittenTable` for what `write_table` returned (a Parquet file or a Delta commit)."""
+    delta = result.metadata() if isinstance(result, DeltaWriteResult) else {}
+    rows = result.table_rows if delta and result.table_rows is not None else result.rows
+    return WrittenTable(
+        path=result.path,
+        rows=rows,
+        bytes=getattr(result, "bytes", None),
+        schema=result.schema,
+        extra_metadata={**delta, **extra},
+    )
+
+
 def _stream_to_lakehouse(
-    batches: Iterator[pa.RecordBatch], lakehouse: LakehouseWriter, path: str
+    batches: Iterator[pa.RecordBatch],
+    lakehouse: LakehouseWriter,
+    path: str,
+    table_format: str | None = None,
+    mode: str = "replace",
 ) -> WrittenTable:
-    result = lakehouse.write_table(batches, path)
-    return WrittenTable(path=result.path, rows=result.rows, bytes=result.bytes, schema=result.schema)
+    if table_format == "delta":
+        return written(lakehouse.write_table(batches, path, format="delta", mode=mode))
+    return written(lakehouse.write_table(batches, path))
+
+
+def _delta_staging(path: str) -> str:
+    folder, _, name = path.rpartition("/")
+    return f"{folder}/_incoming/{name}.parquet"
 
 
 def write_source(
@@ -58,18 +82,39 @@ def write_source(
     *,
     filters: Sequence[Filter] = (),
     batch_rows: int | None = None,
+    table_format: str | None = None,
+    mode: str = "replace",
 ) -> WrittenTable:
     """Copy `source` through `resource` into lakehouse file `path` (written atomically).
+
+    With `table_format="delta"`, `path` is a Delta table written in one commit with `mode`
+    (`replace` or `append`): a database or Denodo source streams straight into it; other sources go
+    through a staging Parquet file first (`<layer>/_incoming/<table>.parquet`, removed afterwards).
 
     Raises:
         TypeError: the resource under `source.resource_key` cannot serve this kind of source.
     """
     kind = source.kind
+    if table_format == "delta" and kind not in ("database", "denodo"):
+        staging = _delta_staging(path)
+        try:
+            staged = write_source(
+                source, resource, lakehouse, staging, filters=filters, batch_rows=batch_rows
+            )
+            batches = lakehouse.iter_batches("FROM 'azure://" + staging.replace("'", "''") + "'")
+            result = written(lakehouse.write_table(batches, path, format="delta", mode=mode))
+        finally:
+            lakehouse.delete(staging)
+        result.source_checksum = staged.source_checksum
+        result.extra_metadata = {**staged.extra_metadata, **result.extra_metadata}
+        return result
     if kind in ("database", "denodo"):
         reader = _require(resource, ArrowSource, "iter_batches", source)
         sql, params = source_select(source, reader, filters)
         try:
-            return _stream_to_lakehouse(reader.iter_batches(sql, params, batch_rows), lakehouse, path)
+            return _stream_to_lakehouse(
+                reader.iter_batches(sql, params, batch_rows), lakehouse, path, table_format, mode
+            )
         except Exception as e:
             name = source.table or source.view
             hint = similar_tables(reader, name) if name else ""

@@ -23,9 +23,11 @@ These functions run when Dagster loads a code location's definitions (not at imp
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import dagster as dg
 
+from dagster_cfwb.io_managers.lakehouse_io_manager import LakehouseIOManager
 from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
 from dagster_cfwb.resources.lakehouse.azure_adls_resource import AzureAdlsResource
 from dagster_cfwb.resources.lakehouse.lakehouse_base import LakehouseResource
@@ -76,15 +78,19 @@ def postgresql_from_env(application_name: str = "dagster-cfwb") -> PostgreSQLRes
     )
 
 
-def platform_resources(code_location: str) -> dict[str, dg.ConfigurableResource]:
-    """Resources a code location binds: `azure_adls` and `lakehouse` (one object) and `postgresql`.
+def platform_resources(code_location: str) -> dict[str, Any]:
+    """Resources a code location binds: `azure_adls` and `lakehouse` (one object), `postgresql`,
+    and `lakehouse_io_manager` (a `LakehouseIOManager` over that lakehouse, for Python assets that
+    return a DataFrame: `@dg.asset(io_manager_key="lakehouse_io_manager")`).
 
     Args:
-        code_location: name of the code location, e.g. `"enseignement"` (shown in PostgreSQL sessions).
+        code_location: name of the code location, e.g. `"enseignement"` (shown in PostgreSQL sessions,
+            and the IO manager's `code_location` for asset keys that do not name one).
     """
     lakehouse = lakehouse_from_env()
     return {
         "azure_adls": lakehouse,
         "lakehouse": lakehouse,
+        "lakehouse_io_manager": LakehouseIOManager(lakehouse=lakehouse, code_location=code_location),
         "postgresql": postgresql_from_env(application_name=f"dagster-cfwb/{code_location}"),
     }

@@ -95,8 +95,9 @@ class LakehouseLoader(Protocol):
 class LakehouseWriter(Protocol):
     """The lakehouse verbs imports and exports use."""
 
-    def write_table(self, data: Any, path: str) -> ParquetWriteResult:
-        """Write Arrow data (a table or batches) to `path`, atomically."""
+    def write_table(self, data: Any, path: str, **options: Any) -> ParquetWriteResult | Any:
+        """Write Arrow data (a table or batches) to `path`, atomically (a Parquet file, or with
+        `format="delta"` one Delta commit returning a `DeltaWriteResult`)."""
         ...
 
     def exists(self, path: str) -> bool: ...

@@ -18,10 +18,17 @@ from dagster_cfwb.resources.lakehouse.azure_credentials import (
     SasTokenCredential,
     ServicePrincipalCredential,
 )
-from dagster_cfwb.resources.lakehouse.lakehouse_base import LakehouseFile, LakehouseResource
+from dagster_cfwb.resources.lakehouse.lakehouse_base import (
+    LakehouseFile,
+    LakehouseResource,
+    load_delta_extension,
+)
 from dagster_cfwb.resources.secrets import redact
 
 __all__ = ["AzureAdlsResource", "native_azure_extension_path"]
+
+
+_EMULATOR_ACCOUNT = "devstoreaccount1"  # Azurite's well-known account
 
 
 def _sql_string(value: str) -> str:
@@ -274,6 +281,76 @@ class AzureAdlsResource(LakehouseResource):
         translated = super()._translate_error(error)
         message = redact(str(translated), self._secrets())
         return translated if message == str(translated) else type(translated)(message)
+
+    # -- Delta tables ---------------------------------------------------------------------------
+    def _blob_endpoint(self) -> str | None:
+        """The blob service URL when it is not Azure's public one (Azurite, a sovereign cloud)."""
+        parsed = _parse_connection_string(self._connection_string() or "")
+        return parsed.get("BlobEndpoint") or self.endpoint
+
+    def _is_emulator(self) -> bool:
+        endpoint = self._blob_endpoint() or ""
+        return endpoint.startswith("http://") and self._account() == _EMULATOR_ACCOUNT
+
+    def _delta_uri(self, path: str) -> str:
+        return f"az://{self.container}/{path}"
+
+    def _point_at_emulator(self) -> None:
+        """Azurite: delta-rs and DuckDB's delta extension find it only through `AZURITE_BLOB_STORAGE_URL`.
+
+        (object_store's emulator mode; an explicit endpoint with the account in its path breaks delta-rs's
+        log listing from the third commit on.) The variable is process-wide: one Azurite per process.
+        """
+        url = (self._blob_endpoint() or "").rstrip("/").removesuffix(f"/{_EMULATOR_ACCOUNT}")
+        os.environ["AZURITE_BLOB_STORAGE_URL"] = url
+
+    def _delta_storage_options(self) -> dict[str, str]:
+        parsed = _parse_connection_string(self._connection_string() or "")
+        options = {"account_name": self._account()}
+        endpoint = self._blob_endpoint()
+        if self._is_emulator():
+            self._point_at_emulator()
+            options.update(azure_storage_use_emulator="true", allow_http="true")
+        elif endpoint:
+            options["azure_storage_endpoint"] = endpoint.rstrip("/")
+            if endpoint.startswith("http://"):
+                options["allow_http"] = "true"
+        cred = self.credential
+        if parsed.get("AccountKey"):
+            options["account_key"] = parsed["AccountKey"]
+        elif parsed.get("SharedAccessSignature"):
+            options["sas_key"] = parsed["SharedAccessSignature"].lstrip("?")
+        elif isinstance(cred, ServicePrincipalCredential):
+            options.update(
+                azure_client_id=cred.client_id,
+                azure_client_secret=cred.client_secret,
+                azure_tenant_id=cred.tenant_id,
+            )
+        # default_credential: delta-rs uses workload identity / managed identity from the environment
+        return options
+
+    def _prepare_delta_write(self, path: str) -> None:
+        from azure.core.exceptions import AzureError, ResourceExistsError
+
+        try:
+            self._container_client.create_container()
+        except ResourceExistsError:
+            pass
+        except AzureError as e:
+            raise self._storage_error(e, path, "write") from e
+
+    def _prepare_delta_scan(self, con) -> bool:
+        if not self._use_native():
+            return False  # adlfs is not visible to the delta extension: read through delta-rs
+        if self.endpoint and not self._connection_string() and self.endpoint.startswith("https://"):
+            return False  # a sovereign cloud: the extension only knows Azure's public endpoint
+        blob = self._blob_endpoint()
+        if blob and blob.startswith("http://"):
+            if not self._is_emulator():
+                return False
+            # The extension finds Azurite only through this variable (object_store's emulator mode).
+            os.environ["AZURITE_BLOB_STORAGE_URL"] = blob.rstrip("/").removesuffix(f"/{_EMULATOR_ACCOUNT}")
+        return load_delta_extension(con)
 
     # -- files --------------------------------------------------------------------------------
     def _storage_error(self, error: Exception, path: str, action: str) -> Exception:

@@ -8,7 +8,11 @@ from pathlib import Path
 
 from pydantic import Field
 
-from dagster_cfwb.resources.lakehouse.lakehouse_base import LakehouseFile, LakehouseResource
+from dagster_cfwb.resources.lakehouse.lakehouse_base import (
+    LakehouseFile,
+    LakehouseResource,
+    load_delta_extension,
+)
 
 __all__ = ["LocalLakehouseResource"]
 
@@ -29,6 +33,10 @@ class LocalLakehouseResource(LakehouseResource):
     lakehouse = LocalLakehouseResource(root="/mnt/lakehouse")
     lakehouse.write_table(df, "enseignement/stg/eleves.parquet")
     df = lakehouse.query_blob_storage("FROM 'azure://enseignement/stg/eleves.parquet'")
+    # a Delta table (a folder with a transaction log): merge, history, time travel
+    lakehouse.write_table(df, "enseignement/stg/eleves", format="delta", mode="merge",
+                          keys=["id"])
+    df = lakehouse.query_blob_storage("FROM delta_scan('azure://enseignement/stg/eleves')")
     ```
     """
 
@@ -48,6 +56,17 @@ class LocalLakehouseResource(LakehouseResource):
 
     def _duckdb_location(self, path: str) -> str:
         return str(self._root() / path)
+
+    def _delta_uri(self, path: str) -> str:
+        return str(self._root() / path)
+
+    def _remove_folder(self, path: str) -> None:
+        import shutil
+
+        shutil.rmtree(self._root() / path, ignore_errors=True)
+
+    def _prepare_delta_scan(self, con) -> bool:
+        return load_delta_extension(con)
 
     def _staging_dir(self, path: str) -> str:
         folder = (self._root() / path).parent

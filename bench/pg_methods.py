@@ -273,7 +273,7 @@ def _extract(method: str, rows: int):
         if method == "ours, reader not ahead":
             import dagster_cfwb.transfer.postgres.extract as extract
 
-            extract.read_ahead = lambda make, depth=2: make()
+            extract.prefetch = lambda make, name="": make()
         pg, lakehouse = _resource(), LocalLakehouseResource(root=out)
         return lambda: pg.extract_to_lakehouse(sql, lakehouse, "x/stg/extract.parquet").rows, target
     if method == "DuckDB postgres scanner COPY TO parquet":

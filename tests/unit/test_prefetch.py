@@ -81,3 +81,18 @@ def test_items_never_taken_are_discarded():
     assert taken == [0, 1, 2, 3, 4]
     assert sorted(discarded) == list(range(5, 5 + len(discarded)))  # none lost, none twice
     assert 1 <= len(discarded) <= 3 + 1  # the queue, and the one the producer held
+
+
+def test_early_stop_closes_the_producer_before_returning():
+    closed = threading.Event()
+
+    def make():
+        try:
+            yield from range(1_000_000)
+        finally:
+            closed.set()  # a reader's connection would be closed here
+
+    stream = prefetch(make, depth=2)
+    assert next(stream) == 0
+    stream.close()
+    assert closed.is_set()

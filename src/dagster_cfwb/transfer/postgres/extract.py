@@ -8,7 +8,7 @@ own text form, or the read stops with an error naming the column, its type and t
   with `COPY … TO STDOUT (FORMAT binary)` and the driver decodes them in C++ straight into Arrow
   batches, which are made exact column by column with vectorised Arrow kernels (no Python per row)
   and re-sliced to `batch_rows`. The driver reads ahead on a background thread
-  (`dagster_cfwb.transfer.postgres.read_ahead`), so decoding overlaps the caller's work.
+  (`dagster_cfwb.transfer.prefetch`), so decoding overlaps the caller's work.
 * `psycopg`: a server-side (named) psycopg cursor, slower (Python objects per value), same types
   and values.
 
@@ -26,7 +26,6 @@ import pyarrow as pa
 
 from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS
 from dagster_cfwb.transfer.exact_cast import record_batch
-from dagster_cfwb.transfer.postgres.read_ahead import read_ahead
 from dagster_cfwb.transfer.postgres.read_plan import (
     TEXT_SETTINGS,
     UnrepresentableValueError,
@@ -37,6 +36,7 @@ from dagster_cfwb.transfer.postgres.read_plan import (
     hidden_columns,
     wrapped_sql,
 )
+from dagster_cfwb.transfer.prefetch import prefetch
 
 __all__ = [
     "UnrepresentableValueError",
@@ -307,6 +307,6 @@ def iter_postgres_batches(
     use_adbc = engine == "adbc" or (engine == "auto" and _adbc_available())
     if use_adbc:
         # the driver decodes the next batches on its own thread while the caller encodes this one
-        yield from read_ahead(lambda: _iter_adbc(conn, sql, params, batch_rows))
+        yield from prefetch(lambda: _iter_adbc(conn, sql, params, batch_rows), name="cfwb-pg-extract")
     else:
         yield from _iter_psycopg(conn, sql, params, batch_rows)

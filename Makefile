@@ -10,10 +10,12 @@ demo: setup
 test: setup
 	@scripts/start-services.sh
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 	.venv/bin/python -m pytest
 
 lint: setup
-	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
 
 # Every table of docs/performance.md in one run, in bench/.venv (the project + the peers it is compared
 # with). Knobs: BENCH_ROWS, BENCH_REPEAT, BENCH_SLOW_ROWS, BENCH_ONLY, BENCH_WRITE_DOCS=1 (see bench/run.py).

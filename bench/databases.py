@@ -40,14 +40,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _data import mixed_table  # noqa: E402
+from _data import mixed_table
 
-from dagster_cfwb.resources.db.mysql_resource import MySQLResource  # noqa: E402
-from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource  # noqa: E402
-from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS  # noqa: E402
-from dagster_cfwb.transfer.identifiers import QualifiedName  # noqa: E402
-from dagster_cfwb.transfer.mysql.load import MySQLDialect  # noqa: E402
-from dagster_cfwb.transfer.mysql.text_protocol import encode_load_data_rows, is_hex_column  # noqa: E402
+from dagster_cfwb.resources.db.mysql_resource import MySQLResource
+from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
+from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS
+from dagster_cfwb.transfer.identifiers import QualifiedName
+from dagster_cfwb.transfer.mysql.load import MySQLDialect
+from dagster_cfwb.transfer.mysql.text_protocol import encode_load_data_rows, is_hex_column
 
 SCHEMA = "bench_db3"
 REPEAT = 2  # fast methods: best of two runs

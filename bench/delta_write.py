@@ -26,9 +26,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _data import mixed_table  # noqa: E402
+from _data import mixed_table
 
-from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource  # noqa: E402
+from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
 
 
 def _timed(fn) -> float:

@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _data import mixed_table  # noqa: E402
+from _data import mixed_table
 
-from dagster_cfwb.resources.lakehouse.azure_adls_resource import AzureAdlsResource  # noqa: E402
-from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource  # noqa: E402
+from dagster_cfwb.resources.lakehouse.azure_adls_resource import AzureAdlsResource
+from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="

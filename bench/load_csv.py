@@ -105,7 +105,7 @@ def child(method: str, csv_path: str, out_dir: str, encoding: str, decimal_comma
     elif method == "polars_sink":
         import polars  # noqa: F401
     elif method == "duckdb_copy":
-        import duckdb  # noqa: F401
+        import duckdb
 
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     baseline = _rss_mb()

@@ -24,12 +24,12 @@ import time
 import pyarrow as pa
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _data import mixed_table  # noqa: E402
+from _data import mixed_table
 
-from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource  # noqa: E402
-from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS  # noqa: E402
-from dagster_cfwb.transfer.identifiers import QualifiedName  # noqa: E402
-from dagster_cfwb.transfer.postgres.types import pg_column_definitions  # noqa: E402
+from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
+from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS
+from dagster_cfwb.transfer.identifiers import QualifiedName
+from dagster_cfwb.transfer.postgres.types import pg_column_definitions
 
 
 def settings() -> dict:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 # Imported here, before any timing, so a method's time never includes loading them (DuckDB imports
 # pyarrow lazily at its first Arrow result).
 import duckdb
-import pyarrow  # noqa: F401
+import pyarrow
 import pyarrow.parquet  # noqa: F401
 
 

@@ -259,13 +259,13 @@ def _table_check(table: str) -> str:
 
 def _extract(method: str, rows: int):
     """(setup, run, check) of one extract method."""
-    sql = f"SELECT {COLUMNS} FROM {source_table(rows)}"  # noqa: S608 - fixed names
+    sql = f"SELECT {COLUMNS} FROM {source_table(rows)}"  # fixed names
     out = os.path.join(WORK, "out")
     target = os.path.join(out, "x", "stg", "extract.parquet")
     os.makedirs(os.path.dirname(target), exist_ok=True)
     if method in ("ours extract_to_lakehouse", "ours, reader not ahead"):
         import adbc_driver_postgresql.dbapi  # noqa: F401 - imported before the clock starts, like DuckDB
-        import pyarrow.compute  # noqa: F401
+        import pyarrow.compute
         import pyarrow.parquet  # noqa: F401
 
         from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource

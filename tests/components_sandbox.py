@@ -28,7 +28,7 @@ def load_error(files: Mapping[str, str]) -> str:
     try:
         with yaml_defs(files):
             pass
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         return "".join(traceback.format_exception(e))
     raise AssertionError("the defs folder loaded without error")
 

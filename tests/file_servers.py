@@ -18,7 +18,7 @@ import pytest
 import tls_certificates
 
 USER = "etl"
-PASSWORD = "s3cr3t-Pa55word"  # noqa: S105 - test server only
+PASSWORD = "s3cr3t-Pa55word"  # test server only
 
 
 @dataclass

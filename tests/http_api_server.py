@@ -173,7 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
         return f"http://{host}:{port}"
 
     # -- routes --------------------------------------------------------------------------------
-    def do_POST(self) -> None:  # noqa: N802 - stdlib hook name
+    def do_POST(self) -> None:  # stdlib hook name
         length = int(self.headers.get("Content-Length") or 0)
         form = parse_qs(self.rfile.read(length).decode())
         if urlsplit(self.path).path != "/oauth/token":
@@ -202,7 +202,7 @@ class _Handler(BaseHTTPRequestHandler):
             200, {"access_token": token, "token_type": "Bearer", "expires_in": self.state.token_lifetime}
         )
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib hook name
+    def do_GET(self) -> None:  # stdlib hook name
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
         path = parts.path

@@ -32,7 +32,7 @@ def start_http_recorder():
     recorder = HttpRecorder(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             length = int(self.headers.get("Content-Length", "0"))
             raw = self.rfile.read(length)
             recorder.requests.append(
@@ -81,7 +81,7 @@ def start_smtp_server(folder: Path, port: int):
     info = SmtpServer("127.0.0.1", port, str(cert), "dagster", "s3cr3t-smtp")
 
     class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        async def handle_DATA(self, server, session, envelope):
             info.messages.append(
                 (envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default))
             )

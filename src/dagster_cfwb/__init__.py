@@ -2,16 +2,19 @@
 
 Import what you need from its module, e.g.
 `from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource`.
+Catch `dagster_cfwb.CfwbError` to catch any error the package raises.
 """
 
 from importlib.metadata import PackageNotFoundError, version
+
+from dagster_cfwb.errors import CfwbError
 
 try:
     __version__ = version("dagster-cfwb")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["__version__"]
+__all__ = ["CfwbError", "__version__"]
 
 # The YAML components, reachable as ``dagster_cfwb.<Name>`` (what ``dg scaffold defs`` and
 # ``type:`` in defs.yaml use). Imported lazily so ``import dagster_cfwb.transfer`` stays light.

@@ -97,7 +97,7 @@ def table_metadata(
     source_text: str | None = None,
     source_checksum_value: str | None = None,
     seconds: float | None = None,
-    bytes: int | None = None,  # noqa: A002 - the name the UI shows
+    bytes: int | None = None,  # the name the UI shows
     preview: pa.Table | pa.RecordBatch | None = None,
     column_descriptions: Mapping[str, str] | None = None,
     dashboard_url: str | None = None,

@@ -211,7 +211,7 @@ def lakehouse_state(lakehouse, path: str) -> State | None:
         return None
     row = lakehouse.query_blob_storage(
         "SELECT count(*), count(DISTINCT id), md5(coalesce(string_agg(CAST(id AS VARCHAR) || '|' || label, ',' "
-        f"ORDER BY id, label), '')) FROM 'azure://{path}'",  # noqa: S608 - a test path
+        f"ORDER BY id, label), '')) FROM 'azure://{path}'",  # a test path
         output="arrow",
     ).to_pylist()[0]
     rows, distinct, digest = row.values()

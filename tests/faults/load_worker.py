@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fault_checks import Version, slow_batches  # noqa: E402
+from fault_checks import Version, slow_batches
 
 
 def run_import_until_written(job: dict) -> None:

@@ -113,7 +113,7 @@ class PrivateMariaDB:
         return self
 
     def _launch(self) -> None:
-        log = open(self.base / "error.log", "ab")  # noqa: SIM115 - kept by the child
+        log = open(self.base / "error.log", "ab")  # kept by the child
         self.proc = subprocess.Popen(
             [str(MARIADBD), "--no-defaults", f"--datadir={self.data}", f"--socket={self.socket}",
              f"--port={self.port}", "--bind-address=127.0.0.1", "--user=root", "--skip-name-resolve",

@@ -13,8 +13,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from components_sandbox import run_assets, yaml_defs  # noqa: E402
-from fault_checks import (  # noqa: E402
+from components_sandbox import run_assets, yaml_defs
+from fault_checks import (
     Outcome,
     Version,
     assert_nothing_left,
@@ -25,7 +25,7 @@ from fault_checks import (  # noqa: E402
     start_worker,
     wait_until,
 )
-from fault_fixtures import private_pg, private_tmpdir  # noqa: E402, F401
+from fault_fixtures import private_pg, private_tmpdir  # noqa: F401
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.timeout(180)]
 

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fault_checks import (  # noqa: E402
+from fault_checks import (
     Outcome,
     Version,
     assert_nothing_left,
@@ -28,7 +28,7 @@ from fault_checks import (  # noqa: E402
     start_worker,
     wait_until,
 )
-from fault_fixtures import private_azurite, private_tmpdir  # noqa: E402, F401
+from fault_fixtures import private_azurite, private_tmpdir  # noqa: F401
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]
 

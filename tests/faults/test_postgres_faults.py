@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fault_checks import (  # noqa: E402
+from fault_checks import (
     Hold,
     Outcome,
     Version,
@@ -32,7 +32,7 @@ from fault_checks import (  # noqa: E402
     start_worker,
     wait_until,
 )
-from fault_fixtures import private_pg, private_tmpdir  # noqa: E402, F401
+from fault_fixtures import private_pg, private_tmpdir  # noqa: F401
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.timeout(120)]
 

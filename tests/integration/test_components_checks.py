@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from components_sandbox import run_assets, yaml_defs  # noqa: E402
+from components_sandbox import run_assets, yaml_defs
 
 KEY = dg.AssetKey(["enseignement", "stg", "eleves"])
 

@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from components_sandbox import run_assets, yaml_defs  # noqa: E402
+from components_sandbox import run_assets, yaml_defs
 
 
 def _one_import(source: str, table: str) -> dict[str, str]:
@@ -101,7 +101,7 @@ def keys_api():
     records = [{"Code Commune": "00123", "Nom de la commune": "Aÿ", "Code commune": 1}]
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             body = json.dumps(records).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from components_sandbox import run_assets, yaml_defs  # noqa: E402
+from components_sandbox import run_assets, yaml_defs
 
 pytestmark = [pytest.mark.postgres]
 

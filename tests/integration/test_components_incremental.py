@@ -13,9 +13,9 @@ import dagster as dg
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from components_sandbox import run_assets, yaml_defs  # noqa: E402
+from components_sandbox import run_assets, yaml_defs
 
-from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource  # noqa: E402
+from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
 
 pytestmark = [pytest.mark.postgres]
 

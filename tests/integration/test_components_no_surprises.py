@@ -15,7 +15,7 @@ import dagster as dg
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from components_sandbox import load_error, run_assets, yaml_defs  # noqa: E402
+from components_sandbox import load_error, run_assets, yaml_defs
 
 
 def _export_yaml(table: str, extra: str = "") -> str:

@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from components_sandbox import run_assets, yaml_defs  # noqa: E402
+from components_sandbox import run_assets, yaml_defs
 
 
 def _one_import(source: str, table: str = "t", extra: str = "") -> dict[str, str]:
@@ -93,7 +93,7 @@ def records_api():
     records = [{"code": 5000 + i, "nom": f"Commune {i}"} for i in range(25)]
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             query = parse_qs(urlsplit(self.path).query)
             offset, limit = int(query.get("offset", ["0"])[0]), int(query.get("limit", ["100"])[0])
             body = json.dumps({"data": {"items": records[offset : offset + limit]}}).encode()

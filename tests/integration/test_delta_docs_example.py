@@ -17,7 +17,7 @@ def _example() -> str:
 
 def test_docs_example_restores_the_version_before_a_bad_load(tmp_path, capsys):
     namespace = {"LAKE_ROOT": str(tmp_path / "lake")}
-    exec(compile(_example(), str(DOC), "exec"), namespace)  # noqa: S102 - our own documentation
+    exec(compile(_example(), str(DOC), "exec"), namespace)  # our own documentation
     lakehouse, table = namespace["lakehouse"], namespace["table"]
     assert sorted(lakehouse.read_table(table)["nom"].to_list()) == ["Aïcha", "Léon", "Zoé"]
     assert namespace["same"]["nom"].to_list() == ["Zoé", "Léon", "Aïcha"]

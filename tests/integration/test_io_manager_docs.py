@@ -12,7 +12,7 @@ def test_the_examples_of_the_io_manager_page_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the examples' lakehouse is the relative folder `lakehouse`
     namespace: dict = {"__name__": "io_manager_docs"}
     for number, code in enumerate(blocks, 1):
-        exec(compile(code, f"{DOC.name} example {number}", "exec"), namespace)  # noqa: S102
+        exec(compile(code, f"{DOC.name} example {number}", "exec"), namespace)
     assert sorted(
         p.name for p in (tmp_path / "lakehouse" / "enseignement" / "stg" / "presences").iterdir()
     ) == [

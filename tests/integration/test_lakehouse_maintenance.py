@@ -11,7 +11,7 @@ from dagster_cfwb.deployment.lakehouse_maintenance import delta_table_paths, mai
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "platform" / "data_platform" / "src"))
 
-from data_platform.defs.lakehouse_maintenance import (  # noqa: E402
+from data_platform.defs.lakehouse_maintenance import (
     lakehouse_maintenance,
     lakehouse_maintenance_nightly,
 )

@@ -356,7 +356,7 @@ def _check(lake, case: Case, path: str, *, every_reader: bool = True) -> None:
         return
     lake.write_table(table, path)
     expected = _canonical(case.array)
-    sql = f"SELECT c FROM 'azure://{path}' ORDER BY row"  # noqa: S608
+    sql = f"SELECT c FROM 'azure://{path}' ORDER BY row"
     queried = lake.query_blob_storage(sql, output="arrow").column("c").combine_chunks()
     t = case.array.type
     assert str(queried.type).replace(f"tz={_duckdb_time_zone()}", "tz=Etc/UTC") == case.read_as.replace(

@@ -23,7 +23,7 @@ def test_docs_example_loads_and_archives(tmp_path):
     (share / "depots" / "ecole_a.csv").write_bytes("élève;note\nZoé;5,5\n".encode("cp1252"))
     (share / "depots" / "ecole_b.csv").write_bytes("élève;note\nLéo;4,0\nAïcha;6,0\n".encode("cp1252"))
     namespace = {"SHARE_ROOT": str(share), "LAKE_ROOT": str(tmp_path / "lake")}
-    exec(compile(_example(), str(DOC), "exec"), namespace)  # noqa: S102 - our own documentation
+    exec(compile(_example(), str(DOC), "exec"), namespace)  # our own documentation
     defs: dg.Definitions = namespace["defs"]
 
     result = dg.materialize([namespace["stg_depots"]], resources=dict(defs.resources))

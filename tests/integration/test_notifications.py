@@ -9,11 +9,11 @@ import dagster as dg
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from components_sandbox import yaml_defs  # noqa: E402
-from conftest import free_port  # noqa: E402
-from notification_servers import start_http_recorder, start_smtp_server  # noqa: E402
+from components_sandbox import yaml_defs
+from conftest import free_port
+from notification_servers import start_http_recorder, start_smtp_server
 
-from dagster_cfwb.notifications import (  # noqa: E402
+from dagster_cfwb.notifications import (
     Notification,
     NotificationError,
     adaptive_card,
@@ -21,7 +21,7 @@ from dagster_cfwb.notifications import (  # noqa: E402
     send_ntfy,
     send_teams,
 )
-from dagster_cfwb.sensors import RunFilter  # noqa: E402
+from dagster_cfwb.sensors import RunFilter
 
 pytestmark = [pytest.mark.http, pytest.mark.smtp]
 

@@ -44,15 +44,15 @@ class Case(NamedTuple):
     outcome: str  # exact | text | refused
 
 
-def E(pg_type, literal, arrow, value):  # noqa: N802 - short names keep the table readable
+def E(pg_type, literal, arrow, value):  # short names keep the table readable
     return Case(pg_type, literal, arrow, value, "exact")
 
 
-def T(pg_type, literal, value):  # noqa: N802
+def T(pg_type, literal, value):
     return Case(pg_type, literal, "large_string", value, "text")
 
 
-def R(pg_type, literal, arrow):  # noqa: N802
+def R(pg_type, literal, arrow):
     return Case(pg_type, literal, arrow, REFUSED, "refused")
 
 
@@ -352,7 +352,7 @@ def test_every_type_lands_in_the_lakehouse_exact_or_refused_by_name(type_db, rea
             db.extract_to_lakehouse(
                 f"SELECT {column(i)} FROM types", local_lakehouse, "types/stg/wide.parquet"
             )
-        except Exception as e:  # noqa: BLE001 - any refusal must name the column
+        except Exception as e:  # any refusal must name the column
             assert column(i) in str(e)
     # DuckDB casts the interval text back to the same INTERVAL (months, days, microseconds)
     for i, case in READ:

@@ -73,7 +73,7 @@ def test_code_server_serves_a_location_as_its_container_does(tmp_path):
                 status = client.health_check_query()
                 if status == "SERVING":
                     break
-            except Exception:  # noqa: BLE001 - not listening yet
+            except Exception:  # not listening yet
                 pass
             time.sleep(0.5)
         assert status == "SERVING", server.stderr.read() if server.poll() is not None else status

@@ -381,6 +381,6 @@ def test_plain_python_client_example_of_the_docs(api_server):
     assert "dagster" not in code.replace("dagster_cfwb", "").replace('"dagster"', "")
     api_server.state.total = 250
     scope = {"base_url": api_server.url, "client_id": CLIENT_ID, "secret": CLIENT_SECRET}
-    exec(compile(code, "docs/apis.md", "exec"), scope)  # noqa: S102 - the documented example
+    exec(compile(code, "docs/apis.md", "exec"), scope)  # the documented example
     assert [r["id"] for r in scope["records"]] == list(range(250))
     assert api_server.state.token_requests == 1

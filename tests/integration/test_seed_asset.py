@@ -13,20 +13,15 @@ from dagster_cfwb.resources.lakehouse.azure_adls_resource import AzureAdlsResour
 pytestmark = [pytest.mark.azurite, pytest.mark.postgres]
 
 
-# --- verbatim from the README / issue ---------------------------------------------------------
+# --- verbatim from the README / issue (tests/unit/test_seed_verbatim.py compares them) ---------
+# fmt: off
 @asset()
 def gld_example(context, azure_adls: AzureAdlsResource, postgresql: PostgreSQLResource):
     df = azure_adls.query_blob_storage("FROM 'azure://code_location/stg/example.parquet'")
     postgresql.copy_from_df(df, "example")
-    return MaterializeResult(
-        metadata={
-            "dagster/row_count": df.shape[0],
-            "num_columns": df.shape[1],
-            "dashboard_url": MetadataValue.url("https://vizu.intranet.example/dash"),
-        }
-    )
-
-
+    return MaterializeResult(metadata={"dagster/row_count": df.shape[0], "num_columns": df.shape[1],
+        "dashboard_url": MetadataValue.url("https://vizu.intranet.example/dash")})
+# fmt: on
 # ----------------------------------------------------------------------------------------------
 
 

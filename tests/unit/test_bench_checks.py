@@ -10,8 +10,8 @@ import pyarrow.compute as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from _data import mixed_table  # noqa: E402
-from checks import checksum, verdict  # noqa: E402
+from _data import mixed_table
+from checks import checksum, verdict
 
 SOURCE = mixed_table(2_000)
 REFERENCE = checksum(SOURCE, {})

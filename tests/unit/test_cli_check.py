@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from platform_copy import copy_platform  # noqa: E402
+from platform_copy import copy_platform
 
-from dagster_cfwb.cli import main  # noqa: E402
-from dagster_cfwb.cli.check import run_check  # noqa: E402
-from dagster_cfwb.components import ComponentYamlError  # noqa: E402
-from dagster_cfwb.deployment import location_definitions  # noqa: E402
+from dagster_cfwb.cli import main
+from dagster_cfwb.cli.check import run_check
+from dagster_cfwb.components import ComponentYamlError
+from dagster_cfwb.deployment import location_definitions
 
 CFWB = Path(sys.executable).parent / "cfwb"
 IMPORT = "src/enseignement/defs/import_partage/defs.yaml"

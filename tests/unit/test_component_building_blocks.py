@@ -13,17 +13,17 @@ import pyarrow as pa
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from components_sandbox import yaml_defs  # noqa: E402
+from components_sandbox import yaml_defs
 
-from dagster_cfwb.checks import table_checks as tc  # noqa: E402
-from dagster_cfwb.components.source_reading import Filter, source_select  # noqa: E402
-from dagster_cfwb.components.yaml_models import SourceModel  # noqa: E402
-from dagster_cfwb.metadata import markdown_preview, table_metadata  # noqa: E402
-from dagster_cfwb.resources.api.denodo_resource import DenodoResource  # noqa: E402
-from dagster_cfwb.resources.db.db2_resource import DB2Resource  # noqa: E402
-from dagster_cfwb.resources.db.mssql_resource import MSSQLResource  # noqa: E402
-from dagster_cfwb.resources.db.mysql_resource import MySQLResource  # noqa: E402
-from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource  # noqa: E402
+from dagster_cfwb.checks import table_checks as tc
+from dagster_cfwb.components.source_reading import Filter, source_select
+from dagster_cfwb.components.yaml_models import SourceModel
+from dagster_cfwb.metadata import markdown_preview, table_metadata
+from dagster_cfwb.resources.api.denodo_resource import DenodoResource
+from dagster_cfwb.resources.db.db2_resource import DB2Resource
+from dagster_cfwb.resources.db.mssql_resource import MSSQLResource
+from dagster_cfwb.resources.db.mysql_resource import MySQLResource
+from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
 
 ROOT = Path(__file__).resolve().parents[2]
 

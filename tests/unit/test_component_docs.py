@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from components_sandbox import yaml_defs  # noqa: E402
+from components_sandbox import yaml_defs
 
-import dagster_cfwb  # noqa: E402
-from dagster_cfwb import components  # noqa: E402
-from dagster_cfwb.components.component_base import tighten_json_schema  # noqa: E402
+import dagster_cfwb
+from dagster_cfwb import components
+from dagster_cfwb.components.component_base import tighten_json_schema
 
 COMPONENTS = [
     components.LakehouseImportComponent,

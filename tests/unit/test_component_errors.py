@@ -10,9 +10,9 @@ import dagster as dg
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from components_sandbox import load_error, yaml_defs  # noqa: E402
+from components_sandbox import load_error, yaml_defs
 
-from dagster_cfwb.components import ComponentYamlError, check_resource_keys  # noqa: E402
+from dagster_cfwb.components import ComponentYamlError, check_resource_keys
 
 IMPORT_OK = """
 type: dagster_cfwb.LakehouseImportComponent

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from components_sandbox import load_error  # noqa: E402
+from components_sandbox import load_error
 
-from dagster_cfwb.components.incremental_window import parse_lookback, window_start  # noqa: E402
+from dagster_cfwb.components.incremental_window import parse_lookback, window_start
 
 IMPORT = """
 type: dagster_cfwb.LakehouseImportComponent

@@ -7,9 +7,9 @@ import dagster as dg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from culture.definitions import defs  # noqa: E402
+from culture.definitions import defs
 
-from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource  # noqa: E402
+from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
 
 
 def test_definitions_load():

@@ -7,10 +7,10 @@ import dagster as dg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from enseignement.definitions import defs  # noqa: E402
+from enseignement.definitions import defs
 
-from dagster_cfwb.io_managers import LakehouseIOManager  # noqa: E402
-from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource  # noqa: E402
+from dagster_cfwb.io_managers import LakehouseIOManager
+from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
 
 
 def test_definitions_load():

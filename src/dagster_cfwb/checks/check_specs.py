@@ -30,19 +30,45 @@ __all__ = [
 class DeclaredCheck(Protocol):
     """What a declared check provides (`dagster_cfwb.components.yaml_models.CheckModel` does)."""
 
-    type: str
-    severity: str
-    description: str | None
-    columns: list[str] | None
-    column: str | None
-    values: list[Any] | None
-    min_rows: int | None
-    max_rows: int | None
-    max_change_percent: float | None
-    max_age_hours: float | None
-    sql: str | None
-    expected_columns: dict[str, str] | None
-    allow_extra_columns: bool
+    # read-only members (properties), so a model whose fields are narrower (a `Literal`) satisfies it
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def severity(self) -> str: ...
+
+    @property
+    def description(self) -> str | None: ...
+
+    @property
+    def columns(self) -> list[str] | None: ...
+
+    @property
+    def column(self) -> str | None: ...
+
+    @property
+    def values(self) -> list[Any] | None: ...
+
+    @property
+    def min_rows(self) -> int | None: ...
+
+    @property
+    def max_rows(self) -> int | None: ...
+
+    @property
+    def max_change_percent(self) -> float | None: ...
+
+    @property
+    def max_age_hours(self) -> float | None: ...
+
+    @property
+    def sql(self) -> str | None: ...
+
+    @property
+    def expected_columns(self) -> dict[str, str] | None: ...
+
+    @property
+    def allow_extra_columns(self) -> bool: ...
 
     @property
     def check_name(self) -> str: ...
@@ -116,7 +142,7 @@ def _missing_column(con, source: str, check: DeclaredCheck) -> tc.CheckOutcome |
     wanted = [*(check.columns or []), *([check.column] if check.column else [])]
     if not wanted:
         return None
-    present = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]  # noqa: S608
+    present = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
     absent = next((c for c in wanted if c not in present), None)
     if absent is None:
         return None

@@ -55,10 +55,10 @@ def _q(name: str) -> str:
 
 
 def _count_and_sample(con, source: str, where: str, params: Sequence[Any] = ()) -> tuple[int, pa.Table]:
-    count = con.execute(f"SELECT count(*) FROM {source} WHERE {where}", list(params)).fetchone()[0]  # noqa: S608
+    count = con.execute(f"SELECT count(*) FROM {source} WHERE {where}", list(params)).fetchone()[0]
     sample = con.execute(
         f"SELECT * FROM {source} WHERE {where} LIMIT {SAMPLE_ROWS}", list(params)
-    ).to_arrow_table()  # noqa: S608
+    ).to_arrow_table()
     return int(count), sample
 
 
@@ -67,7 +67,7 @@ def check_not_null(con, source: str, columns: Sequence[str]) -> CheckOutcome:
     where = " OR ".join(f"{_q(c)} IS NULL" for c in columns)
     count, sample = _count_and_sample(con, source, where)
     per_column = {
-        c: int(con.execute(f"SELECT count(*) FROM {source} WHERE {_q(c)} IS NULL").fetchone()[0])  # noqa: S608
+        c: int(con.execute(f"SELECT count(*) FROM {source} WHERE {_q(c)} IS NULL").fetchone()[0])
         for c in columns
     }
     empty = {c: n for c, n in per_column.items() if n}
@@ -82,10 +82,10 @@ def check_not_null(con, source: str, columns: Sequence[str]) -> CheckOutcome:
 def check_unique(con, source: str, columns: Sequence[str]) -> CheckOutcome:
     """Rows sharing the same combination of `columns` with another row fail."""
     cols = ", ".join(_q(c) for c in columns)
-    duplicated = f"SELECT {cols}, count(*) AS occurrences FROM {source} GROUP BY ALL HAVING count(*) > 1"  # noqa: S608
+    duplicated = f"SELECT {cols}, count(*) AS occurrences FROM {source} GROUP BY ALL HAVING count(*) > 1"
     groups, rows = con.execute(
         f"SELECT count(*), coalesce(sum(occurrences), 0) FROM ({duplicated})"
-    ).fetchone()  # noqa: S608
+    ).fetchone()
     sample = con.execute(f"{duplicated} ORDER BY occurrences DESC LIMIT {SAMPLE_ROWS}").to_arrow_table()
     label = " + ".join(columns)
     summary = (
@@ -112,7 +112,7 @@ def check_accepted_values(con, source: str, column: str, values: Sequence[Any]) 
         r[0]
         for r in con.execute(
             f"SELECT DISTINCT CAST({_q(column)} AS VARCHAR) FROM {source} WHERE {where} LIMIT 20",
-            params,  # noqa: S608
+            params,
         ).fetchall()
     ]
     summary = (
@@ -133,7 +133,7 @@ def check_row_count(
     previous_rows: int | None = None,
 ) -> CheckOutcome:
     """The row count must be within `[min_rows, max_rows]` and within `max_change_percent` of `previous_rows`."""
-    rows = int(con.execute(f"SELECT count(*) FROM {source}").fetchone()[0])  # noqa: S608
+    rows = int(con.execute(f"SELECT count(*) FROM {source}").fetchone()[0])
     problems = []
     if min_rows is not None and rows < min_rows:
         problems.append(f"{rows:,} rows, fewer than the minimum {min_rows:,}")
@@ -157,7 +157,7 @@ def check_freshness(
     con, source: str, column: str, max_age_hours: float, *, now: dt.datetime | None = None
 ) -> CheckOutcome:
     """The newest `column` value must be at most `max_age_hours` old (naive timestamps are taken as UTC)."""
-    newest = con.execute(f"SELECT max({_q(column)}) FROM {source}").fetchone()[0]  # noqa: S608
+    newest = con.execute(f"SELECT max({_q(column)}) FROM {source}").fetchone()[0]
     now = now or dt.datetime.now(dt.UTC)
     if newest is None:
         return CheckOutcome(False, f"`{column}` has no value at all", 0, None, {"newest": None})
@@ -214,7 +214,7 @@ def check_schema(
     con, source: str, expected: dict[str, str], *, allow_extra_columns: bool = True
 ) -> CheckOutcome:
     """The table must have the `expected` columns with their types; the drift is reported as a diff."""
-    actual = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}  # noqa: S608
+    actual = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     diff = []
     for name, wanted in expected.items():
         if name not in actual:

@@ -99,7 +99,7 @@ def _run(args) -> int:
             report = run_target(
                 args.targets, preview=args.preview, partition=args.partition, platform_dir=args.platform_dir
             )
-        except Exception as e:  # noqa: BLE001 - an analyst gets one plain message, never a traceback
+        except Exception as e:  # an analyst gets one plain message, never a traceback
             print(f"cfwb run: {_plain_message(e)}", file=sys.stderr)
             return 1
         return 0 if report.success else 1

@@ -41,7 +41,9 @@ def run_check(path: str | Path | None = None, *, out: TextIO | None = None) -> i
     by_project: dict[Path | None, list[Path]] = defaultdict(list)
     for file in files:
         by_project[find_project_root(file)].append(file)
-    problems, not_checked, components, narrowed = [], [], 0, False
+    problems: list[str] = []
+    not_checked: list[str] = []
+    components, narrowed = 0, False
     for project_root, project_files in by_project.items():
         # One file or folder of a location is checked with all the others: a `resource_key` declared
         # in `defs/ressources/defs.yaml` is then known; only the problems of `project_files` are shown.

@@ -186,7 +186,9 @@ def run_demo(
     for folder in parse_dbt_projects(platform, only_if_stale=True):
         print(f"dbt: manifest built (dbt parse) in {folder}", file=out)
 
-    assets, checks, resources = [], [], {}
+    assets: list = []
+    checks: list = []
+    resources: dict = {}
     for location in read_workspace(platform):
         defs = load_location_definitions(location)
         assets.extend(defs.assets or [])
@@ -199,7 +201,9 @@ def run_demo(
     instance = dg.DagsterInstance.get()
     materialised: dict[str, int | None] = {}
     failed_steps: list[str] = []
-    checks_passed, checks_failed, checks_not_run = 0, [], []
+    checks_passed = 0
+    checks_failed: list[str] = []
+    checks_not_run: list[str] = []
 
     def collect(result) -> None:
         nonlocal checks_passed

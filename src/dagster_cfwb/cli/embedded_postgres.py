@@ -91,7 +91,7 @@ def running_embedded_postgres(data_dir: Path) -> EmbeddedPostgres | None:
             info = PostmasterInfo.read_from_pgdata(data_dir)
             if info is None or not info.is_running():
                 return None
-    except Exception:  # noqa: BLE001 - pgserver missing or unreadable pid file: not running
+    except Exception:  # pgserver missing or unreadable pid file: not running
         return None
     return EmbeddedPostgres(data_dir=data_dir, host=str(info.socket_dir), port=int(info.port or 5432))
 
@@ -101,7 +101,7 @@ def stop_embedded_postgres(data_dir: Path) -> bool:
     with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
         _require_pgserver()
-        from pgserver._commands import pg_ctl
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # set by setattr at import
         from pgserver.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(data_dir) if data_dir.is_dir() else None

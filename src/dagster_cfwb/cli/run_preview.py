@@ -17,7 +17,7 @@ from dagster_cfwb.metadata import PREVIEW_ROWS
 __all__ = ["imports_reading_postgres", "preview_imports", "preview_rows"]
 
 
-class _PreviewDone(BaseException):  # noqa: N818 - not an error: it ends the read early
+class _PreviewDone(BaseException):  # not an error: it ends the read early
     """Raised by the stand-in lakehouse once it holds the first rows (a BaseException, like
     GeneratorExit, so that no `except Exception` of the reading code takes it for a failure)."""
 
@@ -59,7 +59,8 @@ def preview_rows(source: Any, resource: Any, rows: int = PREVIEW_ROWS) -> pa.Tab
 
     stand_in = _PreviewLakehouse(rows)
     try:
-        write_source(source, resource, stand_in, "_preview/preview.parquet", batch_rows=max(rows, 1))
+        # the stand-in has only `write_table`, all a streamed source calls (not a full LakehouseWriter)
+        write_source(source, resource, stand_in, "_preview/preview.parquet", batch_rows=max(rows, 1))  # type: ignore[arg-type]
     except _PreviewDone:
         pass
     if stand_in.table is None:

@@ -17,7 +17,7 @@ __all__ = ["CHECK_TYPES", "CheckModel", "refuse_change_check_on_partitions", "Ch
 CHECK_TYPES = ("not_null", "unique", "accepted_values", "row_count", "freshness", "expression", "schema")
 
 _CHECK_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    # type: (required fields, optional fields)
+    # check type -> (required fields, optional fields)
     "not_null": (("columns",), ()),
     "unique": (("columns",), ()),
     "accepted_values": (("column", "values"), ()),

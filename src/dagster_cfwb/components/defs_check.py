@@ -312,7 +312,8 @@ def _load(file, index, which, document, component, tree, problems) -> Any:
         attributes = value.get("attributes")
         model = component.get_model_cls()
         parsed = TypeAdapter(model).validate_python(attributes) if attributes is not None else None
-        load_context = ComponentLoadContext.from_decl_load_context(context, None)
+        # a file checked alone has no ComponentDecl; nothing reads it while loading and building defs
+        load_context = ComponentLoadContext.from_decl_load_context(context, None)  # type: ignore[arg-type]
         loaded = component.load(parsed, load_context)
         with _quiet_dagster_logs():
             loaded.build_defs(load_context)

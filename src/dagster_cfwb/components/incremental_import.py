@@ -88,7 +88,7 @@ def _relation(path: str, delta: bool) -> str:
 
 
 def _schema(lakehouse, relation: str) -> pa.Schema:
-    return lakehouse.query_blob_storage(f"SELECT * FROM {relation} LIMIT 0", output="arrow").schema  # noqa: S608
+    return lakehouse.query_blob_storage(f"SELECT * FROM {relation} LIMIT 0", output="arrow").schema
 
 
 def _show(value: Any) -> str | None:
@@ -139,9 +139,9 @@ class _Merge:
         """The rows read, one per key: the largest watermark (an empty watermark counts as the oldest)."""
         cols, keys = ", ".join(map(_q, self.columns)), ", ".join(map(_q, self.keys))
         if self._unique_keys:  # the usual case: no window function over the rows read
-            return f"kept AS (SELECT {cols} FROM {_file(self.staging)})"  # noqa: S608 - names quoted
+            return f"kept AS (SELECT {cols} FROM {_file(self.staging)})"  # names quoted
         return (
-            f"kept AS (SELECT {cols} FROM {_file(self.staging)} "  # noqa: S608 - names quoted
+            f"kept AS (SELECT {cols} FROM {_file(self.staging)} "  # names quoted
             f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {_q(self.column)} DESC NULLS LAST) = 1)"
         )
 
@@ -154,9 +154,9 @@ class _Merge:
             empty = " OR ".join(f"{_q(k)} IS NULL" for k in self.keys)
             parts.append(f"count(*) FILTER (WHERE {empty}) AS null_keys")
             parts.append(
-                f"(SELECT count(*) FROM (SELECT DISTINCT {keys} FROM {_file(self.staging)})) AS distinct_keys"  # noqa: S608
+                f"(SELECT count(*) FROM (SELECT DISTINCT {keys} FROM {_file(self.staging)})) AS distinct_keys"
             )
-        self.stats = self._one_row(f"SELECT {', '.join(parts)} FROM {_file(self.staging)}")  # noqa: S608
+        self.stats = self._one_row(f"SELECT {', '.join(parts)} FROM {_file(self.staging)}")
 
     def check(self, source: str) -> None:
         """Refuse, before writing, a staging file that cannot be merged (the message says what to do)."""
@@ -210,7 +210,7 @@ class _Merge:
             return
         cols = ", ".join(map(_q, self.columns))
         sql = (
-            f"WITH d AS (SELECT DISTINCT {cols} FROM {_file(self.staging)}), "  # noqa: S608 - names quoted
+            f"WITH d AS (SELECT DISTINCT {cols} FROM {_file(self.staging)}), "  # names quoted
             f"top AS (SELECT {keys} FROM d QUALIFY rank() OVER "
             f"(PARTITION BY {keys} ORDER BY {_q(self.column)} DESC NULLS LAST) = 1), "
             f"amb AS (SELECT {keys} FROM top GROUP BY {keys} HAVING count(*) > 1) "
@@ -235,7 +235,7 @@ class _Merge:
         if self.keys and self.exists:
             keys = ", ".join(map(_q, self.keys))
             row = self._one_row(
-                f"WITH {self._kept} SELECT "  # noqa: S608
+                f"WITH {self._kept} SELECT "
                 f"(SELECT count(*) FROM kept SEMI JOIN {self.table} AS t USING ({keys})) AS matched, "
                 f"(SELECT count(*) FROM (SELECT {cols} FROM kept INTERSECT "
                 f"SELECT {cols} FROM {self.table} WHERE {where})) AS unchanged",
@@ -247,7 +247,7 @@ class _Merge:
             added, updated = stats["distinct_keys"], 0
         elif self.exists:
             added = self._one_row(
-                f"SELECT count(*) AS n FROM (SELECT {cols} FROM {_file(self.staging)} EXCEPT ALL "  # noqa: S608
+                f"SELECT count(*) AS n FROM (SELECT {cols} FROM {_file(self.staging)} EXCEPT ALL "
                 f"SELECT {cols} FROM {self.table} WHERE {where})",
                 params,
             )["n"]
@@ -267,17 +267,17 @@ class _Merge:
         """The new content of the table, as one DuckDB query."""
         cols = ", ".join(map(_q, self.columns))
         if self.keys and not self.exists:
-            return f"WITH {self._kept} SELECT {cols} FROM kept", []  # noqa: S608
+            return f"WITH {self._kept} SELECT {cols} FROM kept", []
         if self.keys:
             keys = ", ".join(map(_q, self.keys))
             t_cols = ", ".join(f"t.{_q(c)}" for c in self.columns)
             return (
-                f"WITH {self._kept} SELECT {t_cols} FROM {self.table} AS t "  # noqa: S608
+                f"WITH {self._kept} SELECT {t_cols} FROM {self.table} AS t "
                 f"ANTI JOIN kept USING ({keys}) UNION ALL SELECT {cols} FROM kept"
             ), []
         where, params = self._window
         return (
-            f"SELECT {cols} FROM {self.table} UNION ALL "  # noqa: S608
+            f"SELECT {cols} FROM {self.table} UNION ALL "
             f"(SELECT {cols} FROM {_file(self.staging)} EXCEPT ALL "
             f"SELECT {cols} FROM {self.table} WHERE {where})"
         ), params
@@ -287,16 +287,16 @@ class _Merge:
         cols = ", ".join(map(_q, self.columns))
         if not self.exists:
             if self.keys:
-                return f"WITH {self._kept} SELECT {cols} FROM kept", []  # noqa: S608
-            return f"SELECT {cols} FROM {_file(self.staging)}", []  # noqa: S608
+                return f"WITH {self._kept} SELECT {cols} FROM kept", []
+            return f"SELECT {cols} FROM {_file(self.staging)}", []
         where, params = self._window
         if self.keys:  # only the rows that are new or changed: the commit's counts are the real changes
             return (
-                f"WITH {self._kept} SELECT {cols} FROM kept EXCEPT "  # noqa: S608
+                f"WITH {self._kept} SELECT {cols} FROM kept EXCEPT "
                 f"SELECT {cols} FROM {self.table} WHERE {where}"
             ), params
         return (
-            f"SELECT {cols} FROM {_file(self.staging)} EXCEPT ALL "  # noqa: S608
+            f"SELECT {cols} FROM {_file(self.staging)} EXCEPT ALL "
             f"SELECT {cols} FROM {self.table} WHERE {where}"
         ), params
 
@@ -386,7 +386,7 @@ def run_incremental_import(
         newest = (
             lakehouse.query_blob_storage(
                 f"SELECT max({_q(column)}) AS newest FROM {table}",
-                output="arrow",  # noqa: S608
+                output="arrow",
             )
             .column(0)[0]
             .as_py()
@@ -438,7 +438,7 @@ def run_incremental_import(
         else:
             total = lakehouse.query_blob_storage(
                 f"SELECT count(*) AS n FROM {table}",
-                output="arrow",  # noqa: S608
+                output="arrow",
             )
             result = WrittenTable(path=f"azure://{target}", rows=int(total.column(0)[0].as_py()))
             log.info("No new or changed rows: the table is unchanged.")

@@ -175,7 +175,7 @@ class Import(dg.Model, dg.Resolvable):
             raise ValueError(
                 f"`mode: incremental` needs a `database` or `denodo` source; found `{self.source.kind}`"
             )
-        if self.mode == "incremental" and self.source.columns:
+        if self.mode == "incremental" and self.source.columns and self.watermark_column:
             wanted = [self.watermark_column, *(self.keys or [])]
             missing = [c for c in wanted if c not in self.source.columns]
             if missing:
@@ -389,7 +389,7 @@ class LakehouseImportComponent(CfwbComponent):
         relation = f"'{location.replace(chr(39), chr(39) * 2)}'"
         if table_format == "delta":
             relation = f"delta_scan({relation})"
-        preview = lakehouse.query_blob_storage(f"FROM {relation} LIMIT 10", output="arrow")  # noqa: S608
+        preview = lakehouse.query_blob_storage(f"FROM {relation} LIMIT 10", output="arrow")
         metadata = table_metadata(
             schema=written.schema or preview.schema,
             rows=written.rows,
@@ -420,7 +420,7 @@ class LakehouseImportComponent(CfwbComponent):
         """`parquet` or `delta`: the import's `format`, else the component's, else the lakehouse's default."""
         if imp.partitions:
             return "parquet"
-        return imp.format or self.format or getattr(lakehouse, "default_format", "parquet")
+        return str(imp.format or self.format or getattr(lakehouse, "default_format", "parquet"))
 
     def _write(
         self,
@@ -470,7 +470,7 @@ class LakehouseImportComponent(CfwbComponent):
             if incoming.rows == 0:
                 rows = lakehouse.query_blob_storage(
                     f"SELECT count(*) FROM 'azure://{target}'", output="arrow"
-                )  # noqa: S608
+                )
                 context.log.info("No new rows: the table is unchanged.")
                 return WrittenTable(
                     path=f"azure://{target}",
@@ -501,7 +501,7 @@ def _concat_batches(lakehouse, existing: str, incoming: str) -> Iterator[pa.Reco
             f"Cannot append to `{existing}`: the source's columns changed (missing: {missing}, new: {added}). "
             "Run once with `mode: replace` to rebuild the table with the new columns."
         )
-    yield from lakehouse.iter_batches(f"FROM 'azure://{existing}'")  # noqa: S608
+    yield from lakehouse.iter_batches(f"FROM 'azure://{existing}'")
     columns = ", ".join(f'"{n}"' for n in old_schema.names)
-    for batch in lakehouse.iter_batches(f"SELECT {columns} FROM 'azure://{incoming}'"):  # noqa: S608
+    for batch in lakehouse.iter_batches(f"SELECT {columns} FROM 'azure://{incoming}'"):
         yield batch.cast(old_schema) if batch.schema != old_schema else batch

@@ -29,7 +29,8 @@ def explain_load_failure(error: BaseException, defs_folder: Path) -> ValueError 
     """
     from dagster_cfwb.components.yaml_errors import ComponentYamlError
 
-    chain, current = [], error
+    chain: list[BaseException] = []
+    current: BaseException | None = error
     while current is not None and len(chain) < 20:
         chain.append(current)
         current = current.__cause__ or current.__context__

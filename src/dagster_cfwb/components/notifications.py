@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 import dagster as dg
@@ -14,6 +15,7 @@ from pydantic import field_validator, model_validator
 from dagster_cfwb.components.component_base import CfwbComponent
 from dagster_cfwb.components.scaffolders import NotificationsScaffolder
 from dagster_cfwb.notifications.email_smtp import send_email
+from dagster_cfwb.notifications.message import Notification
 from dagster_cfwb.notifications.ntfy import send_ntfy
 from dagster_cfwb.notifications.teams import send_teams
 from dagster_cfwb.resources.secrets import RedactedReprMixin
@@ -179,7 +181,7 @@ class NotificationsComponent(CfwbComponent):
             ),
             examples=[["run_failure", "check_failure"]],
         ),
-    ] = ["run_failure"]  # noqa: RUF012 - pydantic copies defaults
+    ] = ["run_failure"]  # pydantic copies defaults
     jobs: Annotated[
         list[str] | None,
         Resolver.default(
@@ -244,9 +246,9 @@ class NotificationsComponent(CfwbComponent):
             raise ValueError("`events` needs at least one of `run_failure`, `check_failure`, `run_success`")
         return self
 
-    def senders(self) -> list[tuple[str, object]]:
+    def senders(self) -> list[tuple[str, Callable[[Notification], None]]]:
         """(channel, function) pairs sending a Notification."""
-        out: list[tuple[str, object]] = []
+        out: list[tuple[str, Callable[[Notification], None]]] = []
         if self.teams and self.teams.webhook_url:
             out.append(("MS Teams", functools.partial(_teams, self.teams)))
         if self.ntfy and self.ntfy.server:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import dagster as dg
 from dagster.components import Resolver
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ValidationError, field_validator, model_validator
 
 from dagster_cfwb.components.component_base import CfwbComponent
 from dagster_cfwb.components.scaffolders import ResourcesScaffolder
@@ -141,7 +141,7 @@ class Resource(dg.Model, dg.Resolvable):
 ResourceModel = Resource  # former name; the UI shows a YAML block as `<class name>Model`
 
 
-def _unknown_settings(cls: type, kind: str, unknown: list[str]) -> str:
+def _unknown_settings(cls: type[BaseModel], kind: str, unknown: list[str]) -> str:
     import difflib
 
     valid = list(cls.model_fields)
@@ -153,7 +153,7 @@ def _unknown_settings(cls: type, kind: str, unknown: list[str]) -> str:
     return " ".join(problems) + f" Valid settings of `{kind}`: {', '.join(valid)}."
 
 
-def _resource_problems(cls: type, kind: str, error: ValidationError) -> str:
+def _resource_problems(cls: type[BaseModel], kind: str, error: ValidationError) -> str:
     import difflib
 
     valid = [n for n in cls.model_fields if not n.startswith("_")]

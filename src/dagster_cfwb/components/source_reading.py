@@ -196,5 +196,5 @@ def column_descriptions(source: Any, resource: Any) -> dict[str, str]:
         return {}
     try:
         return dict(resource.column_descriptions(name))
-    except Exception:  # noqa: BLE001 - descriptions are optional
+    except Exception:  # descriptions are optional
         return {}

@@ -40,7 +40,7 @@ def similar_files(resource: Any, path: str) -> str:
     try:
         folder = posixpath.dirname(path)
         files = [f.path for f in resource.list(posixpath.join(folder, "*") if folder else "*")]
-    except Exception:  # noqa: BLE001 - a suggestion is optional
+    except Exception:  # a suggestion is optional
         return ""
     return did_you_mean(path, files)
 
@@ -53,7 +53,7 @@ def similar_tables(resource: ArrowSource, table: str) -> str:
     """
     try:
         names = resource.table_names()
-    except Exception:  # noqa: BLE001 - a suggestion is optional
+    except Exception:  # a suggestion is optional
         return ""
     if not names:
         return ""

@@ -11,10 +11,12 @@ import difflib
 import re
 import types
 import typing
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from dagster_cfwb.errors import CfwbError
 from dagster_cfwb.resources.secrets import MASK, is_secret_field
 
 __all__ = [
@@ -26,7 +28,7 @@ __all__ = [
 ]
 
 
-class ComponentYamlError(ValueError):
+class ComponentYamlError(CfwbError, ValueError):
     """A component's `defs.yaml` is invalid; the message lists every problem with file and line.
 
     `problems` holds each problem alone (file, line, field and the quoted line), so
@@ -175,7 +177,7 @@ def _close_choice(given: str, options: list[str]) -> str | None:
     return close[0] if close else None
 
 
-def _describe(error: dict, root: type[BaseModel], raw: Any) -> str:
+def _describe(error: Mapping[str, Any], root: type[BaseModel], raw: Any) -> str:
     loc = [p for p in error["loc"]]
     field = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))
     kind = error["type"]
@@ -290,14 +292,14 @@ def format_template_error(
     where = _TEMPLATE_WHERE.match(text)
     if where is not None:
         parts = where.group("location").split(".")
-        loc = [int(p) if p.isdigit() else p for p in parts]
+        loc: list[Any] = [int(p) if p.isdigit() else p for p in parts]
         filename, line = where.group("file"), int(where.group("line"))
     else:
         unset = re.search(r"Environment variable (\w+) is not set", text)
-        loc = _path_using(raw, f"env('{unset.group(1)}'") if unset else None
-        if loc is None or source_tree is None:
+        found = _path_using(raw, f"env('{unset.group(1)}'") if unset else None
+        if found is None or source_tree is None:
             return None
-        loc = ["attributes", *loc]
+        loc = ["attributes", *found]
         position, _ = source_tree.lookup_closest_and_path(loc, None)
         filename, line = position.filename, position.start.line
     field = yaml_field_path(loc[1:] if loc and loc[0] == "attributes" else loc)

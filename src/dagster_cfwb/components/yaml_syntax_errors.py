@@ -159,15 +159,15 @@ def explain_yaml_error(error: yaml.MarkedYAMLError, text: str, filename: str) ->
             f"item of line {context_line}",
             context_line or 0,
         )
-    if "quoted scalar" in context and context_line:
-        quote = lines[context_line - 1][error.context_mark.column] if error.context_mark else '"'
+    if "quoted scalar" in context and context_line and error.context_mark:
+        quote = lines[context_line - 1][error.context_mark.column]
         return problem_at(
             context_line,
             error.context_mark.column + 1,
             f"the quote {quote} that opens this value is never closed; add the closing {quote} at the "
             "end of the value",
         )
-    if context.startswith("while parsing a flow") and error.context_mark:
+    if context.startswith("while parsing a flow") and error.context_mark and context_line:
         opened = lines[context_line - 1][error.context_mark.column]
         closing = {"[": "]", "{": "}"}.get(opened, "]")
         return problem_at(

@@ -140,7 +140,7 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
             raise _with_asset(e, _asset_name(context)) from None
 
     def _default_format(self) -> str:
-        return self.format or getattr(self.lakehouse, "default_format", "parquet")
+        return str(self.format or getattr(self.lakehouse, "default_format", "parquet"))
 
     def _format(self, metadata: dict[str, Any], asset: str) -> str:
         value = metadata.get(FORMAT_KEY, self._default_format())
@@ -216,7 +216,8 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
             result = self.lakehouse.write_table(table, place.path, format="delta", mode="replace")
             return self._delta_metadata(place, [result], table.schema, table.num_rows)
         result = self.lakehouse.write_table(table, place.parquet_file, compression=self.compression)
-        return self._metadata(place, result.schema, result.rows, place.parquet_file, size=result.bytes)
+        # without format="delta", write_table returns a ParquetWriteResult (it has `bytes`)
+        return self._metadata(place, result.schema, result.rows, place.parquet_file, size=result.bytes)  # type: ignore[union-attr]
 
     def _write_partitions(
         self, context: dg.OutputContext, table: pa.Table, place: AssetTable, fmt: str, column: str | None
@@ -243,7 +244,7 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
                 split_by_partition(table, column, {}, asset=asset)  # raises the KeyError naming the columns
             values = self._partition_values(context, keys, table.schema.field(column).type, column)
             parts = split_by_partition(table, column, values, asset=asset)
-        if fmt == "delta":
+        if fmt == "delta" and column is not None:  # (a Delta table without a column was refused above)
             results = [
                 self.lakehouse.write_table(
                     part,
@@ -266,7 +267,7 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
             results[0].schema,
             sum(r.rows for r in results),
             shown,
-            size=sum(r.bytes for r in results),
+            size=sum(r.bytes for r in results),  # type: ignore[union-attr, misc]  # Parquet results here
             extra={"partitions_written": dg.MetadataValue.int(len(results))} if len(results) > 1 else None,
         )
 
@@ -293,7 +294,7 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
         for name in ("rows_inserted", "rows_updated", "rows_deleted"):
             counts = [getattr(r, name, None) for r in results]
             if all(c is not None for c in counts):
-                extra[f"delta_{name}"] = dg.MetadataValue.int(int(sum(counts)))
+                extra[f"delta_{name}"] = dg.MetadataValue.int(int(sum(c for c in counts if c is not None)))
         if partitions > 1:
             extra["partitions_written"] = dg.MetadataValue.int(partitions)
         return self._metadata(place, schema, rows, place.path, extra=extra)
@@ -362,7 +363,7 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
                 f"(files `{place.path}/<partition>.parquet`)."
             )
         urls = ", ".join("'azure://" + f.replace("'", "''") + "'" for f in present)
-        return self.lakehouse.query_blob_storage(f"FROM read_parquet([{urls}])", output="arrow")  # noqa: S608 - our paths
+        return self.lakehouse.query_blob_storage(f"FROM read_parquet([{urls}])", output="arrow")  # our paths
 
     def _read_delta_partitions(
         self, context: dg.InputContext, place: AssetTable, keys: list[str], column: str | None
@@ -379,7 +380,7 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
             )
         schema = self.lakehouse.query_blob_storage(
             f"SELECT * FROM delta_scan('azure://{place.path}') LIMIT 0", output="arrow"
-        ).schema  # noqa: S608 - our own validated path
+        ).schema  # our own validated path
         if column not in schema.names:
             raise KeyError(
                 f"Asset `{asset}` declares `{PARTITION_COLUMN_KEY}: {column}`, but its Delta table "
@@ -388,7 +389,7 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
         values = self._partition_values(context, keys, schema.field(column).type, column)
         placeholders = ", ".join("?" for _ in values)
         table = self.lakehouse.query_blob_storage(
-            f"SELECT * FROM delta_scan('azure://{place.path}') "  # noqa: S608 - validated names, bound values
+            f"SELECT * FROM delta_scan('azure://{place.path}') "  # validated names, bound values
             f"WHERE {quote_identifier(column, 'duckdb')} IN ({placeholders})",
             output="arrow",
             params=list(values.values()),

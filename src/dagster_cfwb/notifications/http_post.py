@@ -9,12 +9,13 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
+from dagster_cfwb.errors import CfwbError
 from dagster_cfwb.transfer.secret_masking import redact
 
 __all__ = ["NotificationError", "post_json"]
 
 
-class NotificationError(RuntimeError):
+class NotificationError(CfwbError, RuntimeError):
     """A notification could not be delivered (the message names the channel and host, never secrets)."""
 
 
@@ -41,11 +42,11 @@ def post_json(
     ]
     hidden = [h for h in hidden if h and h != "/"]
     try:
-        request = urllib.request.Request(url, data=body, method="POST")  # noqa: S310 - URL from configuration
+        request = urllib.request.Request(url, data=body, method="POST")  # URL from configuration
         request.add_header("Content-Type", "application/json; charset=utf-8")
         for key, value in (headers or {}).items():
             request.add_header(key, value)
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status
     except urllib.error.HTTPError as e:
         detail = redact(e.read(500).decode("utf-8", "replace"), hidden)

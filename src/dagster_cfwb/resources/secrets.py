@@ -10,7 +10,7 @@ __all__ = ["MASK", "RedactedReprMixin", "is_secret_field", "redact"]
 class RedactedReprMixin:
     """Mixin for pydantic/Dagster config classes: secret-looking fields show as `**********`."""
 
-    def __repr_args__(self):  # noqa: D401 - pydantic hook
+    def __repr_args__(self):  # pydantic hook
         for name, value in super().__repr_args__():  # type: ignore[misc]
             if name and is_secret_field(name) and value not in (None, ""):
                 yield name, MASK

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
 from dagster._core.events import DagsterEventType
@@ -73,7 +74,7 @@ def failed_checks_of_run(instance: dg.DagsterInstance, run_id: str) -> list[str]
     for record in records:
         event = record.event_log_entry.dagster_event
         evaluation = event.event_specific_data if event else None
-        if evaluation is not None and not evaluation.passed:
+        if isinstance(evaluation, dg.AssetCheckEvaluation) and not evaluation.passed:
             severity = getattr(evaluation.severity, "value", str(evaluation.severity)).lower()
             text = f"{evaluation.asset_key.to_user_string()}: {evaluation.check_name} ({severity})"
             if evaluation.description:
@@ -121,7 +122,7 @@ def _deliver(context, notification: Notification, senders: Sequence[tuple[str, S
         try:
             send(notification)
             context.log.info(f"Notified {channel}: {notification.headline}")
-        except Exception as e:  # noqa: BLE001 - one channel failing must not stop the others
+        except Exception as e:  # one channel failing must not stop the others
             problems.append(str(e))
     if problems and len(problems) == len(senders):
         raise RuntimeError("No notification could be delivered: " + "; ".join(problems))
@@ -158,7 +159,7 @@ def build_notification_sensors(
     """The sensors of one notification rule (started by default, so a deployment notifies at once)."""
     sensors: list[dg.SensorDefinition] = []
     monitored = [dg.CodeLocationSelector(location_name=loc) for loc in run_filter.code_locations] or None
-    common = {
+    common: dict[str, Any] = {
         "monitored_jobs": monitored,
         "monitor_all_code_locations": monitor_all_code_locations or None,
         "default_status": dg.DefaultSensorStatus.RUNNING,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from dagster_cfwb.transfer.arrow_stream import ArrowStream
 from dagster_cfwb.transfer.identifiers import (
@@ -57,7 +58,7 @@ def _run(conn, sql: str) -> None:
     conn.commit()
 
 
-def _quietly(conn, dialect: LoadDialect, sql: str, reconnect: Callable[[], object] | None = None) -> bool:
+def _quietly(conn, dialect: LoadDialect, sql: str, reconnect: Callable[[], Any] | None = None) -> bool:
     """Run cleanup SQL, never masking the original error; on a dead connection use a fresh one."""
     try:
         _run(conn, sql)

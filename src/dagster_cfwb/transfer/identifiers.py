@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from dagster_cfwb.errors import CfwbError
+
 __all__ = [
     "IdentifierError",
     "QualifiedName",
@@ -58,7 +60,7 @@ _QUOTES = {
 }
 
 
-class IdentifierError(ValueError):
+class IdentifierError(CfwbError, ValueError):
     """A table, schema or column name from configuration is not a safe SQL identifier."""
 
 

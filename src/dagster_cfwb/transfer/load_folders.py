@@ -50,7 +50,7 @@ def remove_orphan_load_folders(root: str | None = None) -> list[str]:
     """Remove `cfwb_load_*` folders of this host whose process is gone; return their paths."""
     root = root or tempfile.gettempdir()
     pattern = re.compile(rf"{_PREFIX}{re.escape(_host())}_(\d+)_")
-    removed = []
+    removed: list[str] = []
     try:
         entries = os.listdir(root)
     except OSError:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from dagster_cfwb.errors import CfwbError
+
 __all__ = [
     "LOAD_MODES",
     "LoadError",
@@ -19,7 +21,7 @@ LoadMode = Literal["replace", "append", "upsert"]
 LOAD_MODES = ("replace", "append", "upsert")
 
 
-class LoadError(RuntimeError):
+class LoadError(CfwbError, RuntimeError):
     """A bulk load failed; the target table was left exactly as it was before the load."""
 
 

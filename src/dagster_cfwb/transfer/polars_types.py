@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from dagster_cfwb.errors import CfwbError
+
 __all__ = ["PolarsTypeError", "to_polars"]
 
 
-class PolarsTypeError(TypeError):
+class PolarsTypeError(CfwbError, TypeError):
     """A column has no exact polars equivalent (the message names it and says what to use instead)."""
 
 

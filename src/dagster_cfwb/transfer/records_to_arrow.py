@@ -25,6 +25,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from dagster_cfwb.errors import CfwbError
 from dagster_cfwb.transfer.column_names import check_column_names_mode, rename_schema
 from dagster_cfwb.transfer.exact_cast import record_batch
 
@@ -54,7 +55,7 @@ TYPE_NAMES: dict[str, pa.DataType] = {
 }
 
 
-class RecordsSchemaError(ValueError):
+class RecordsSchemaError(CfwbError, ValueError):
     """Records do not fit the column types (or columns) fixed from the first batch or given by `schema`."""
 
     @property
@@ -123,7 +124,9 @@ try:  # orjson (the `api` extra) encodes nested values 5-10x faster; the stdlib 
             return _stdlib_encode(value)
 
 except ImportError:  # pragma: no cover - depends on the environment
-    _encode_json = _stdlib_encode
+
+    def _encode_json(value: Any) -> str:
+        return _stdlib_encode(value)
 
 
 def _to_text(value: Any) -> str | None:

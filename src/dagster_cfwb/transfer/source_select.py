@@ -60,12 +60,12 @@ def select_sql(
     """
     if relation:
         names = ", ".join(quote_identifier(c, dialect, what="column") for c in columns) if columns else "*"
-        sql = f"SELECT {names} FROM {split_table_name(relation).quoted(dialect)}"  # noqa: S608
+        sql = f"SELECT {names} FROM {split_table_name(relation).quoted(dialect)}"
     elif query is not None:
         sql = query.strip().rstrip(";")
         if not filters:
             return sql, None
-        sql = f"SELECT * FROM ({sql}\n) cfwb_source"  # noqa: S608 - a line break ends a trailing `-- comment`
+        sql = f"SELECT * FROM ({sql}\n) cfwb_source"  # a line break ends a trailing `-- comment`
     else:
         raise ValueError("A source needs a table, a view or a query.")
     if not filters:

@@ -106,15 +106,17 @@ class LoadDialect:
         the table was created (the id was reused). None when the sessions cannot be listed.
         """
         cursor.execute(*self.staging_tables_query(table.schema))
-        candidates = [(name, created) for name, created in cursor.fetchall() if STAGING_NAME.fullmatch(name)]
+        candidates = [
+            (m, created) for name, created in cursor.fetchall() if (m := STAGING_NAME.fullmatch(name))
+        ]
         if not candidates:
             return []
         sessions = self.live_sessions(cursor)
         if sessions is None:
             return None
         orphans = []
-        for name, created in candidates:
-            session = int(STAGING_NAME.fullmatch(name).group(2))
+        for match, created in candidates:
+            name, session = match.group(0), int(match.group(2))
             if session == 0:  # the owner's id was unknown: never guess it is dead
                 continue
             started = sessions.get(session)

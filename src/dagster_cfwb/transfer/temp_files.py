@@ -101,7 +101,7 @@ def remove_orphaned_temp_files(
     Never raises: a file that vanished meanwhile, or one we may not remove, is skipped.
     """
     base = Path(folder or tempfile.gettempdir())
-    removed = []
+    removed: list[str] = []
     try:
         candidates = list(base.glob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"))
     except OSError:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dagster_cfwb.errors import CfwbError
+
 __all__ = ["UnsupportedTypeError"]
 
 
-class UnsupportedTypeError(TypeError):
+class UnsupportedTypeError(CfwbError, TypeError):
     """A column's type or value cannot be held exactly by the target database column (or read
     exactly from the source); the message names the table, the column and what to do."""

@@ -71,7 +71,7 @@ def build_view_query(
     """
     name = split_table_name(view)
     select = ", ".join(quote_identifier(c, what="column") for c in columns) if columns else "*"
-    sql = f"SELECT {select} FROM {name.quoted('postgres')}"  # noqa: S608 - identifiers validated and quoted
+    sql = f"SELECT {select} FROM {name.quoted('postgres')}"  # identifiers validated and quoted
     if where is None:
         return sql, params
     if isinstance(where, str):

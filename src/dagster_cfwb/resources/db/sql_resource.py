@@ -21,6 +21,7 @@ import dagster as dg
 import pyarrow as pa
 from pydantic import Field
 
+from dagster_cfwb.errors import CfwbError
 from dagster_cfwb.resources.secrets import RedactedReprMixin, redact
 from dagster_cfwb.transfer.arrow_stream import DEFAULT_BATCH_ROWS, to_arrow_stream, to_output
 from dagster_cfwb.transfer.catalog_sql import CatalogSql
@@ -32,7 +33,7 @@ from dagster_cfwb.transfer.source_select import Filter, select_sql
 __all__ = ["DatabaseConnectionError", "SQLDatabaseResource", "SQLReadResource"]
 
 
-class DatabaseConnectionError(ConnectionError):
+class DatabaseConnectionError(CfwbError, ConnectionError):
     """Could not connect or sign in to a database (the message never contains the password)."""
 
 
@@ -97,7 +98,7 @@ class SQLReadResource(RedactedReprMixin, dg.ConfigurableResource):
         """
         log = dg.get_dagster_logger()
         attempts = max(self.connect_retries, 0) + 1
-        conn = None
+        conn: Any = None
         for attempt in range(1, attempts + 1):
             try:
                 conn = self._open_connection()

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO, TypeVar
 import dagster as dg
 from pydantic import Field
 
+from dagster_cfwb.errors import CfwbError
 from dagster_cfwb.resources.files.file_session import FileSession
 from dagster_cfwb.resources.files.upload_temps import remove_stale_uploads, temporary_upload_name
 from dagster_cfwb.resources.secrets import RedactedReprMixin, redact
@@ -36,11 +37,11 @@ __all__ = [
 T = TypeVar("T")
 
 
-class FileServerConnectionError(ConnectionError):
+class FileServerConnectionError(CfwbError, ConnectionError):
     """Could not connect or sign in to a file server (the message never holds a password or key)."""
 
 
-class FileServerError(OSError):
+class FileServerError(CfwbError, OSError):
     """A file server refused an operation (permission denied, disk full…); the message names the server."""
 
 
@@ -107,7 +108,7 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
     def _close(session: FileSession) -> None:
         try:
             session.close()
-        except Exception:  # noqa: S110 - the connection may already be gone
+        except Exception:  # the connection may already be gone
             pass
 
     @contextmanager
@@ -241,7 +242,7 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
             finally:
                 try:
                     stream.close()
-                except Exception:  # noqa: S110 - closing an aborted transfer may fail
+                except Exception:  # closing an aborted transfer may fail
                     pass
 
     def download(self, path: str, local_path: str | os.PathLike) -> RemoteFile:
@@ -315,7 +316,7 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
             except BaseException:
                 try:
                     session.remove(temp)
-                except Exception:  # noqa: S110 - the connection may be gone: removed below on a new one
+                except Exception:  # the connection may be gone: removed below on a new one
                     pass
                 raise
             info = session.stat(path)
@@ -336,7 +337,7 @@ class FileServerResource(RedactedReprMixin, dg.ConfigurableResource):
             session = self._open_checked()
             if session.stat(temp) is not None:
                 session.remove(temp)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             dg.get_dagster_logger().warning(
                 f"Could not remove `{temp}` on {self.describe()} after the failed upload ({self._safe(e)}); "
                 "the next upload of this file removes it."

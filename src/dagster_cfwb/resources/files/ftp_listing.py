@@ -18,6 +18,7 @@ import posixpath
 import re
 from datetime import UTC, datetime, tzinfo
 
+from dagster_cfwb.errors import CfwbError
 from dagster_cfwb.transfer.files.listing import RemoteFile
 
 __all__ = ["FTPLister", "parse_list_line", "parse_ftp_time", "reply_code"]
@@ -118,7 +119,7 @@ class FTPLister:
                 continue
             if not self._wanted(name):
                 continue
-            size = facts.get("size") or facts.get("sizd")
+            size: str | int | None = facts.get("size") or facts.get("sizd")
             modified = parse_ftp_time(facts.get("modify", ""), self.tz)
             if kind != "file" or size is None:  # a link or a server without the fact: ask
                 size = self._size(path)
@@ -211,5 +212,5 @@ class FTPLister:
             raise FileNotFoundError(folder)
 
 
-class _Unreadable(Exception):
+class _Unreadable(CfwbError):
     """LIST is refused or its lines are in a format we cannot read: use NLST."""

@@ -38,9 +38,11 @@ class _FTPS(ftplib.FTP_TLS):
 
     def ntransfercmd(self, cmd, rest=None):
         conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
-        if self._prot_p:
+        if self._prot_p:  # type: ignore[attr-defined]  # FTP_TLS's own flag (set by prot_p), not in typeshed
             try:
-                conn = self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session)
+                # the control connection is an SSLSocket once logged in: it has a TLS session
+                session = self.sock.session  # type: ignore[union-attr]
+                conn = self.context.wrap_socket(conn, server_hostname=self.host, session=session)
             except BaseException:
                 conn.close()
                 raise

@@ -157,7 +157,7 @@ class _SFTPSession(FileSession):
 
         try:
             self.runner.run(shut(), 5)
-        except Exception:  # noqa: S110 - the connection may already be gone
+        except Exception:  # the connection may already be gone
             pass
         finally:
             self.runner.stop()

@@ -39,7 +39,7 @@ def remove_stale_uploads(
     limit = time.time() - older_than_seconds
     try:
         entries = session.list_hidden(folder or ".")
-    except Exception:  # noqa: BLE001 - a listing problem must not fail the upload
+    except Exception:  # a listing problem must not fail the upload
         return []
     removed = []
     for entry, is_dir in entries:
@@ -49,7 +49,7 @@ def remove_stale_uploads(
             continue
         try:
             session.remove(temp)
-        except Exception:  # noqa: BLE001, S112 - another run may have removed it
+        except Exception:  # another run may have removed it
             continue
         removed.append(temp)
         log(f"Removed `{temp}`, left by an earlier upload that did not finish")

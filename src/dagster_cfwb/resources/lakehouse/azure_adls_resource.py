@@ -248,7 +248,7 @@ class AzureAdlsResource(LakehouseResource):
                 )
             con.register_filesystem(fs)
             return
-        con.execute(f"LOAD {_sql_string(native_azure_extension_path())}")
+        con.execute(f"LOAD {_sql_string(native_azure_extension_path() or 'azure')}")  # found by _use_native()
         cs = self._connection_string()
         cred = self.credential
         if cs:
@@ -344,13 +344,12 @@ class AzureAdlsResource(LakehouseResource):
             return False  # adlfs is not visible to the delta extension: read through delta-rs
         if self.endpoint and not self._connection_string() and self.endpoint.startswith("https://"):
             return False  # a sovereign cloud: the extension only knows Azure's public endpoint
-        if self._blob_endpoint() and self._blob_endpoint().startswith("http://"):
+        blob = self._blob_endpoint()
+        if blob and blob.startswith("http://"):
             if not self._is_emulator():
                 return False
             # The extension finds Azurite only through this variable (object_store's emulator mode).
-            os.environ["AZURITE_BLOB_STORAGE_URL"] = (
-                self._blob_endpoint().rstrip("/").removesuffix(f"/{_EMULATOR_ACCOUNT}")
-            )
+            os.environ["AZURITE_BLOB_STORAGE_URL"] = blob.rstrip("/").removesuffix(f"/{_EMULATOR_ACCOUNT}")
         return load_delta_extension(con)
 
     # -- files --------------------------------------------------------------------------------
@@ -393,6 +392,7 @@ class AzureAdlsResource(LakehouseResource):
             + (f" (HTTP {status})" if status else "")
             + (f": {text}" if text else "")
         )
+        kind: type[OSError]
         if isinstance(error, ResourceNotFoundError) or status == 404:
             kind, hint = FileNotFoundError, " Check the container name and the path."
         elif isinstance(error, ClientAuthenticationError) or status in (401, 403):

@@ -316,7 +316,7 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
                 "(Parquet files have no history)."
             )
         location = normalize_lakehouse_path(path).replace("'", "''")
-        return self.query_blob_storage(f"FROM 'azure://{location}'", output=output)  # noqa: S608
+        return self.query_blob_storage(f"FROM 'azure://{location}'", output=output)
 
     def table_history(self, path: str, limit: int | None = None) -> list[dict]:
         """The commits of Delta table `path`, newest first.
@@ -471,4 +471,4 @@ class LakehouseResource(RedactedReprMixin, dg.ConfigurableResource):
     def arrow_schema(self, path: str) -> pa.Schema:
         """The Arrow schema of a lakehouse Parquet file, read from its footer only."""
         location = normalize_lakehouse_path(path).replace("'", "''")
-        return self.query_blob_storage(f"SELECT * FROM 'azure://{location}' LIMIT 0", output="arrow").schema  # noqa: S608
+        return self.query_blob_storage(f"SELECT * FROM 'azure://{location}' LIMIT 0", output="arrow").schema

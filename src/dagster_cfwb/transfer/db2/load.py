@@ -145,7 +145,9 @@ def iter_db2_batches(
         driver: the `ibm_db` module (injectable for tests).
     """
     if driver is None:
-        import ibm_db as driver
+        import ibm_db
+
+        driver = ibm_db
     cursor = conn.cursor()
     try:
         cursor.execute(sql, tuple(params)) if params is not None else cursor.execute(sql)

@@ -13,6 +13,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from dagster_cfwb.errors import CfwbError
+
 __all__ = [
     "DeltaConflictError",
     "delta_dataset",
@@ -30,7 +32,7 @@ Version = int | str | datetime | None
 _NOT_FOUND = re.compile(r"ContainerNotFound|404 Not Found")
 
 
-class DeltaConflictError(RuntimeError):
+class DeltaConflictError(CfwbError, RuntimeError):
     """Another writer committed a change to the same Delta table that conflicts with this one."""
 
 

@@ -192,7 +192,7 @@ def _arrow_options(opts: CsvOptions) -> tuple[pacsv.ReadOptions, pacsv.ParseOpti
     default_nulls = opts.null_values is None
     convert = pacsv.ConvertOptions(
         column_types=_readable(column_types, opts),
-        null_values=["", *NULL_MARKERS] if default_nulls else list(opts.null_values),
+        null_values=["", *NULL_MARKERS] if default_nulls else list(opts.null_values or ()),
         strings_can_be_null=not default_nulls,  # default: text keeps its markers ("" is made NULL below)
         decimal_point="," if opts.decimal_comma else ".",
         timestamp_parsers=opts.timestamp_formats,

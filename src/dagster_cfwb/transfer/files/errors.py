@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dagster_cfwb.errors import CfwbError
+
 __all__ = ["FileParseError"]
 
 
-class FileParseError(ValueError):
+class FileParseError(CfwbError, ValueError):
     """A source file could not be read; the message names the server, the path and the line.
 
     Attributes:

@@ -331,7 +331,7 @@ def load_file_to_lakehouse(
             target = target.append(pa.field(source_file_column, pa.string()))
 
         def batches() -> Iterator[pa.RecordBatch]:
-            if first_index is None:
+            if first_index is None or first_batches is None:
                 return
             rows = 0
             for batch in first_batches:

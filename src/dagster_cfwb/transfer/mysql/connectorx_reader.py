@@ -33,6 +33,7 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
+from dagster_cfwb.errors import CfwbError
 from dagster_cfwb.transfer.exact_cast import record_batch
 from dagster_cfwb.transfer.mysql.result_types import (
     is_date_code,
@@ -151,7 +152,7 @@ def _cast(array: pa.Array, target: pa.DataType) -> pa.Array:
     return array.cast(target)  # safe cast: a decimal that would lose a digit raises
 
 
-class ConnectorxError(RuntimeError):
+class ConnectorxError(CfwbError, RuntimeError):
     """connectorx failed while reading (the message never contains the password)."""
 
 

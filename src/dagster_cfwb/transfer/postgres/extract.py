@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import pyarrow as pa
 
@@ -191,7 +192,7 @@ def _iter_psycopg(conn, sql: str, params, batch_rows: int) -> Iterator[pa.Record
             rows = cur.fetchmany(batch_rows)
             if not rows and yielded:
                 return
-            columns = list(zip(*rows, strict=True)) if rows else [[] for _ in types]
+            columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[] for _ in types]
             names = [d.name for d in cur.description]
             # the checks first: a refused value (a 2-D array…) may not even build its column
             check_columns(
@@ -245,7 +246,7 @@ def rows_to_batch(description, rows: list) -> pa.RecordBatch:
     """One Arrow batch from psycopg rows, typed from the cursor `description` (see the OID table)."""
     names = [d.name for d in description]
     types = [pg_oid_to_arrow(d.type_code, d.precision, d.scale) for d in description]
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
     arrays = [_column(list(col), t, n) for col, t, n in zip(columns, types, names, strict=True)]
     return pa.RecordBatch.from_arrays(arrays, names=names)
 

@@ -259,7 +259,7 @@ def load_postgres(
                 if existing is None:  # created here, filled from a staging table (text-carried columns)
                     _create_table(cur, table, stream.schema, key_list)
                     created = True
-                    existing = pg_table_columns(cur, table)
+                    existing = pg_table_columns(cur, table) or {}  # just created: never None
                 missing = [n for n in names if n not in existing]
                 if missing:
                     raise ValueError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import pyarrow as pa
 
@@ -35,7 +36,7 @@ class _SharedBatches:
 
 
 def parallel_copy_binary(
-    connect: Callable[[], object],
+    connect: Callable[[], Any],
     table: QualifiedName,
     schema: pa.Schema,
     batches: Iterable[pa.RecordBatch],
@@ -54,7 +55,7 @@ def parallel_copy_binary(
     shared = _SharedBatches(batches)
     wire = wire_schema(schema)
     columns = ", ".join(quote_identifier(f.name, what="column") for f in schema)
-    sql = f"COPY {table.quoted()} ({columns}) FROM STDIN (FORMAT binary)"  # noqa: S608 - quoted identifiers
+    sql = f"COPY {table.quoted()} ({columns}) FROM STDIN (FORMAT binary)"  # quoted identifiers
     counts = [0] * streams
     errors: list[BaseException] = []
     progress_lock = threading.Lock()

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dagster_cfwb.errors import CfwbError
 from dagster_cfwb.transfer.exact_cast import record_batch
 
 __all__ = [
@@ -57,7 +58,7 @@ _MAX_TIME_US = 86_399_999_999  # 23:59:59.999999
 _MAX_TIMESTAMP = "294247-01-10 04:00:54.775807"  # the last instant an int64 of µs since 1970 holds
 
 
-class UnrepresentableValueError(ValueError):
+class UnrepresentableValueError(CfwbError, ValueError):
     """A value of a PostgreSQL column has no exact form in the column's Arrow type."""
 
 
@@ -239,15 +240,15 @@ def describe_query(conn, sql: str) -> list[ColumnPlan] | None:
     with conn.cursor(row_factory=psycopg.rows.tuple_row) as cur:
         rows = cur.execute(_DESCRIBE_TYPES, [oids, mods, tables, cols]).fetchall()
         composites = sorted({rel for _, _, _, kind, rel in rows if kind == "c"})
-        fields: dict[int, list[ColumnPlan]] = {}
+        members: dict[int, list[ColumnPlan]] = {}  # the fields of each composite type
         if composites:
             scale = int(rows[0][2])
             for rel, name, oid, mod, pg_type in cur.execute(_DESCRIBE_FIELDS, [composites]).fetchall():
-                fields.setdefault(rel, []).append(plan_column(name, oid, mod, pg_type, money_scale=scale))
+                members.setdefault(rel, []).append(plan_column(name, oid, mod, pg_type, money_scale=scale))
     plan = []
     for n, o, m, (pg_type, dims, scale, kind, rel) in zip(names, oids, mods, rows, strict=True):
         column = plan_column(n, o, m, pg_type, ndims=dims, money_scale=int(scale))
-        plan.append(_struct_plan(column, fields.get(rel, [])) if kind == "c" else column)
+        plan.append(_struct_plan(column, members.get(rel, [])) if kind == "c" else column)
     return plan
 
 
@@ -283,7 +284,7 @@ def wrapped_sql(sql: str, plan: list[ColumnPlan], reader: str) -> str:
         select.append(f"{expression} AS {_quote(p.name)}")
     select += [f'{expression} AS "{name}"' for name, expression, _ in hidden]
     aliases = ", ".join(f'"{i}"' for i in range(1, len(plan) + 1))
-    return f"SELECT {', '.join(select)} FROM ({sql}\n) AS q({aliases})"  # noqa: S608 - names quoted
+    return f"SELECT {', '.join(select)} FROM ({sql}\n) AS q({aliases})"  # names quoted
 
 
 def _refuse(p: ColumnPlan, holds: str, arrow: str, cast: str) -> UnrepresentableValueError:

@@ -43,7 +43,7 @@ from dagster_cfwb.transfer.rest.sign_in import SignIn
 try:  # orjson (the `api` extra) parses pages several times faster than the stdlib
     import orjson as _orjson
 except ImportError:  # pragma: no cover - depends on the environment
-    _orjson = None
+    _orjson = None  # type: ignore[assignment]  # the stdlib json parses instead
 
 __all__ = ["FetchStats", "RestClient"]
 

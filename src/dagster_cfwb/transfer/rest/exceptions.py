@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dagster_cfwb.errors import CfwbError
+
 __all__ = [
     "RestApiAuthError",
     "RestApiError",
@@ -12,7 +14,7 @@ __all__ = [
 ]
 
 
-class RestApiError(Exception):
+class RestApiError(CfwbError):
     """Base class of the REST API errors (messages never contain tokens, keys or secrets)."""
 
 

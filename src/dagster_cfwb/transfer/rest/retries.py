@@ -62,7 +62,7 @@ class RetryPolicy:
         if retry_after is not None:
             return min(retry_after, self.max_backoff_seconds)
         base = self.backoff_seconds * (2 ** max(retry_number - 1, 0))
-        return min(base * (1 + random.random() * 0.5), self.max_backoff_seconds)  # noqa: S311 - jitter
+        return min(base * (1 + random.random() * 0.5), self.max_backoff_seconds)  # jitter
 
 
 class RateLimiter:

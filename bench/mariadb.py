@@ -12,7 +12,7 @@ import os
 
 import pg_extract
 from checks import MyTable, Parquet
-from peers import attach_mysql, duckdb_connect, my_url
+from peers import attach_mysql, duckdb_connect, my_url, warm_library_imports
 from runner import Method, Table
 
 
@@ -28,6 +28,7 @@ def _resource(ctx: dict):
 
 # -- extract -------------------------------------------------------------------------------------
 def ours_extract(ctx: dict):
+    warm_library_imports()
     from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
 
     folder = pg_extract.output_folder(ctx, "ours")
@@ -70,6 +71,7 @@ def sling_extract(ctx: dict):
 
 # -- load ----------------------------------------------------------------------------------------
 def ours_load(ctx: dict):
+    warm_library_imports()
     import pg_load
 
     my = _resource(ctx)

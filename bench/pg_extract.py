@@ -11,7 +11,7 @@ import os
 import shutil
 
 from checks import Parquet
-from peers import attach_postgres, dlt_pipeline, duckdb_connect, pg_url, run_sling
+from peers import attach_postgres, dlt_pipeline, duckdb_connect, pg_url, run_sling, warm_library_imports
 from runner import Method, Table
 
 
@@ -86,6 +86,7 @@ def connectorx_stream(ctx: dict, url: str | None = None, sql: str | None = None)
 
 
 def ours_extract(ctx: dict):
+    warm_library_imports()
     from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
     from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
 

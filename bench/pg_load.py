@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from checks import PgTable
-from peers import attach_postgres, dlt_pipeline, duckdb_connect, pg_url
+from peers import attach_postgres, dlt_pipeline, duckdb_connect, pg_url, warm_library_imports
 from runner import Method, Table
 
 
@@ -21,6 +21,7 @@ def batches(ctx: dict):
 
 
 def ours_load(ctx: dict, how: str = "streamed", copy_streams: int | None = None):
+    warm_library_imports()
     import pyarrow.parquet as pq
 
     from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource

@@ -28,7 +28,7 @@ def _resource(ctx: dict):
 
 # -- extract -------------------------------------------------------------------------------------
 def ours_extract(ctx: dict):
-    warm_library_imports()
+    warm_library_imports("connectorx", "pymysql", "pyarrow.compute", "pyarrow.parquet")
     from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
 
     folder = pg_extract.output_folder(ctx, "ours")
@@ -71,7 +71,7 @@ def sling_extract(ctx: dict):
 
 # -- load ----------------------------------------------------------------------------------------
 def ours_load(ctx: dict):
-    warm_library_imports()
+    warm_library_imports("connectorx", "pymysql", "pyarrow.compute", "pyarrow.parquet")
     import pg_load
 
     my = _resource(ctx)

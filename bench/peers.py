@@ -108,17 +108,14 @@ def dlt_pipeline(ctx: dict, name: str, destination, dataset: str):
     )
 
 
-def warm_library_imports() -> None:
+def warm_library_imports(*names: str) -> None:
     """Import the drivers the library imports lazily on its first call, before the clock starts.
 
     Every peer imports its own driver outside the timed job; without this the library's first call
-    would pay for importing ADBC, pgpq, connectorx or pymysql inside it.
+    would pay for importing ADBC, pgpq or connectorx inside it. Only the named modules are imported,
+    so the method's peak memory holds what it uses.
     """
     import importlib
 
-    for name in ("adbc_driver_postgresql.dbapi", "pgpq", "psycopg", "pymysql", "connectorx",
-                 "pyarrow.parquet", "pyarrow.compute"):  # fmt: skip
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass
+    for name in names:
+        importlib.import_module(name)

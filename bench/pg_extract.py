@@ -86,7 +86,7 @@ def connectorx_stream(ctx: dict, url: str | None = None, sql: str | None = None)
 
 
 def ours_extract(ctx: dict):
-    warm_library_imports()
+    warm_library_imports("adbc_driver_postgresql.dbapi", "psycopg", "pyarrow.compute", "pyarrow.parquet")
     from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
     from dagster_cfwb.resources.lakehouse.local_lakehouse_resource import LocalLakehouseResource
 

@@ -21,7 +21,7 @@ def batches(ctx: dict):
 
 
 def ours_load(ctx: dict, how: str = "streamed", copy_streams: int | None = None):
-    warm_library_imports()
+    warm_library_imports("pgpq", "psycopg")
     import pyarrow.parquet as pq
 
     from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource

@@ -48,8 +48,11 @@ class DB2Dialect(LoadDialect):
     name = "db2"
     engine = "DB2"
 
-    column_type = staticmethod(arrow_to_db2_type)
-    type_holds = staticmethod(db2_type_holds)
+    def column_type(self, data_type: pa.DataType, *, column: str, table: str, key: bool = False) -> str:
+        return arrow_to_db2_type(data_type, column=column, table=table, key=key)
+
+    def type_holds(self, existing: str, data_type: pa.DataType) -> bool:
+        return db2_type_holds(existing, data_type)
 
     def __init__(self, insert_rows: int = 10_000):
         self.insert_rows = insert_rows

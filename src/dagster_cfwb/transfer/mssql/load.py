@@ -37,8 +37,11 @@ class MSSQLDialect(LoadDialect):
     engine = "SQL Server"
     transactional_bulk = False
 
-    column_type = staticmethod(arrow_to_mssql_type)
-    type_holds = staticmethod(mssql_type_holds)
+    def column_type(self, data_type: pa.DataType, *, column: str, table: str, key: bool = False) -> str:
+        return arrow_to_mssql_type(data_type, column=column, table=table, key=key)
+
+    def type_holds(self, existing: str, data_type: pa.DataType) -> bool:
+        return mssql_type_holds(existing, data_type)
 
     def __init__(self, bulk_timeout_seconds: int = 0, bulk_batch_rows: int = 0, table_lock: bool = True):
         self.bulk_timeout_seconds = bulk_timeout_seconds

@@ -70,8 +70,11 @@ class MySQLDialect(LoadDialect):
     engine = "MySQL/MariaDB"
     native_upsert = "on_duplicate_key"
 
-    column_type = staticmethod(arrow_to_mysql_type)
-    type_holds = staticmethod(mysql_type_holds)
+    def column_type(self, data_type: pa.DataType, *, column: str, table: str, key: bool = False) -> str:
+        return arrow_to_mysql_type(data_type, column=column, table=table, key=key)
+
+    def type_holds(self, existing: str, data_type: pa.DataType) -> bool:
+        return mysql_type_holds(existing, data_type)
 
     def __init__(self, method: str = "auto", queue_depth: int = 2, insert_rows: int = 1000):
         if method not in ("auto", "load_data", "insert"):

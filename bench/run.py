@@ -57,7 +57,10 @@ def render(table: Table, ctx: dict) -> str:
     ref_label = table.reference or max(rates, key=rates.get, default=None)
     ref_rate = rates.get(ref_label) or 1.0
     vs = f"vs {ref_label}" if table.reference else "vs fastest"
-    lines = [f"| {table.title} | {table.unit} | {vs} | peak RSS | check |", "|---|---:|---:|---:|---|"]
+    lines = [
+        f"| {table.title} | {table.unit} | {vs} | peak RSS (held at start) | check |",
+        "|---|---:|---:|---:|---|",
+    ]
     for r in table.results:
         label = (
             f"**{r.method.label}**"
@@ -69,7 +72,7 @@ def render(table: Table, ctx: dict) -> str:
             lines.append(f"| {label} | — | — | — | failed: {r.error.replace('|', '/')} |")
             continue
         rate = rates[r.method.label]
-        cells = [f"{rate / 1000:,.0f}k", f"{rate / ref_rate:.2f}", f"{r.rss_mb:,.0f} MB"]
+        cells = [f"{rate / 1000:,.0f}k", f"{rate / ref_rate:.2f}", f"{r.rss_mb:,.0f} MB ({r.start_mb:,.0f})"]
         if r.method.ours:
             cells = [f"**{c}**" for c in cells]
         lines.append(f"| {label} | {' | '.join(cells)} | {verdict(r.check, reference)} |")

@@ -37,6 +37,7 @@ class Result:
     method: Method
     seconds: float = float("inf")
     rss_mb: float = 0.0
+    start_mb: float = 0.0  # resident when the job started (imports, a whole input table)
     check: dict = field(default_factory=dict)
     error: str | None = None
     runs: int = 0
@@ -86,19 +87,39 @@ def run(method: Method, ctx: dict, repeat: int) -> Result:
         out = json.loads(lines[-1])["bench"]
         result.runs += 1
         result.rss_mb = max(result.rss_mb, out["rss_mb"])
+        result.start_mb = max(result.start_mb, out["start_mb"])
         result.check = out["check"] or result.check
         result.seconds = min(result.seconds, out["seconds"])
     return result
 
 
-def peak_rss_mb() -> float:
-    """This process's peak RSS (VmHWM) plus the peak of the largest child it has waited for."""
-    own = 0.0
+def _status_mb(key: str) -> float:
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmHWM:"):
-                own = int(line.split()[1]) / 1024
-    return own + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _children_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def reset_peak_rss() -> tuple[float, float]:
+    """Reset this process's peak RSS to its current RSS (Linux: `5` into `/proc/self/clear_refs`), so
+    the preparation (imports, reading a whole input table) does not count as the job's peak; return
+    the current RSS and the largest child so far. A program that a library ran while being imported
+    (Dagster's vendored croniter runs `file -b` on Python at import) is forked from this process and
+    would otherwise count its whole memory a second time."""
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+    return _status_mb("VmRSS"), _children_peak_mb()
+
+
+def peak_rss_mb(children_before: float) -> float:
+    """This process's peak RSS since the reset, plus the largest program the job ran, if any."""
+    children = _children_peak_mb()
+    return _status_mb("VmHWM") + (children if children > children_before else 0.0)
 
 
 def child(call: str) -> None:
@@ -108,12 +129,14 @@ def child(call: str) -> None:
     ctx = json.loads(sys.stdin.read())
     module, name = func.split(":")
     job = getattr(importlib.import_module(module), name)(ctx, *args)
+    start_mb, children_before = reset_peak_rss()
     start = time.perf_counter()
     output = job()
     seconds = time.perf_counter() - start
-    rss = peak_rss_mb()
+    rss = peak_rss_mb(children_before)
     check = checksum(output, ctx) if check_output else {}
-    print(json.dumps({"bench": {"seconds": seconds, "rss_mb": rss, "check": check}}), flush=True)
+    out = {"seconds": seconds, "rss_mb": rss, "start_mb": start_mb, "check": check}
+    print(json.dumps({"bench": out}), flush=True)
 
 
 if __name__ == "__main__":

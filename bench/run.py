@@ -151,7 +151,12 @@ def main() -> None:
             c["checksum"] = checksum(Parquet(c["ref"]), ctx)
         for name in families:
             module = importlib.import_module(name)
-            module.setup(ctx)
+            try:
+                module.setup(ctx)
+            except Exception as e:  # one family that cannot start must not cost the others' figures
+                print(f"setup of {name} failed, its tables are skipped: {e!r}", file=sys.stderr)
+                sections.append(f"*{name}: not measured in this run, its setup failed: `{e!r}`*")
+                continue
             try:
                 for table in module.tables():
                     for method in table.methods:

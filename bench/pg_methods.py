@@ -38,6 +38,8 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 
+from runner import reset_peak_rss, status_mb
+
 sys.path.insert(0, os.path.dirname(__file__))
 
 SCHEMA = "bench_speed"
@@ -144,14 +146,6 @@ def cleanup() -> None:
 
 
 # -- measuring (in the child) -----------------------------------------------------------------------
-def _status_mb(key: str) -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(key):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _proc_cpu(pid: int) -> float | None:
     try:
         with open(f"/proc/{pid}/stat") as fh:
@@ -365,16 +359,14 @@ def _child(method: str, rows: int) -> Measurement:
     import gc
 
     gc.collect()
-    setup = _status_mb("VmRSS")
-    with open("/proc/self/clear_refs", "w") as fh:
-        fh.write("5")  # resets VmHWM: the peak from here on
+    setup, _ = reset_peak_rss()  # the peak from here on
     before = resource.getrusage(resource.RUSAGE_SELF)
     with _BackendCPU() as server:
         start = time.perf_counter()
         got = run()
         seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_SELF)
-    peak = _status_mb("VmHWM")
+    peak = status_mb("VmHWM")
     client = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime - server.sampler_seconds
     if got != rows:
         raise AssertionError(f"{method}: {got} rows, expected {rows}")

@@ -3,8 +3,9 @@
 A method is a function `method(ctx) -> job`: what it does before returning (drop the target, remove
 the output, write a server-side file) is not timed; the returned `job()` is, and returns what to check
 (an `Output`: Parquet files, a PostgreSQL or MariaDB table, or an Arrow table). The child prints one
-JSON line: seconds, peak RSS (its own `VmHWM`, which Linux resets at exec, plus the largest process it
-waited for, e.g. the Sling binary) and the checksum of the output (`checks.py`), taken after the peak.
+JSON line: seconds, the job's peak RSS (its own `VmHWM`, reset once the job is prepared, plus the
+largest program the job ran, e.g. the Sling binary), what the process held when the job started
+(imports, a whole input table) and the checksum of the output (`checks.py`), taken after the peak.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def run(method: Method, ctx: dict, repeat: int) -> Result:
     return result
 
 
-def _status_mb(key: str) -> float:
+def status_mb(key: str) -> float:
     with open("/proc/self/status") as fh:
         for line in fh:
             if line.startswith(key + ":"):
@@ -113,13 +114,14 @@ def reset_peak_rss() -> tuple[float, float]:
     would otherwise count its whole memory a second time."""
     with open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")
-    return _status_mb("VmRSS"), _children_peak_mb()
+    return status_mb("VmRSS"), _children_peak_mb()
 
 
 def peak_rss_mb(children_before: float) -> float:
-    """This process's peak RSS since the reset, plus the largest program the job ran, if any."""
+    """This process's peak RSS since the reset, plus the largest program the job ran, if any (one
+    smaller than the largest child before the job is not seen: `ru_maxrss` keeps only the maximum)."""
     children = _children_peak_mb()
-    return _status_mb("VmHWM") + (children if children > children_before else 0.0)
+    return status_mb("VmHWM") + (children if children > children_before else 0.0)
 
 
 def child(call: str) -> None:

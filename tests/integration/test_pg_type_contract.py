@@ -12,9 +12,12 @@ test checks that it lists every case with the same Arrow type and outcome
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 import secrets
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
@@ -538,3 +541,17 @@ if __name__ == "__main__":
     print("| PostgreSQL type | SQL literal | Arrow type | outcome | value read |")
     print("|---|---|---|---|---|")
     print("\n".join(doc_rows()))
+
+
+def test_the_adbc_reader_leaves_polars_and_the_dbapi_module_unimported(pg_config):
+    """ADBC's DB-API module imports polars and pandas when they are installed (~90 MB held for the whole run): the
+    reader uses the driver manager's low-level API, so an extract never loads either."""
+    code = (
+        "import json, sys\n"
+        "from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource\n"
+        f"db = PostgreSQLResource(**json.loads({json.dumps(json.dumps(pg_config))}), reader='adbc')\n"
+        "assert db.query('SELECT 1 AS x', output='arrow').num_rows == 1\n"
+        "print(sorted(m for m in ('polars', 'adbc_driver_manager.dbapi') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -549,8 +549,10 @@ def test_the_adbc_reader_leaves_polars_and_the_dbapi_module_unimported(pg_config
     code = (
         "import json, sys\n"
         "from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource\n"
-        f"db = PostgreSQLResource(**json.loads({json.dumps(json.dumps(pg_config))}), reader='adbc')\n"
-        "assert db.query('SELECT 1 AS x', output='arrow').num_rows == 1\n"
+        f"settings = json.loads({json.dumps(json.dumps(pg_config))})\n"
+        "for reader in ('auto', 'adbc'):\n"
+        "    db = PostgreSQLResource(**settings, reader=reader)\n"
+        "    assert db.query('SELECT 1 AS x', output='arrow').num_rows == 1\n"
         "print(sorted(m for m in ('polars', 'adbc_driver_manager.dbapi') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -305,7 +305,8 @@ def _iter_plain(conn, sql: str, params, batch_rows: int) -> Iterator[pa.RecordBa
 
 def _adbc_available() -> bool:
     try:
-        import adbc_driver_postgresql.dbapi  # noqa: F401
+        import adbc_driver_manager  # noqa: F401
+        import adbc_driver_postgresql  # noqa: F401  (not its .dbapi: that imports polars, see _adbc_reader)
     except ImportError:
         return False
     return True

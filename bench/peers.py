@@ -44,6 +44,13 @@ def pg_libpq(ctx: dict) -> str:
     return f"host={pg['host']} port={pg['port']} user={pg['user']} dbname={pg['database']}"
 
 
+def pg_connect(ctx: dict):
+    """An autocommit psycopg connection to the bench server (DDL, `COPY … FROM` a server file, `VACUUM`)."""
+    import psycopg
+
+    return psycopg.connect(pg_libpq(ctx), autocommit=True)
+
+
 def pg_url(ctx: dict) -> str:
     pg = ctx["pg"]
     return f"postgresql://{pg['user']}@{pg['host']}:{pg['port']}/{pg['database']}"

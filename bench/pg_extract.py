@@ -15,7 +15,7 @@ from peers import (
     attach_postgres,
     dlt_pipeline,
     duckdb_connect,
-    pg_libpq,
+    pg_connect,
     pg_url,
     run_sling,
     warm_library_imports,
@@ -174,7 +174,6 @@ def tables() -> list[Table]:
 
 
 def setup(ctx: dict) -> None:
-    import psycopg
     import pyarrow.parquet as pq
 
     from dagster_cfwb.resources.db.postgresql_resource import PostgreSQLResource
@@ -186,7 +185,7 @@ def setup(ctx: dict) -> None:
         pg.copy_from_df(pq.ParquetFile(c["ref"]).iter_batches(65_536), c["src"], schema=ctx["schema"])
     # VACUUM sets every row's hint bits and the visibility map now: otherwise the first method to scan
     # a freshly loaded table pays for that, and autovacuum doing it later moves the figures mid-run
-    with psycopg.connect(pg_libpq(ctx), autocommit=True) as conn:
+    with pg_connect(ctx) as conn:
         for c in (ctx, ctx["slow"]):
             conn.execute(f'VACUUM (ANALYZE) "{ctx["schema"]}".{c["src"]}')
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from checks import PgTable
-from peers import attach_postgres, dlt_pipeline, duckdb_connect, pg_url, warm_library_imports
+from peers import attach_postgres, dlt_pipeline, duckdb_connect, pg_connect, pg_url, warm_library_imports
 from runner import Method, Table
 
 
@@ -39,23 +39,14 @@ def ours_load(ctx: dict, how: str = "streamed", copy_streams: int | None = None)
     return job
 
 
-def _psycopg(ctx: dict):
-    import psycopg
-
-    pg = ctx["pg"]
-    return psycopg.connect(
-        host=pg["host"], port=pg["port"], user=pg["user"], dbname=pg["database"], autocommit=True
-    )
-
-
 def server_copy(ctx: dict):
     target = f'"{ctx["schema"]}".server_copy'
-    with _psycopg(ctx) as conn:
+    with pg_connect(ctx) as conn:
         conn.execute(f"DROP TABLE IF EXISTS {target}")
         conn.execute(f"CREATE TABLE {target} ({ctx['pg_columns']})")
 
     def job():
-        with _psycopg(ctx) as conn:
+        with pg_connect(ctx) as conn:
             conn.execute(f"COPY {target} FROM '{ctx['pgcopy']}' (FORMAT binary)")
         return PgTable(ctx["schema"], "server_copy")
 

@@ -38,9 +38,9 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 
-from runner import reset_peak_rss, status_mb
-
 sys.path.insert(0, os.path.dirname(__file__))
+
+from runner import reset_peak_rss, status_mb
 
 SCHEMA = "bench_speed"
 WORK = os.environ.get("CFWB_BENCH_DIR", "/tmp/cfwb_bench_speed")

@@ -535,14 +535,6 @@ def test_the_docs_list_every_type_with_the_same_outcome():
     assert re.search(rf"{counts['exact']} exact, {counts['text']} text, {counts['refused']} refused", section)
 
 
-if __name__ == "__main__":
-    counts = {o: sum(c.outcome == o for c in TYPES) for o in ("exact", "text", "refused")}
-    print(f"{counts['exact']} exact, {counts['text']} text, {counts['refused']} refused\n")
-    print("| PostgreSQL type | SQL literal | Arrow type | outcome | value read |")
-    print("|---|---|---|---|---|")
-    print("\n".join(doc_rows()))
-
-
 def test_the_adbc_reader_leaves_polars_and_the_dbapi_module_unimported(pg_config):
     """ADBC's DB-API module imports polars and pandas when they are installed (~90 MB held for the whole run): the
     reader uses the driver manager's low-level API, so an extract never loads either."""
@@ -557,3 +549,11 @@ def test_the_adbc_reader_leaves_polars_and_the_dbapi_module_unimported(pg_config
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+if __name__ == "__main__":
+    counts = {o: sum(c.outcome == o for c in TYPES) for o in ("exact", "text", "refused")}
+    print(f"{counts['exact']} exact, {counts['text']} text, {counts['refused']} refused\n")
+    print("| PostgreSQL type | SQL literal | Arrow type | outcome | value read |")
+    print("|---|---|---|---|---|")
+    print("\n".join(doc_rows()))
